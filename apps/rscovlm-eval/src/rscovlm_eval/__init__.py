@@ -1,0 +1,3 @@
+"""Evaluation app: remote-sensing benchmarks, cached inference, metrics and reports."""
+
+__version__ = "0.1.0"
