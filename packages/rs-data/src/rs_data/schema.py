@@ -1,0 +1,210 @@
+"""The record schema every package speaks: one JSONL line = one `Record`.
+
+A record names its images (path and original size) and carries either ready `messages` (instruction data) or an
+`annotation` that a task template renders online once the image's final size is known. Geometry is always stored in
+original-image pixels; polygons are 8 floats `x1, y1, ..., x4, y4`.
+
+Relative image paths in a records file are relative to the directory holding that file; `read_records` resolves them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Task = Literal["classification", "captioning", "vqa", "grounding", "detection", "uhr_vqa", "instruction"]
+TASKS: tuple[str, ...] = Task.__args__
+
+
+def _check_polygon(values: list[float]) -> list[float]:
+    if len(values) != 8:
+        raise ValueError(f"a polygon has 8 numbers (x1, y1, ..., x4, y4), got {len(values)}")
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"polygon has a non-finite coordinate: {values}")
+    return values
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ImageRef(_Model):
+    """An image file and its original size in pixels."""
+
+    path: str
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+
+
+class TextPart(_Model):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ImagePart(_Model):
+    """A reference to `Record.images[image]`."""
+
+    type: Literal["image"] = "image"
+    image: int = Field(ge=0)
+
+
+Part = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+
+
+class Message(_Model):
+    role: Literal["system", "user", "assistant"]
+    content: list[Part]
+
+
+class ObjectAnn(_Model):
+    """One object: class label, polygon in original pixels, DOTA-style difficult flag."""
+
+    label: str
+    polygon: list[float]
+    difficult: bool = False
+
+    _polygon = field_validator("polygon")(_check_polygon)
+
+
+class DetectionAnnotation(_Model):
+    kind: Literal["detection"] = "detection"
+    objects: list[ObjectAnn]
+    classes: list[str]
+
+
+class GroundingAnnotation(_Model):
+    kind: Literal["grounding"] = "grounding"
+    expression: str
+    polygon: list[float]
+
+    _polygon = field_validator("polygon")(_check_polygon)
+
+
+class CaptionAnnotation(_Model):
+    kind: Literal["caption"] = "caption"
+    captions: list[str] = Field(min_length=1)
+
+
+class VQAAnnotation(_Model):
+    kind: Literal["vqa"] = "vqa"
+    question: str
+    answer: str
+    question_type: str | None = None
+    choices: list[str] | None = None
+    evidence: list[list[float]] = Field(default_factory=list)
+
+    @field_validator("evidence")
+    @classmethod
+    def _evidence_polygons(cls, value: list[list[float]]) -> list[list[float]]:
+        return [_check_polygon(p) for p in value]
+
+
+class ClassificationAnnotation(_Model):
+    kind: Literal["classification"] = "classification"
+    label: str
+    classes: list[str]
+
+    @model_validator(mode="after")
+    def _label_in_classes(self) -> ClassificationAnnotation:
+        if self.classes and self.label not in self.classes:
+            raise ValueError(f"label {self.label!r} is not one of the classes")
+        return self
+
+
+Annotation = Annotated[
+    DetectionAnnotation | GroundingAnnotation | CaptionAnnotation | VQAAnnotation | ClassificationAnnotation,
+    Field(discriminator="kind"),
+]
+
+_TASK_KINDS: dict[str, str] = {
+    "classification": "classification",
+    "captioning": "caption",
+    "vqa": "vqa",
+    "uhr_vqa": "vqa",
+    "grounding": "grounding",
+    "detection": "detection",
+}
+
+
+class Record(_Model):
+    """One training or evaluation sample; exactly one of `messages` / `annotation` is set."""
+
+    id: str
+    dataset: str
+    task: Task
+    images: list[ImageRef]
+    messages: list[Message] | None = None
+    annotation: Annotation | None = None
+    split: str | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Record:
+        if (self.messages is None) == (self.annotation is None):
+            raise ValueError("a record has exactly one of `messages` and `annotation`")
+        if self.annotation is not None:
+            expected = _TASK_KINDS.get(self.task)
+            if expected != self.annotation.kind:
+                raise ValueError(f"task {self.task!r} cannot carry a {self.annotation.kind!r} annotation")
+            if not self.images:
+                raise ValueError("an annotated record needs at least one image")
+        for message in self.messages or []:
+            for part in message.content:
+                if isinstance(part, ImagePart) and part.image >= len(self.images):
+                    raise ValueError(f"message refers to image {part.image} but the record has {len(self.images)}")
+        return self
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A record that was not produced, with where and why."""
+
+    file: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.reason}"
+
+
+class RecordFileError(ValueError):
+    """A records file has a line that is not a valid record."""
+
+
+def read_records(path: str | Path, resolve_paths: bool = True) -> Iterator[Record]:
+    """Yield the records of a JSONL file; relative image paths are resolved against the file's directory.
+
+    Raises `RecordFileError` naming the file and line of the first invalid line.
+    """
+    path = Path(path)
+    base = path.parent
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = Record.model_validate_json(line)
+            except ValidationError as error:
+                raise RecordFileError(f"{path}:{number}: invalid record: {error}") from error
+            if resolve_paths:
+                for image in record.images:
+                    if not Path(image.path).is_absolute():
+                        image.path = str(base / image.path)
+            yield record
+
+
+def write_records(path: str | Path, records: Iterable[Record]) -> int:
+    """Write records as JSONL (one compact JSON object a line); returns the number written."""
+    count = 0
+    with Path(path).open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(record.model_dump_json() + "\n")
+            count += 1
+    return count
+
