@@ -3,7 +3,6 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-
 from rs_data import (
     DetectionAnnotation,
     ImagePart,

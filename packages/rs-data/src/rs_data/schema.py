@@ -5,11 +5,15 @@ A record names its images (path and original size) and carries either ready `mes
 original-image pixels; polygons are 8 floats `x1, y1, ..., x4, y4`.
 
 Relative image paths in a records file are relative to the directory holding that file; `read_records` resolves them.
+
+Ready messages may carry boxes as `<poly>x1,y1,...,x4,y4</poly>` in original pixels of the record's first image;
+rendering rewrites each into the model's box text for the size the model sees.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +23,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 Task = Literal["classification", "captioning", "vqa", "grounding", "detection", "uhr_vqa", "instruction"]
 TASKS: tuple[str, ...] = Task.__args__
+
+
+POLY_TAG = re.compile(r"<poly>([^<]*)</poly>")
+
+
+def poly_tag(polygon: list[float]) -> str:
+    """The in-text marker of a polygon in original pixels (see the module docstring)."""
+    return "<poly>" + ",".join(f"{v:g}" for v in polygon) + "</poly>"
 
 
 def _check_polygon(values: list[float]) -> list[float]:
@@ -207,4 +219,3 @@ def write_records(path: str | Path, records: Iterable[Record]) -> int:
             handle.write(record.model_dump_json() + "\n")
             count += 1
     return count
-

@@ -1,0 +1,27 @@
+"""Readers of the public formats: `READERS[name](src, **options) -> ReadResult(records, skipped)`."""
+
+from rs_data.readers import captions, classification, coco, dota, llava, lrs_vqa, rsvqa
+from rs_data.readers._common import Reader, ReadResult
+from rs_data.readers.grounding import DIOR_RSVG, VRSBENCH
+from rs_data.readers.xml_detection import DIOR, DIOR_R, FAIR1M, HRSC2016
+
+READERS: dict[str, Reader] = {
+    reader.name: reader
+    for reader in (
+        dota.READER,
+        DIOR_R,
+        DIOR,
+        FAIR1M,
+        HRSC2016,
+        coco.READER,
+        DIOR_RSVG,
+        VRSBENCH,
+        captions.READER,
+        rsvqa.READER,
+        classification.READER,
+        llava.READER,
+        lrs_vqa.READER,
+    )
+}
+
+__all__ = ["READERS", "ReadResult", "Reader"]

@@ -1,0 +1,126 @@
+"""LLaVA-style instruction data (GeoChat, VHM): `[{"id", "image", "conversations": [{"from", "value"}]}]`.
+
+`<image>` in a turn marks where the image goes (prepended to the first human turn when absent). GeoChat boxes
+`{<x1><y1><x2><y2>|<θ>}` (0-100 grid of the image, θ in degrees) become `<poly>` markers in original pixels, which
+rendering writes in the model's own box convention.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rs_resolution import ImageFrame, from_model, obb_to_poly
+
+from rs_data.readers._common import ImageIndex, Reader, ReadResult, image_ref, load_json
+from rs_data.schema import ImagePart, ImageRef, Message, Record, Skipped, TextPart, poly_tag
+
+GEOCHAT_BOX = re.compile(
+    r"\{<(-?\d+(?:\.\d+)?)><(-?\d+(?:\.\d+)?)><(-?\d+(?:\.\d+)?)><(-?\d+(?:\.\d+)?)>\|<(-?\d+(?:\.\d+)?)>\}"
+)
+ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"}
+
+
+@dataclass(frozen=True)
+class LlavaContext:
+    dataset: str
+    source: str
+    images: ImageIndex
+    split: str | None
+
+
+def prepare(
+    src: Path, images: str | Path | None = None, dataset: str = "llava", split: str | None = None
+) -> tuple[LlavaContext, list[tuple[int, dict]]]:
+    """`src` is a JSON list or a JSONL file; images under `images` (default: the file's directory)."""
+    if src.suffix == ".jsonl":
+        entries = []
+        for number, line in enumerate(src.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                try:
+                    entries.append((number, json.loads(line)))
+                except json.JSONDecodeError as error:
+                    entries.append((number, {"__error__": f"invalid JSON: {error.msg}"}))
+    else:
+        data = load_json(src)
+        if not isinstance(data, list):
+            raise ValueError(f"{src}: expected a JSON list of conversations")
+        entries = list(enumerate(data))
+    image_dir = Path(images) if images else src.parent
+    return LlavaContext(dataset, str(src), ImageIndex(image_dir), split), entries
+
+
+def geochat_to_poly_tags(text: str, image: ImageRef) -> str:
+    """Rewrite every GeoChat box of `text` as a `<poly>` marker in original pixels."""
+    frame = ImageFrame(width=image.width, height=image.height, resized_width=image.width, resized_height=image.height)
+
+    def replace(match: re.Match) -> str:
+        x1, y1, x2, y2, angle = (float(v) for v in match.groups())
+        corners = from_model(np.array([[x1, y1], [x2, y2]]), frame, "relative100")
+        (px1, py1), (px2, py2) = corners
+        obb = np.array([(px1 + px2) / 2, (py1 + py2) / 2, abs(px2 - px1), abs(py2 - py1), angle])
+        return poly_tag(obb_to_poly(obb).tolist())
+
+    return GEOCHAT_BOX.sub(replace, text)
+
+
+def _content(text: str, next_image: int) -> tuple[list, int]:
+    parts: list = []
+    pieces = text.split("<image>")
+    for i, piece in enumerate(pieces):
+        if i > 0:
+            parts.append(ImagePart(image=next_image))
+            next_image += 1
+        if piece.strip():
+            parts.append(TextPart(text=piece.strip("\n")))
+    return parts, next_image
+
+
+def read_unit(context: LlavaContext, unit: tuple[int, dict]) -> ReadResult:
+    index, entry = unit
+    result = ReadResult()
+    line = index if context.source.endswith(".jsonl") else None
+    where = f"entry {index}" if line is None else "entry"
+    if "__error__" in entry or not isinstance(entry.get("conversations"), list) or not entry["conversations"]:
+        reason = entry.get("__error__", "needs a non-empty 'conversations' list")
+        result.skipped.append(Skipped(context.source, line, f"{where}: {reason}"))
+        return result
+    names = entry.get("image") or []
+    names = [names] if isinstance(names, str) else list(names)
+    refs = [image_ref(context.images.find(n), context.source, line, result.skipped, name=n) for n in names]
+    if any(r is None for r in refs):
+        return result
+    messages, next_image = [], 0
+    for turn in entry["conversations"]:
+        role = ROLES.get(turn.get("from"))
+        value = turn.get("value")
+        if role is None or not isinstance(value, str):
+            result.skipped.append(Skipped(context.source, line, f"{where}: bad turn {turn!r}"))
+            return result
+        if refs:
+            value = geochat_to_poly_tags(value, refs[0])
+        parts, next_image = _content(value, next_image)
+        messages.append(Message(role=role, content=parts))
+    first_user = next((m for m in messages if m.role == "user"), None)
+    if refs and next_image == 0 and first_user is not None:
+        first_user.content.insert(0, ImagePart(image=0))
+    elif next_image != len(refs):
+        result.skipped.append(Skipped(context.source, line, f"{where}: {next_image} <image> tags, {len(refs)} images"))
+        return result
+    result.records.append(
+        Record(
+            id=str(entry.get("id", index)),
+            dataset=context.dataset,
+            task="instruction",
+            images=refs,
+            messages=messages,
+            split=context.split,
+        )
+    )
+    return result
+
+
+READER = Reader("llava", "LLaVA-style conversation JSON (GeoChat, VHM), GeoChat boxes converted", prepare, read_unit)
