@@ -1,0 +1,109 @@
+"""`rscovlm-eval`: run an evaluation, list the benchmarks, rebuild a report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rscovlm_eval.config import ConfigError, load_config
+from rscovlm_eval.registry import BENCHMARKS
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Evaluate a Qwen-VL checkpoint on remote-sensing benchmarks (every task) and write a report."""
+
+
+@main.command()
+@click.argument("config", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--model", type=click.Path(path_type=Path), help="Local checkpoint folder (overrides the config).")
+@click.option("--benchmark", "benchmarks", help="Comma-separated benchmark names (see `rscovlm-eval list`).")
+@click.option("--data-root", type=click.Path(path_type=Path), help="Base folder of the benchmarks' data.")
+@click.option(
+    "--data", "data", multiple=True, metavar="NAME=PATH", help="Data of one benchmark (default DATA_ROOT/NAME)."
+)
+@click.option("--output-dir", type=click.Path(path_type=Path), help="Where run folders are created.")
+@click.option("--run-name", help="Run folder name (default: the model folder's name).")
+@click.option("--batch-size", type=int, help="Samples per generate call.")
+@click.option("--limit", type=int, help="Evaluate the first N samples of each benchmark.")
+@click.option("--zoom/--no-zoom", default=None, help="Run the Zoom-in Chain on UHR benchmarks.")
+@click.option("--rank", type=int, help="This process's shard (default $RANK or 0).")
+@click.option("--world-size", type=int, help="Number of shards (default $WORLD_SIZE or 1).")
+def run(config: Path | None, benchmarks: str | None, data: tuple[str, ...], **options: Any) -> None:
+    """Evaluate: `run CONFIG.yaml`, or `run --model PATH --benchmark NAME[,...] [--data-root DIR]`.
+
+    Options given here override the config file. Predictions already cached in the run folder are reused.
+    """
+    from rscovlm_eval.runner import run_evaluation
+
+    source: dict[str, Any] = {} if config is None else load_config_dict(config)
+    paths = dict(_pair(item) for item in data)
+    limit, zoom = options.pop("limit"), options.pop("zoom")
+    batch_size = options.pop("batch_size")
+    if benchmarks:
+        source["benchmarks"] = [{"name": n.strip()} for n in benchmarks.split(",") if n.strip()]
+    for bench in source.get("benchmarks", []):
+        if bench.get("name") in paths:
+            bench["data"] = paths[bench["name"]]
+        if limit is not None:
+            bench["limit"] = limit
+        if zoom is not None:
+            bench["zoom"] = zoom
+    if batch_size is not None:
+        source.setdefault("generation", {})["batch_size"] = batch_size
+    try:
+        run_dir = run_evaluation(load_config(source, **options))
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    report = run_dir / "results.md"
+    click.echo(f"report: {report}" if report.exists() else f"predictions in {run_dir}; report after every shard")
+
+
+def load_config_dict(path: Path) -> dict[str, Any]:
+    """The YAML file as a plain dict (validated after the command-line overrides are applied)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise click.ClickException(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(data, dict):
+        raise click.ClickException(f"{path}: the top level must be a mapping of settings")
+    return data
+
+
+def _pair(item: str) -> tuple[str, str]:
+    name, sep, path = item.partition("=")
+    if not sep or not name or not path:
+        raise click.BadParameter(f"expected NAME=PATH, got {item!r}", param_hint="--data")
+    return name, path
+
+
+@main.command(name="list")
+def list_benchmarks() -> None:
+    """List the benchmarks: task, metric and the data each expects."""
+    for bench in BENCHMARKS.values():
+        extra = " (no labels: Task1 export)" if bench.export_only else ""
+        click.echo(f"{bench.name:<18} {bench.task:<15} {bench.metric:<16} reader={bench.reader}{extra}")
+        click.echo(f"{'':<18} {bench.expects}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+def report(run_dir: Path, no_plots: bool) -> None:
+    """Merge the shards of RUN_DIR, score every benchmark and write results.json, results.md and plots."""
+    from rscovlm_eval.report import IncompleteRunError, write_report
+
+    try:
+        write_report(run_dir, plots=not no_plots)
+    except (IncompleteRunError, FileNotFoundError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"report: {run_dir / 'results.md'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""Evaluation configuration: one pydantic model, loadable from YAML, validated once up front.
+
+A minimal YAML file::
+
+    model: checkpoints/rscovlm-7b
+    output_dir: outputs/eval
+    benchmarks:
+      - name: dota1.0
+        data: DOTA/val            # relative paths resolve against data_root (default: DATA_ROOT/<name>)
+      - name: lrs-vqa
+        data: LRS-VQA/LRS_VQA_merged.jsonl
+        images: LRS-VQA/image
+        zoom: true
+    data_root: /data/rs
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class ConfigError(ValueError):
+    """A configuration file or field is wrong; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BenchmarkConfig(_Strict):
+    """One benchmark to evaluate: a registry name and where its data lives."""
+
+    name: str = Field(description="Registry name (see `rscovlm-eval list`).")
+    data: Path | None = Field(
+        default=None,
+        description="The annotation file or folder the benchmark's reader expects; default: DATA_ROOT/<name>.",
+    )
+    images: Path | None = Field(default=None, description="Image folder, when the annotations do not carry paths.")
+    format: str | None = Field(
+        default=None, description="Override the registry's reader: an rs-data reader name, or 'records' for JSONL."
+    )
+    split: str | None = Field(default=None, description="Keep only records of this split (when records carry one).")
+    limit: int | None = Field(default=None, ge=1, description="Evaluate the first N samples only.")
+    zoom: bool | None = Field(default=None, description="Run the Zoom-in Chain (UHR VQA); default from the registry.")
+    options: dict[str, Any] = Field(default_factory=dict, description="Extra keyword options for the reader.")
+    label: str | None = Field(default=None, description="Name shown in the report; defaults to `name`.")
+
+    @property
+    def source(self) -> Path:
+        """`data`, or the benchmark's name as a folder under data_root."""
+        return self.data if self.data is not None else Path(self.name)
+
+    @property
+    def key(self) -> str:
+        """The benchmark's name in the run folder and the report."""
+        return self.label or (f"{self.name}+zoom" if self.zoom else self.name)
+
+
+class GenerationConfig(_Strict):
+    """Decoding settings passed to rscovlm_model.Generator."""
+
+    batch_size: int = Field(default=8, ge=1)
+    max_new_tokens: int = Field(default=1024, ge=1)
+
+
+class ResolutionConfig(_Strict):
+    """Pixel budget of the images the model sees; the factor comes from the model family."""
+
+    min_pixels: int = Field(default=4 * 28 * 28, ge=1)
+    max_pixels: int = Field(default=16384 * 28 * 28, ge=1)
+    datasets: dict[str, tuple[int, int]] = Field(
+        default_factory=dict, description="Per-dataset (min_pixels, max_pixels) overrides."
+    )
+    tasks: dict[str, tuple[int, int]] = Field(default_factory=dict, description="Per-task overrides.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ResolutionConfig:
+        if self.min_pixels > self.max_pixels:
+            raise ValueError(f"resolution.min_pixels ({self.min_pixels}) > resolution.max_pixels ({self.max_pixels})")
+        return self
+
+
+class PromptConfig(_Strict):
+    """How boxes are asked for and read back (the same rendering code as training)."""
+
+    box_type: Literal["hbb", "obb", "poly"] = "poly"
+    style: Literal["plain", "json"] = "plain"
+
+
+class ZoomConfig(_Strict):
+    """Zoom-in Chain settings for UHR benchmarks."""
+
+    max_rounds: int = Field(default=2, ge=1)
+
+
+class EvalConfig(_Strict):
+    """Everything one evaluation run needs."""
+
+    model: Path = Field(description="A local checkpoint folder (Qwen2.5-VL / Qwen3-VL, full or fine-tuned).")
+    family: Literal["auto", "qwen2_5_vl", "qwen3_vl"] = "auto"
+    dtype: str = "auto"
+    attn_implementation: str = "auto"
+    benchmarks: list[BenchmarkConfig] = Field(min_length=1)
+    data_root: Path | None = Field(default=None, description="Base folder for relative benchmark paths.")
+    output_dir: Path = Field(default=Path("outputs/eval"), description="Run folders are created inside.")
+    run_name: str | None = Field(default=None, description="Run folder name; default: the model folder's name.")
+    generation: GenerationConfig = Field(default_factory=GenerationConfig)
+    resolution: ResolutionConfig = Field(default_factory=ResolutionConfig)
+    prompt: PromptConfig = Field(default_factory=PromptConfig)
+    zoom: ZoomConfig = Field(default_factory=ZoomConfig)
+    rank: int = Field(default=0, ge=0, description="This process's shard; default from $RANK.")
+    world_size: int = Field(default=1, ge=1, description="Number of shards; default from $WORLD_SIZE.")
+    seed: int = 0
+    plots: bool = True
+    progress: bool = True
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _unique_keys(cls, value: list[BenchmarkConfig]) -> list[BenchmarkConfig]:
+        keys = [b.key for b in value]
+        duplicated = sorted({k for k in keys if keys.count(k) > 1})
+        if duplicated:
+            raise ValueError(f"benchmark names must be unique (set `label` to tell them apart): {duplicated}")
+        return value
+
+    @model_validator(mode="after")
+    def _rank_in_range(self) -> EvalConfig:
+        if self.rank >= self.world_size:
+            raise ValueError(f"rank {self.rank} must be < world_size {self.world_size}")
+        return self
+
+    @property
+    def run_dir(self) -> Path:
+        """The folder that holds this run's predictions and report."""
+        return self.output_dir / (self.run_name or self.model.name or "run")
+
+    def resolve(self, path: Path) -> Path:
+        """A benchmark path made absolute against `data_root`."""
+        path = path.expanduser()
+        if path.is_absolute() or self.data_root is None:
+            return path
+        return self.data_root.expanduser() / path
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The settings that change predictions: a cache made under other settings is not reused."""
+        return {
+            "model": str(self.model),
+            "family": self.family,
+            "generation": {"max_new_tokens": self.generation.max_new_tokens},
+            "resolution": self.resolution.model_dump(mode="json"),
+            "prompt": self.prompt.model_dump(mode="json"),
+            "zoom": self.zoom.model_dump(mode="json"),
+            "seed": self.seed,
+        }
+
+
+def _env_shard() -> dict[str, int]:
+    """rank/world_size from torchrun-style environment variables, when set."""
+    shard = {}
+    for key, env in (("rank", "RANK"), ("world_size", "WORLD_SIZE")):
+        if os.environ.get(env, "").isdigit():
+            shard[key] = int(os.environ[env])
+    return shard
+
+
+def load_config(source: str | Path | dict[str, Any] | EvalConfig, **overrides: Any) -> EvalConfig:
+    """Build an EvalConfig from a YAML path, a dict or a config, applying keyword overrides.
+
+    Raises ConfigError naming the file and every wrong field.
+    """
+    if isinstance(source, EvalConfig):
+        data = source.model_dump()
+        origin = "config"
+    elif isinstance(source, dict):
+        data = dict(source)
+        origin = "config"
+    else:
+        path = Path(source)
+        origin = str(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as error:
+            raise ConfigError(f"{path}: cannot read the configuration ({error.strerror})") from error
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path}: not valid YAML: {error}") from error
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of settings, got {type(data).__name__}")
+    for key, value in _env_shard().items():
+        data.setdefault(key, value)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return EvalConfig.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors(include_url=False)
+        )
+        raise ConfigError(f"{origin}: invalid evaluation config: {problems}") from error

@@ -1,0 +1,167 @@
+"""Batched inference into the prediction cache, through rscovlm_model.Generator and rs_zoom's chain runner.
+
+Prompts and image sizes come from rs-data's renderer and rs-resolution's policy: the same code as training.
+A sample whose image cannot be read (or whose prompt cannot be built) is cached with its error, counted in the
+report and never retried silently.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+from rs_data import Record
+from rs_resolution import ImageReadError, PixelBudget, ResolutionPolicy
+from tqdm import tqdm
+
+from rscovlm_eval.cache import PredictionCache
+from rscovlm_eval.config import EvalConfig
+
+GenerateFn = Callable[[list[list[dict[str, Any]]]], list[str]]
+_SAMPLE_ERRORS = (ImageReadError, OSError, ValueError)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the evaluation needs to know about the model: family, vision factor, coordinate convention."""
+
+    family: str
+    factor: int
+    convention: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def model_spec(config: EvalConfig) -> ModelSpec:
+    """The model's family (read from its config.json when `family` is auto) and that family's conventions."""
+    from rscovlm_model import FAMILY_SPECS, detect_family
+
+    family = detect_family(config.model) if config.family == "auto" else config.family
+    spec = FAMILY_SPECS[family]
+    return ModelSpec(family=family, factor=spec.factor, convention=spec.convention)
+
+
+def resolution_policy(config: EvalConfig, spec: ModelSpec) -> ResolutionPolicy:
+    res = config.resolution
+    return ResolutionPolicy(
+        factor=spec.factor,
+        min_pixels=res.min_pixels,
+        max_pixels=res.max_pixels,
+        datasets={k: PixelBudget(min_pixels=lo, max_pixels=hi) for k, (lo, hi) in res.datasets.items()},
+        tasks={k: PixelBudget(min_pixels=lo, max_pixels=hi) for k, (lo, hi) in res.tasks.items()},
+    )
+
+
+def load_generator(config: EvalConfig, spec: ModelSpec) -> GenerateFn:
+    """Load the checkpoint and wrap it as a `generate(conversations) -> answers` callable."""
+    from rscovlm_model import Generator, load_model, load_processor
+
+    policy = resolution_policy(config, spec)
+    model = load_model(
+        config.model, family=spec.family, dtype=config.dtype, attn_implementation=config.attn_implementation
+    )
+    processor = load_processor(config.model, policy=policy)
+    generator = Generator(model, processor, policy)
+    return partial(generator, max_new_tokens=config.generation.max_new_tokens, do_sample=False)
+
+
+def render_config(config: EvalConfig, spec: ModelSpec):
+    """rs-data's RenderConfig pinned to one box type and style, so that every sample is asked the same way."""
+    from rs_data.render import RenderConfig
+
+    return RenderConfig(
+        convention=spec.convention,
+        factor=spec.factor,
+        box_types={config.prompt.box_type: 1.0},
+        styles={config.prompt.style: 1.0},
+    )
+
+
+def _sample_rng(seed: int, sample_id: str) -> np.random.Generator:
+    """A generator that depends on the sample alone, so that a resumed or sharded run renders identically."""
+    return np.random.default_rng([seed, zlib.crc32(sample_id.encode())])
+
+
+def _entry(record: Record, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "dataset": record.dataset,
+        "image": record.images[0].path if record.images else None,
+        "target": record.annotation.model_dump(mode="json") if record.annotation is not None else None,
+        "meta": record.meta,
+        **fields,
+    }
+
+
+def _answer(
+    generate: GenerateFn, samples: Sequence[Any], zoom: bool, config: EvalConfig, spec: ModelSpec
+) -> list[dict[str, Any]]:
+    """Predictions for rendered samples: plain generation, or the Zoom-in Chain with its rounds and status."""
+    from rs_data.render import prompt_messages
+
+    if not zoom:
+        return [{"prediction": text} for text in generate([prompt_messages(s) for s in samples])]
+    from rs_zoom import run_chains
+
+    results = run_chains(
+        generate,
+        [zoom_item(s) for s in samples],
+        max_rounds=config.zoom.max_rounds,
+        convention=spec.convention,
+    )
+    return [{"prediction": r.answer, "zoom": {"rounds": r.rounds, "status": r.status}} for r in results]
+
+
+def zoom_item(sample: Any) -> tuple[str, str]:
+    """(image path, question) of a rendered UHR VQA sample, for rs_zoom.run_chains."""
+    return sample.target.question
+
+
+def infer_benchmark(
+    records: Sequence[Record],
+    cache: PredictionCache,
+    get_generate: Callable[[], GenerateFn],
+    config: EvalConfig,
+    spec: ModelSpec,
+    zoom: bool,
+    label: str,
+) -> None:
+    """Predict every record and append each answer to the cache as soon as its batch is done."""
+    from rs_data.render import render
+
+    policy = resolution_policy(config, spec)
+    rendering = render_config(config, spec)
+    size = config.generation.batch_size
+    with tqdm(total=len(records), desc=label, unit="sample", disable=not config.progress) as bar:
+        for start in range(0, len(records), size):
+            batch = []
+            for record in records[start : start + size]:
+                try:
+                    batch.append((record, render(record, policy, rendering, _sample_rng(config.seed, record.id))))
+                except _SAMPLE_ERRORS as error:
+                    cache.add(_entry(record, error=f"cannot build the prompt: {error}"))
+                    bar.update()
+            if not batch:
+                continue
+            generate = get_generate()
+            try:
+                answers = _answer(generate, [s for _, s in batch], zoom, config, spec)
+            except _SAMPLE_ERRORS:
+                answers = [_answer_one(generate, s, zoom, config, spec) for _, s in batch]
+            for (record, sample), answer in zip(batch, answers, strict=True):
+                frame = sample.frames[0].model_dump() if sample.frames else None
+                cache.add(_entry(record, frame=frame, **answer))
+                bar.update()
+
+
+def _answer_one(generate: GenerateFn, sample: Any, zoom: bool, config: EvalConfig, spec: ModelSpec) -> dict[str, Any]:
+    """One sample alone, after its batch failed: the answer, or the error that belongs to this sample."""
+    try:
+        return _answer(generate, [sample], zoom, config, spec)[0]
+    except _SAMPLE_ERRORS as error:
+        return {"error": f"generation failed: {error}"}

@@ -1,0 +1,76 @@
+"""The report of a run folder: results.json (every number), results.md (paper-style tables), plots/*.png."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rscovlm_eval.cache import merge_shards
+from rscovlm_eval.scoring import score_benchmark
+from rscovlm_eval.tables import results_markdown
+
+
+class IncompleteRunError(RuntimeError):
+    """Some samples of a benchmark have no prediction yet (a shard has not finished)."""
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} is missing: is {path.parent} an evaluation run folder?") from None
+
+
+def compute_results(run_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Score every benchmark of a run from its merged shard caches; also return the scorers' plot data."""
+    run = _read_json(run_dir / "run.json")
+    results: dict[str, Any] = {"model": run["config"]["model"], "spec": run["spec"], "benchmarks": {}}
+    plot_data: dict[str, dict[str, Any]] = {}
+    for bench in run["benchmarks"]:
+        folder = run_dir / bench["key"]
+        manifest = _read_json(folder / "manifest.json")
+        entries, missing = merge_shards(folder, manifest["ids"])
+        if missing:
+            raise IncompleteRunError(
+                f"{bench['key']}: {len(missing)} of {len(manifest['ids'])} samples have no prediction yet "
+                f"(e.g. {missing[0]!r}); finish every shard (rank 0..world_size-1) first"
+            )
+        ctx = {
+            "convention": run["spec"]["convention"],
+            "box_type": run["config"]["prompt"]["box_type"],
+            "classes": bench["classes"],
+            "export_only": bench["export_only"],
+            "report_dir": folder,
+        }
+        scores = score_benchmark(bench["metric"], entries, ctx)
+        scores["skipped_inputs"] = len(manifest["skipped"])
+        results["benchmarks"][bench["key"]] = {"name": bench["name"], "metric": bench["metric"], **scores}
+        plot_data[bench["key"]] = ctx
+    return results, plot_data
+
+
+def _plots(results: dict[str, Any], plot_data: dict[str, dict[str, Any]], out: Path) -> list[str]:
+    from rscovlm_eval.plots import plot_class_ap, plot_confusion, plot_pr_curves
+
+    written = []
+    for key, result in results["benchmarks"].items():
+        if "confusion" in result:
+            written.append(plot_confusion(result["confusion"], f"{key}: confusion", out / f"{key}_confusion.png"))
+        if "per_class" in result and result["metric"] == "detection":
+            written.append(plot_class_ap(result["per_class"], f"{key}: AP per class", out / f"{key}_ap.png"))
+            curves = plot_data[key].get("curves")
+            if curves is not None:
+                pr = {c: (r.recall, r.precision) for c, r in curves.per_class.items() if r.num_det}
+                written.append(plot_pr_curves(pr, f"{key}: precision-recall", out / f"{key}_pr.png"))
+    return [str(p.relative_to(out.parent)) for p in written]
+
+
+def write_report(run_dir: Path, plots: bool = True) -> dict[str, Any]:
+    """Score the run and write results.json, results.md and the plots into `run_dir`; return the results."""
+    results, plot_data = compute_results(run_dir)
+    if plots:
+        results["plots"] = _plots(results, plot_data, run_dir / "plots")
+    (run_dir / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    (run_dir / "results.md").write_text(results_markdown(results), encoding="utf-8")
+    return results

@@ -1,0 +1,195 @@
+"""From cached predictions to a benchmark's numbers: one scorer per metric family.
+
+A cache entry carries the prediction, the ground truth (`target`, an rs-data annotation), the image frame the model
+saw and the record's meta, so scoring needs neither the data nor the model. Entries with an `error` (unreadable
+image, failed generation) are left out of the metrics and reported as `errors` with their reasons.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rs_resolution import ImageFrame, poly_to_hbb
+
+from rscovlm_eval.metrics.captioning import evaluate_captions
+from rscovlm_eval.metrics.classification import evaluate_classification
+from rscovlm_eval.metrics.grounding import evaluate_grounding
+from rscovlm_eval.metrics.lrs_vqa import evaluate_lrs_vqa
+from rscovlm_eval.metrics.multiple_choice import evaluate_multiple_choice
+from rscovlm_eval.metrics.vqa import evaluate_vqa
+
+Entry = dict[str, Any]
+
+
+def _frame(entry: Entry) -> ImageFrame:
+    return ImageFrame(**entry["frame"])
+
+
+def score_classification(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+    classes = sorted({c for e in entries for c in e["target"]["classes"]} | {e["target"]["label"] for e in entries})
+    result = evaluate_classification(
+        [e["prediction"] for e in entries], [e["target"]["label"] for e in entries], classes
+    )
+    return result.to_dict()
+
+
+def score_captioning(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+    references = {e["id"]: e["target"]["captions"] for e in entries}
+    predictions = {e["id"]: e["prediction"] for e in entries}
+    return {**evaluate_captions(references, predictions), "count": len(entries)}
+
+
+def score_vqa(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+    return evaluate_vqa(
+        [e["prediction"] for e in entries],
+        [e["target"]["answer"] for e in entries],
+        [e["target"].get("question_type") for e in entries],
+    )
+
+
+def score_lrs_vqa(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+    result = evaluate_lrs_vqa(
+        [e["prediction"] for e in entries],
+        [e["target"]["answer"] for e in entries],
+        [e["target"].get("question_type") or "all" for e in entries],
+        [str(e.get("meta", {}).get("question_id", e["id"])) for e in entries],
+    )
+    zoomed = [e["zoom"] for e in entries if e.get("zoom") is not None]
+    if zoomed:
+        result["zoom"] = {
+            "zoom_rate": sum(z["rounds"] > 0 for z in zoomed) / len(zoomed),
+            "mean_rounds": sum(z["rounds"] for z in zoomed) / len(zoomed),
+            "status": dict(Counter(z["status"] for z in zoomed)),
+        }
+    return result
+
+
+def score_multiple_choice(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+    return evaluate_multiple_choice(
+        [e["prediction"] for e in entries],
+        [e["target"]["answer"] for e in entries],
+        [e["target"].get("question_type") for e in entries],
+    )
+
+
+def score_grounding(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+    from rs_detect_eval import parse_objects
+
+    predictions, targets = [], []
+    for e in entries:
+        parsed = parse_objects(e["prediction"], "hbb", _frame(e), ctx["convention"])
+        predictions.append(poly_to_hbb(parsed.objects[0].polygon) if parsed.objects else None)
+        targets.append(poly_to_hbb(np.asarray(e["target"]["polygon"], dtype=float)))
+    return evaluate_grounding(predictions, targets)
+
+
+def detections(entries: list[Entry], ctx: dict[str, Any], classes: list[str]) -> tuple[list, dict[str, int]]:
+    """ImageDet per entry (score 1 for every object: a VLM gives none) and the count of dropped fragments by reason."""
+    from rs_detect_eval import ImageDet, parse_objects
+
+    dets, dropped = [], Counter()
+    for e in entries:
+        parsed = parse_objects(e["prediction"], ctx["box_type"], _frame(e), ctx["convention"], classes=classes)
+        dropped.update(d.reason for d in parsed.dropped)
+        polygons = np.array([o.polygon for o in parsed.objects], dtype=float).reshape(-1, 8)
+        dets.append(
+            ImageDet(
+                image_id=e["id"],
+                polygons=polygons,
+                labels=[o.label for o in parsed.objects],
+                scores=np.ones(len(parsed.objects)),
+            )
+        )
+    return dets, dict(dropped)
+
+
+def ground_truths(entries: list[Entry]) -> list:
+    from rs_detect_eval import ImageGT
+
+    gts = []
+    for e in entries:
+        objects = e["target"]["objects"]
+        gts.append(
+            ImageGT(
+                image_id=e["id"],
+                polygons=np.array([o["polygon"] for o in objects], dtype=float).reshape(-1, 8),
+                labels=[o["label"] for o in objects],
+                difficult=np.array([o.get("difficult", False) for o in objects], dtype=bool),
+            )
+        )
+    return gts
+
+
+def detection_classes(entries: list[Entry], ctx: dict[str, Any]) -> list[str]:
+    from rs_detect_eval import load_classes
+
+    if ctx.get("classes"):
+        return load_classes(ctx["classes"])
+    return sorted({c for e in entries for c in e["target"]["classes"]})
+
+
+def score_detection(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+    from rs_detect_eval import evaluate_map, evaluate_map_nc, evaluate_mf1
+
+    classes = detection_classes(entries, ctx)
+    dets, dropped = detections(entries, ctx, classes)
+    if ctx.get("export_only"):
+        return export_task1(dets, classes, ctx["report_dir"]) | {"dropped": dropped}
+    gts = ground_truths(entries)
+    devkit = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="devkit", ap_mode="voc07")
+    mmrotate = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="mmrotate", ap_mode="area")
+    ctx["curves"] = devkit
+    return {
+        "map_devkit": devkit.map,
+        "map_mmrotate": mmrotate.map,
+        "map_nc": _as_number(evaluate_map_nc(dets, gts, classes)),
+        "mf1": _as_number(evaluate_mf1(dets, gts, classes)),
+        "count": len(entries),
+        "per_class": devkit.to_dict()["per_class"],
+        "per_class_mmrotate": mmrotate.to_dict()["per_class"],
+        "dropped": dropped,
+    }
+
+
+def _as_number(result: Any) -> Any:
+    """A metric result as JSON: its dict form when it has one."""
+    return result.to_dict() if hasattr(result, "to_dict") else result
+
+
+def export_task1(dets: list, classes: list[str], report_dir: Path) -> dict[str, Any]:
+    """Merge patch answers into full images and write the DOTA Task1 submission (a test split has no labels)."""
+    from rs_detect_eval import merge_patches, write_task1
+
+    merged = merge_patches(dets)
+    out = report_dir / "task1"
+    write_task1(merged, out, classes, zip_path=report_dir / "task1.zip")
+    return {
+        "count": len(dets),
+        "images": len(merged),
+        "objects": sum(len(d.labels) for d in merged),
+        "task1": str(out),
+    }
+
+
+SCORERS: dict[str, Callable[[list[Entry], dict[str, Any]], dict[str, Any]]] = {
+    "classification": score_classification,
+    "captioning": score_captioning,
+    "vqa": score_vqa,
+    "grounding": score_grounding,
+    "detection": score_detection,
+    "lrs_vqa": score_lrs_vqa,
+    "multiple_choice": score_multiple_choice,
+}
+
+
+def score_benchmark(metric: str, entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+    """The benchmark's numbers, with the errored entries counted apart."""
+    good = [e for e in entries if "error" not in e]
+    errors = Counter(e["error"] for e in entries if "error" in e)
+    result = SCORERS[metric](good, ctx) if good else {"count": 0}
+    result["errors"] = {"count": sum(errors.values()), "reasons": dict(errors)}
+    return result

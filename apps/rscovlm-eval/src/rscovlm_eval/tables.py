@@ -1,0 +1,162 @@
+"""results.md: one table per metric family, benchmarks as rows, numbers in percent as papers print them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rscovlm_eval.metrics.captioning import METRIC_NAMES
+
+
+def pct(value: Any) -> str:
+    """0.8123 -> '81.23'; missing -> '-'."""
+    return "-" if value is None else f"{100 * float(value):.2f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _headline(value: Any, *keys: str) -> Any:
+    """A metric that may be a bare number or a dict holding it under one of `keys`."""
+    if isinstance(value, dict):
+        return next((value[k] for k in keys if k in value), None)
+    return value
+
+
+def _columns(results: dict[str, dict[str, Any]], field: str) -> list[str]:
+    return sorted({k for r in results.values() for k in r.get(field, {})})
+
+
+def _classification(results: dict[str, dict[str, Any]]) -> str:
+    rows = [[k, pct(r.get("accuracy")), pct(r.get("contain_accuracy")), str(r["count"])] for k, r in results.items()]
+    return _table(["Benchmark", "Acc", "Acc (contain)", "N"], rows)
+
+
+def _captioning(results: dict[str, dict[str, Any]]) -> str:
+    rows = [[k, *(pct(r.get(m)) for m in METRIC_NAMES), str(r["count"])] for k, r in results.items()]
+    return _table(["Benchmark", *METRIC_NAMES, "N"], rows)
+
+
+def _vqa(results: dict[str, dict[str, Any]]) -> str:
+    types = _columns(results, "per_type")
+    rows = [
+        [
+            k,
+            *(pct(r.get("per_type", {}).get(t, {}).get("accuracy")) for t in types),
+            pct(r.get("average_accuracy")),
+            pct(r.get("accuracy")),
+            "-" if r.get("count_mae") is None else f"{r['count_mae']:.2f}",
+            str(r["count"]),
+        ]
+        for k, r in results.items()
+    ]
+    return _table(["Benchmark", *types, "AA", "OA", "Count MAE", "N"], rows)
+
+
+def _grounding(results: dict[str, dict[str, Any]]) -> str:
+    sizes = ("small", "medium", "large")
+    rows = [
+        [
+            k,
+            pct(r.get("acc@0.5")),
+            pct(r.get("mean_iou")),
+            *(pct(r.get("by_size", {}).get(s, {}).get("accuracy")) for s in sizes),
+            str(r["count"]),
+        ]
+        for k, r in results.items()
+    ]
+    return _table(["Benchmark", "Acc@0.5 (IoU > 0.5)", "mIoU", *(f"Acc {s}" for s in sizes), "N"], rows)
+
+
+def _detection(results: dict[str, dict[str, Any]]) -> str:
+    scored = {k: r for k, r in results.items() if "map_devkit" in r}
+    rows = [
+        [
+            k,
+            pct(r["map_devkit"]),
+            pct(r["map_mmrotate"]),
+            pct(_headline(r.get("map_nc"), "map_nc", "map")),
+            pct(_headline(r.get("mf1"), "mf1", "f1")),
+            str(r["count"]),
+        ]
+        for k, r in scored.items()
+    ]
+    parts = [_table(["Benchmark", "mAP (DOTA devkit)", "mAP (mmrotate)", "mAP_nc", "mF1", "N"], rows)] if rows else []
+    for k, r in scored.items():
+        classes = list(r["per_class"])
+        parts.append(
+            f"AP per class, {k} (DOTA devkit, VOC07):\n\n"
+            + _table(["Benchmark", *classes], [[k, *(pct(r["per_class"][c]["ap"]) for c in classes)]])
+        )
+    for k, r in results.items():
+        if "task1" in r:
+            parts.append(f"{k}: {r['objects']} objects on {r['images']} merged images, Task1 files in `{r['task1']}`")
+    return "\n\n".join(parts)
+
+
+def _lrs_vqa(results: dict[str, dict[str, Any]]) -> str:
+    sources = _columns(results, "per_source")
+    categories = _columns(results, "per_category")
+    rows = []
+    for k, r in results.items():
+        zoom = r.get("zoom", {})
+        rows.append(
+            [
+                k,
+                *(pct(r["per_source"].get(s, {}).get("accuracy")) for s in sources),
+                *(pct(r["per_category"].get(c, {}).get("accuracy")) for c in categories),
+                pct(r.get("accuracy")),
+                pct(zoom.get("zoom_rate")),
+                "-" if not zoom else f"{zoom['mean_rounds']:.2f}",
+                str(r["count"]),
+            ]
+        )
+    return _table(["Benchmark", *sources, *categories, "Overall", "Zoom rate", "Rounds", "N"], rows)
+
+
+def _multiple_choice(results: dict[str, dict[str, Any]]) -> str:
+    categories = _columns(results, "per_category")
+    rows = [
+        [
+            k,
+            *(pct(r["per_category"].get(c, {}).get("accuracy")) for c in categories),
+            pct(r.get("accuracy")),
+            str(r["count"]),
+        ]
+        for k, r in results.items()
+    ]
+    return _table(["Benchmark", *categories, "Acc", "N"], rows)
+
+
+SECTIONS: dict[str, tuple[str, Callable[[dict[str, dict[str, Any]]], str]]] = {
+    "classification": ("Scene classification", _classification),
+    "captioning": ("Image captioning (pycocoevalcap)", _captioning),
+    "vqa": ("Visual question answering", _vqa),
+    "grounding": ("Visual grounding", _grounding),
+    "detection": ("Oriented object detection", _detection),
+    "lrs_vqa": ("Ultra-high-resolution VQA (LRS-VQA)", _lrs_vqa),
+    "multiple_choice": ("Multiple choice (MME-RealWorld remote sensing)", _multiple_choice),
+}
+
+
+def results_markdown(results: dict[str, Any]) -> str:
+    """The whole results.md text."""
+    spec = results["spec"]
+    parts = [f"# Evaluation of `{results['model']}`", f"Family {spec['family']}, coordinates {spec['convention']}."]
+    for metric, (title, table) in SECTIONS.items():
+        chosen = {k: r for k, r in results["benchmarks"].items() if r["metric"] == metric and r.get("count")}
+        if chosen:
+            parts += [f"## {title}", table(chosen)]
+    problems = [
+        f"- {k}: {r['errors']['count']} samples failed, {r['skipped_inputs']} inputs skipped while reading"
+        for k, r in results["benchmarks"].items()
+        if r["errors"]["count"] or r["skipped_inputs"]
+    ]
+    if problems:
+        parts += ["## Left out", *problems]
+    if results.get("plots"):
+        parts += ["## Plots", *(f"![{p}]({p})" for p in results["plots"])]
+    return "\n\n".join(parts) + "\n"
