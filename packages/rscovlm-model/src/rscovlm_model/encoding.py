@@ -1,0 +1,136 @@
+"""Turn one Qwen-style conversation into model inputs with a training label mask, truncated without cutting images."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from rs_resolution import ResolutionPolicy
+
+from rscovlm_model.images import prepare_images
+
+IGNORE_INDEX = -100
+ASSISTANT_HEADER = "<|im_start|>assistant\n"
+TURN_END = "<|im_end|>"
+
+
+@dataclass
+class EncodedSample:
+    """One tokenised conversation: 1-D token tensors of one length, and the pixels of the images it keeps."""
+
+    input_ids: torch.Tensor
+    labels: torch.Tensor
+    mm_token_type_ids: torch.Tensor
+    pixel_values: torch.Tensor | None
+    image_grid_thw: torch.Tensor | None
+    truncated_tokens: int = 0
+    dropped_images: int = 0
+
+    def __len__(self) -> int:
+        return int(self.input_ids.shape[0])
+
+    @property
+    def num_label_tokens(self) -> int:
+        """How many tokens the loss is computed on."""
+        return int((self.labels != IGNORE_INDEX).sum())
+
+
+def patch_factor(processor: Any) -> int:
+    """Pixels per side of one LLM visual token for this processor (28 for Qwen2.5-VL, 32 for Qwen3-VL)."""
+    image_processor = processor.image_processor
+    return int(image_processor.patch_size * image_processor.merge_size)
+
+
+def assistant_mask(input_ids: list[int], header: list[int], end_id: int) -> list[bool]:
+    """True on every assistant reply token and its closing ``<|im_end|>``; False on everything else.
+
+    A reply starts after the token sequence of ``<|im_start|>assistant\\n``; a reply left open by truncation runs to
+    the end of the sequence.
+    """
+    mask = [False] * len(input_ids)
+    width = len(header)
+    i = 0
+    while i + width <= len(input_ids):
+        if input_ids[i : i + width] != header:
+            i += 1
+            continue
+        j = i + width
+        while j < len(input_ids) and input_ids[j] != end_id:
+            mask[j] = True
+            j += 1
+        if j < len(input_ids):
+            mask[j] = True
+        i = j + 1
+    return mask
+
+
+def _image_spans(mm_token_type_ids: torch.Tensor) -> list[tuple[int, int]]:
+    """``[start, end)`` of each run of image tokens."""
+    is_image = (mm_token_type_ids == 1).to(torch.int8)
+    edges = torch.diff(is_image, prepend=is_image.new_zeros(1), append=is_image.new_zeros(1))
+    starts = torch.nonzero(edges == 1).flatten().tolist()
+    ends = torch.nonzero(edges == -1).flatten().tolist()
+    return list(zip(starts, ends, strict=True))
+
+
+def truncate(sample: EncodedSample, max_length: int) -> EncodedSample:
+    """Cut ``sample`` to at most ``max_length`` tokens, never through an image.
+
+    When the cut falls inside an image's ``<|vision_start|> … <|vision_end|>`` block the cut moves before the block
+    and that image is dropped with every later one; the removed tokens and images are counted on the result.
+    """
+    if len(sample) <= max_length:
+        return sample
+    cut = max_length
+    spans = _image_spans(sample.mm_token_type_ids)
+    for start, end in spans:
+        # the block is vision_start (start - 1) .. vision_end (end); keeping it needs cut > end
+        if start - 1 < cut <= end:
+            cut = start - 1
+            break
+    kept_images = sum(1 for _, end in spans if end < cut)
+    pixel_values, grid = sample.pixel_values, sample.image_grid_thw
+    if grid is not None:
+        rows = int(grid[:kept_images].prod(dim=-1).sum())
+        pixel_values = pixel_values[:rows] if kept_images else None
+        grid = grid[:kept_images] if kept_images else None
+    return EncodedSample(
+        input_ids=sample.input_ids[:cut],
+        labels=sample.labels[:cut],
+        mm_token_type_ids=sample.mm_token_type_ids[:cut],
+        pixel_values=pixel_values,
+        image_grid_thw=grid,
+        truncated_tokens=sample.truncated_tokens + len(sample) - cut,
+        dropped_images=sample.dropped_images + len(spans) - kept_images,
+    )
+
+
+def encode(
+    messages: list[dict[str, Any]],
+    processor: Any,
+    max_length: int | None = None,
+    policy: ResolutionPolicy | None = None,
+) -> EncodedSample:
+    """Tokenise a conversation with the processor's chat template and mask everything but the assistant replies.
+
+    Images are prepared through rs-resolution (``prepare_images``) to the size their part names, or that ``policy``
+    gives when the part names none. Labels are ``-100`` except on assistant replies and their ``<|im_end|>``, across
+    all turns. With ``max_length`` the result is truncated by ``truncate``.
+    """
+    images = prepare_images(messages, patch_factor(processor), policy)
+    text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=False)
+    inputs = processor(text=[text], images=images or None, return_tensors="pt")
+    input_ids = inputs["input_ids"][0]
+    tokenizer = processor.tokenizer
+    header = tokenizer.encode(ASSISTANT_HEADER, add_special_tokens=False)
+    end_id = tokenizer.convert_tokens_to_ids(TURN_END)
+    mask = torch.tensor(assistant_mask(input_ids.tolist(), header, end_id), dtype=torch.bool)
+    sample = EncodedSample(
+        input_ids=input_ids,
+        labels=input_ids.masked_fill(~mask, IGNORE_INDEX),
+        mm_token_type_ids=inputs["mm_token_type_ids"][0],
+        pixel_values=inputs.get("pixel_values"),
+        image_grid_thw=inputs.get("image_grid_thw"),
+    )
+    return sample if max_length is None else truncate(sample, max_length)

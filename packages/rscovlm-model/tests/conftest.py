@@ -1,0 +1,82 @@
+"""Session-wide tiny checkpoints (built once) and the conversations the tests encode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from rscovlm_model import FAMILY_SPECS, load_model, load_processor
+from rscovlm_model.testing import tiny_checkpoint, tiny_checkpoints  # noqa: F401
+
+DATA = Path(__file__).parent / "data"
+# Both images are downscaled copies of real samples (see data/README.md).
+DIOR = DATA / "dior_00001_160.jpg"
+DOTA = DATA / "dota_P1888_178x139.jpg"
+
+
+@dataclass
+class Tiny:
+    family: str
+    factor: int
+    model: Any
+    processor: Any
+
+
+@pytest.fixture(scope="session", params=sorted(FAMILY_SPECS))
+def tiny(tiny_checkpoints: dict[str, Path], request: pytest.FixtureRequest) -> Tiny:  # noqa: F811
+    """A loaded tiny model and processor (float32, sdpa), once per family."""
+    path = tiny_checkpoints[request.param]
+    model = load_model(path, dtype="float32", attn_implementation="sdpa")
+    return Tiny(request.param, FAMILY_SPECS[request.param].factor, model, load_processor(path))
+
+
+def image_part(source: Any, factor: int, rows: int, cols: int) -> dict[str, Any]:
+    return {"type": "image", "image": source, "resized_height": rows * factor, "resized_width": cols * factor}
+
+
+def text(value: str) -> dict[str, str]:
+    return {"type": "text", "text": value}
+
+
+def conversations(factor: int) -> dict[str, list[dict[str, Any]]]:
+    """A caption, a two-round zoom chain (two assistant turns, second image a PIL crop) and a text-only exchange."""
+    crop = Image.open(DOTA).convert("RGB").crop((20, 10, 120, 90))
+    return {
+        "caption": [
+            {"role": "user", "content": [image_part(str(DIOR), factor, 2, 3), text("Describe this image.")]},
+            {"role": "assistant", "content": [text("A playground with green trees around it.")]},
+        ],
+        "zoom": [
+            {"role": "system", "content": [text("You are a helpful assistant.")]},
+            {
+                "role": "user",
+                "content": [
+                    image_part(str(DOTA), factor, 4, 4),
+                    text("How many planes are there? Zoom in to the region of interest and answer the question."),
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": [
+                    text(
+                        '<tool_call>\n{"name": "image_zoom_in", "arguments": {"bbox": [12, 40, 96, 120]}}\n</tool_call>'
+                    )
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    image_part(crop, factor, 2, 2),
+                    text("Here's the zoomed-in image. You can complete your task now."),
+                ],
+            },
+            {"role": "assistant", "content": [text("3")]},
+        ],
+        "text_only": [
+            {"role": "user", "content": "Is there a harbor in a rural area?"},
+            {"role": "assistant", "content": "no"},
+        ],
+    }
