@@ -1,0 +1,221 @@
+"""The chain runner: drive any `generate` callable through Zoom-in Chains, one or many at a time.
+
+`generate(conversations) -> texts` receives Qwen-style conversations (lists of `{"role", "content"}` dicts whose image
+parts carry a PIL image and the `resized_height` / `resized_width` it is already at) and returns one text each.
+
+A chain shows the overview and the question with the zoom instruction. Each reply is read with `parse_tool_call`:
+a plain answer ends the chain; a zoom call is mapped from the model's convention (for the overview) to original
+pixels, grown by the crop policy, cut from the **original full-resolution image**, resized by the resolution policy and
+sent back. A call that cannot be read, a region outside the image, or a call beyond `max_rounds` falls back to asking
+the bare question on the overview, and `ChainResult.status` records which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from PIL import Image
+from rs_resolution import CropWindow, ImageFrame, ResolutionPolicy, from_model, resize_image
+
+from rs_zoom.crop import CropPolicy, RegionOutsideImageError, clamp_region, crop_window
+from rs_zoom.protocol import ZOOMED_PROMPT, ToolCallParse, parse_tool_call, tool_system_prompt, zoom_question
+from rs_zoom.sources import ImageSource, open_source
+
+TASK = "uhr_vqa"
+
+Conversation = list[dict[str, Any]]
+Generate = Callable[[list[Conversation]], list[str]]
+ChainStatus = Literal["answered", "zoomed", "fallback_invalid_call", "fallback_outside_image", "fallback_max_rounds"]
+
+
+@dataclass(frozen=True)
+class ChainItem:
+    """One question about one image (a path, a PIL image or an `ImageSource`)."""
+
+    image: str | Path | Image.Image | ImageSource
+    question: str
+
+
+@dataclass(frozen=True)
+class ChainRound:
+    """One `generate` reply and what the chain did with it.
+
+    `call` is None for the fallback request (no tool offered). For a zoom: `region` is the requested box in original
+    pixels after clipping to the image (`clipped` says whether clipping changed it), `window` the crop cut from the
+    original, `crop_size` the (width, height) the crop was sent at.
+    """
+
+    text: str
+    call: ToolCallParse | None
+    region: tuple[float, float, float, float] | None = None
+    clipped: bool = False
+    window: CropWindow | None = None
+    crop_size: tuple[int, int] | None = None
+
+
+@dataclass
+class ChainResult:
+    """The answer and the trajectory of one chain; `frame` is the original image and the overview size."""
+
+    answer: str
+    status: ChainStatus
+    frame: ImageFrame
+    rounds: list[ChainRound] = field(default_factory=list)
+
+    @property
+    def zooms(self) -> list[ChainRound]:
+        return [r for r in self.rounds if r.window is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (for evaluation reports)."""
+        return {
+            "answer": self.answer,
+            "status": self.status,
+            "image_size": [self.frame.width, self.frame.height],
+            "overview_size": [self.frame.resized_width, self.frame.resized_height],
+            "rounds": [
+                {
+                    "text": r.text,
+                    "call_status": None if r.call is None else r.call.status,
+                    "call_detail": None if r.call is None else r.call.detail,
+                    "bbox": None if r.call is None or r.call.bbox is None else list(r.call.bbox),
+                    "region": None if r.region is None else list(r.region),
+                    "clipped": r.clipped,
+                    "window": None if r.window is None else [r.window.x0, r.window.y0, r.window.x1, r.window.y1],
+                    "crop_size": None if r.crop_size is None else list(r.crop_size),
+                }
+                for r in self.rounds
+            ],
+        }
+
+
+def image_part(image: Image.Image) -> dict[str, Any]:
+    """A Qwen image content part for an image already at the size the model must see."""
+    return {"type": "image", "image": image, "resized_height": image.height, "resized_width": image.width}
+
+
+def _text(role: str, text: str) -> dict[str, Any]:
+    return {"role": role, "content": [{"type": "text", "text": text}]}
+
+
+def _user(image: Image.Image, text: str) -> dict[str, Any]:
+    return {"role": "user", "content": [image_part(image), {"type": "text", "text": text}]}
+
+
+class _Chain:
+    """The state of one running chain."""
+
+    def __init__(self, item: ChainItem, settings: _Settings):
+        self.settings = settings
+        self.question = item.question
+        self.source = open_source(item.image)
+        self._owns_source = self.source is not item.image
+        width, height = self.source.size
+        self.frame = settings.policy.frame(width, height, task=TASK)
+        self.overview = self.source.overview(self.frame.resized_height, self.frame.resized_width)
+        self.conversation: Conversation = [
+            _text("system", tool_system_prompt(settings.convention)),
+            _user(self.overview, zoom_question(item.question)),
+        ]
+        self.rounds: list[ChainRound] = []
+        self.fallback: ChainStatus | None = None
+        self.result: ChainResult | None = None
+
+    def step(self, text: str) -> None:
+        """Take one reply: finish, zoom, or switch to the fallback request."""
+        if self.fallback is not None:
+            self.rounds.append(ChainRound(text=text, call=None))
+            self._finish(text, self.fallback)
+            return
+        call = parse_tool_call(text)
+        if call.status == "no_call":
+            self.rounds.append(ChainRound(text=text, call=call))
+            zoomed = any(r.window is not None for r in self.rounds)
+            self._finish(text, "zoomed" if zoomed else "answered")
+        elif not call.usable:
+            self._fall_back(text, call, "fallback_invalid_call")
+        elif len(self.rounds) >= self.settings.max_rounds:  # every earlier round was a zoom
+            self._fall_back(text, call, "fallback_max_rounds")
+        else:
+            self._zoom(text, call)
+
+    def _zoom(self, text: str, call: ToolCallParse) -> None:
+        corners = np.asarray(call.bbox, dtype=np.float64).reshape(2, 2)
+        region_orig = from_model(corners, self.frame, self.settings.convention).reshape(4)
+        try:
+            region, clipped = clamp_region(region_orig, self.source.size)
+        except RegionOutsideImageError:
+            self._fall_back(text, call, "fallback_outside_image")
+            return
+        window = crop_window(region, self.source.size, self.settings.crop_policy)
+        crop = self.source.read_window(window)
+        crop_h, crop_w = self.settings.policy.resized_size(crop.height, crop.width, task=TASK)
+        crop = resize_image(crop, crop_h, crop_w)
+        self.rounds.append(ChainRound(text, call, region, clipped, window, (crop_w, crop_h)))
+        self.conversation = [*self.conversation, _text("assistant", text), _user(crop, ZOOMED_PROMPT)]
+
+    def _fall_back(self, text: str, call: ToolCallParse, status: ChainStatus) -> None:
+        self.rounds.append(ChainRound(text=text, call=call))
+        self.fallback = status
+        self.conversation = [_user(self.overview, self.question)]
+
+    def _finish(self, answer: str, status: ChainStatus) -> None:
+        self.result = ChainResult(answer=answer.strip(), status=status, frame=self.frame, rounds=self.rounds)
+        if self._owns_source:
+            self.source.close()
+        self.overview = None
+        self.conversation = []
+
+
+@dataclass(frozen=True)
+class _Settings:
+    max_rounds: int
+    policy: ResolutionPolicy
+    convention: str
+    crop_policy: CropPolicy
+
+
+def run_chains(
+    generate: Generate,
+    items: Sequence[ChainItem | tuple[Any, str]],
+    max_rounds: int = 2,
+    policy: ResolutionPolicy | None = None,
+    convention: str = "absolute",
+    crop_policy: CropPolicy | None = None,
+) -> list[ChainResult]:
+    """Run many chains together: each `generate` call gets the pending conversation of every unfinished chain.
+
+    Chains finish at different rounds; results come back in the order of `items`. `max_rounds` is the most zooms a
+    chain may make. Sources opened here are closed when their chain finishes.
+    """
+    if max_rounds < 0:
+        raise ValueError(f"max_rounds must be >= 0, got {max_rounds}")
+    settings = _Settings(max_rounds, policy or ResolutionPolicy(), convention, crop_policy or CropPolicy())
+    chains = [_Chain(item if isinstance(item, ChainItem) else ChainItem(*item), settings) for item in items]
+    while pending := [chain for chain in chains if chain.result is None]:
+        texts = generate([chain.conversation for chain in pending])
+        if not isinstance(texts, list | tuple) or len(texts) != len(pending):
+            got = len(texts) if isinstance(texts, list | tuple) else type(texts).__name__
+            raise ValueError(f"generate returned {got} texts for {len(pending)} conversations")
+        for index, (chain, text) in enumerate(zip(pending, texts, strict=True)):
+            if not isinstance(text, str):
+                raise TypeError(f"generate returned a {type(text).__name__} at position {index}, expected str")
+            chain.step(text)
+    return [chain.result for chain in chains]
+
+
+def run_chain(
+    generate: Generate,
+    image: str | Path | Image.Image | ImageSource,
+    question: str,
+    max_rounds: int = 2,
+    policy: ResolutionPolicy | None = None,
+    convention: str = "absolute",
+    crop_policy: CropPolicy | None = None,
+) -> ChainResult:
+    """Run one chain; see `run_chains`."""
+    return run_chains(generate, [ChainItem(image, question)], max_rounds, policy, convention, crop_policy)[0]
