@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rs_detect_eval.classes import load_classes, normalize_class
+from rs_detect_eval import load_classes, normalize_class
 from rs_resolution import ImageReadError, InvalidGeometryError, check_poly, read_image_size
 from tqdm import tqdm
 

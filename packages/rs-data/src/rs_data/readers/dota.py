@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rs_detect_eval.dota_labels import DotaLabelError, read_dota_label
+from rs_detect_eval import DotaLabelError, read_dota_label
 
 from rs_data.readers._common import ClassFilter, ImageIndex, Reader, ReadResult, image_ref
 from rs_data.readers.detection_common import DetectionContext, detection_record

@@ -1,0 +1,103 @@
+"""Map-style datasets over records files, usable by `torch.utils.data.DataLoader` (workers included) without this
+package importing torch: they only need `__len__` and `__getitem__` and pickle cheaply (a file path and line
+offsets, no open handles)."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from rs_resolution import ResolutionPolicy
+
+from rs_data.mixing import Mixture, MixtureSampler
+from rs_data.render import RenderConfig, RenderedSample, render
+from rs_data.schema import Record, RecordFileError
+
+
+class RecordStore:
+    """Random access to the records of one JSONL file: byte offsets are indexed once, lines parsed on demand."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        offsets, position = [], 0
+        with self.path.open("rb") as handle:
+            for line in handle:
+                if line.strip():
+                    offsets.append(position)
+                position += len(line)
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def __getitem__(self, index: int) -> Record:
+        with self.path.open("rb") as handle:
+            handle.seek(int(self.offsets[index]))
+            line = handle.readline()
+        try:
+            record = Record.model_validate_json(line)
+        except ValueError as error:
+            raise RecordFileError(f"{self.path}: record {index}: {error}") from error
+        for image in record.images:
+            if not Path(image.path).is_absolute():
+                image.path = str(self.path.parent / image.path)
+        return record
+
+
+class MixtureDataset:
+    """The datasets of a mixture behind one index space; item `i` is rendered deterministically from
+    (seed, epoch, i), so workers and resumed runs produce the same conversation for the same index."""
+
+    def __init__(
+        self,
+        sources: Sequence[Sequence[Record]],
+        policy: ResolutionPolicy,
+        config: RenderConfig | None = None,
+        seed: int = 42,
+        load_images: bool = False,
+        mixture: Mixture | None = None,
+    ) -> None:
+        self.sources = list(sources)
+        self.mixture = mixture
+        self.policy, self.config = policy, config or RenderConfig()
+        self.seed, self.load_images = seed, load_images
+        self.offsets = np.concatenate([[0], np.cumsum([len(s) for s in self.sources])]).astype(np.int64).tolist()
+        self.epoch = 0
+
+    @classmethod
+    def from_mixture(
+        cls, mixture: Mixture, policy: ResolutionPolicy, config: RenderConfig | None = None, load_images: bool = False
+    ) -> MixtureDataset:
+        """Open every dataset's records file (`DatasetEntry.path`)."""
+        missing = [d.name for d in mixture.datasets if d.path is None]
+        if missing:
+            raise ValueError(f"mixture datasets without a records path: {missing}")
+        stores = [RecordStore(d.path) for d in mixture.datasets]  # type: ignore[arg-type]
+        return cls(stores, policy, config, mixture.seed, load_images, mixture)
+
+    @property
+    def sizes(self) -> list[int]:
+        return [len(s) for s in self.sources]
+
+    def sampler(self, mixture: Mixture | None = None, rank: int = 0, world_size: int = 1, **options) -> MixtureSampler:
+        """A sampler drawing this dataset's indices by `mixture` (default: the one it was built from)."""
+        return MixtureSampler(self.sizes, mixture or self.mixture, rank=rank, world_size=world_size, **options)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Vary the random render choices (box type, style, random resize, caption) by epoch."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.offsets[-1]
+
+    def record(self, index: int) -> Record:
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} samples")
+        source = bisect.bisect_right(self.offsets, index) - 1
+        return self.sources[source][index - self.offsets[source]]
+
+    def __getitem__(self, index: int) -> RenderedSample:
+        rng = np.random.default_rng([self.seed & 0xFFFFFFFF, self.epoch, int(index)])
+        return render(self.record(int(index)), self.policy, self.config, rng, load_images=self.load_images)
