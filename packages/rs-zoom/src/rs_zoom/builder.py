@@ -222,7 +222,8 @@ def build_zoom_dataset(
     rows, skipped = read_rows(src)
     builder = _Builder(src, out_dir, config, answer_pools([row for _, row in rows]))
     builder.skipped += skipped
-    builder.skip_kinds["invalid row"] += len(skipped)
+    if skipped:
+        builder.skip_kinds["invalid row"] += len(skipped)
     groups: dict[str, list[tuple[int, LRSVQARow]]] = {}
     seen: set[str] = set()
     for line, row in rows:
