@@ -85,41 +85,45 @@ def normalize_obb(obb: np.ndarray | list) -> np.ndarray:
     return o
 
 
-def _rect_along(points: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Smallest rectangle around ``points (..., K, 2)`` with a side along one of ``edges (..., E, 2)``, normalised."""
-    lengths = np.hypot(edges[..., 0], edges[..., 1])
-    safe = np.where(lengths > 0, lengths, 1.0)
-    ux = np.where(lengths > 0, edges[..., 0] / safe, 1.0)  # (..., E); a zero edge falls back to the x axis
-    uy = edges[..., 1] / safe
-    px, py = points[..., None, :, 0], points[..., None, :, 1]  # (..., 1, K)
-    along = px * ux[..., None] + py * uy[..., None]  # (..., E, K): projections on u and on n = (-uy, ux)
-    across = py * ux[..., None] - px * uy[..., None]
-    a_min, a_max, c_min, c_max = along.min(-1), along.max(-1), across.min(-1), across.max(-1)
-    best = np.argmin((a_max - a_min) * (c_max - c_min), axis=-1)[..., None]
-
-    def pick(values: np.ndarray) -> np.ndarray:
-        return np.take_along_axis(values, best, axis=-1)[..., 0]
-
-    ux, uy, a_min, a_max, c_min, c_max = (pick(v) for v in (ux, uy, a_min, a_max, c_min, c_max))
-    mid_a, mid_c = 0.5 * (a_min + a_max), 0.5 * (c_min + c_max)
-    center_x, center_y = mid_a * ux - mid_c * uy, mid_a * uy + mid_c * ux
-    angle = np.rad2deg(np.arctan2(uy, ux))
-    return normalize_obb(np.stack([center_x, center_y, a_max - a_min, c_max - c_min, angle], axis=-1))
-
-
 _VERTEX_PAIRS = np.array([(0, 1), (1, 2), (2, 3), (3, 0), (0, 2), (1, 3)])
+_AREA_TIE = 1e-9
 
 
 def poly_to_obb(poly: np.ndarray | list) -> np.ndarray:
     """Minimum-area enclosing rectangle of each polygon (like ``cv2.minAreaRect``), normalised; float degrees.
 
     One side of the optimal rectangle lies along an edge of the convex hull, and every hull edge joins two of the four
-    vertices, so the six vertex-pair directions are tried and the smallest rectangle is kept.
+    vertices, so the rectangles along the six vertex-pair directions are compared. Where several have the same area
+    (within a relative 1e-9: a triangle's sides, a right trapezoid) the one with the smallest ``|angle|`` is kept, so
+    the result does not depend on the vertex order (cv2 may pick another of the tied rectangles).
     """
     p = _as_array(poly, 8, "poly")
     pts = p.reshape(*p.shape[:-1], 4, 2)
-    edges = pts[..., _VERTEX_PAIRS[:, 1], :] - pts[..., _VERTEX_PAIRS[:, 0], :]
-    return _rect_along(pts, edges)
+    edges = pts[..., _VERTEX_PAIRS[:, 1], :] - pts[..., _VERTEX_PAIRS[:, 0], :]  # (..., 6, 2)
+    lengths = np.hypot(edges[..., 0], edges[..., 1])
+    safe = np.where(lengths > 0, lengths, 1.0)
+    ux = np.where(lengths > 0, edges[..., 0] / safe, 1.0)  # (..., 6); a zero edge falls back to the x axis
+    uy = edges[..., 1] / safe
+    px, py = pts[..., None, :, 0], pts[..., None, :, 1]  # (..., 1, 4)
+    along = px * ux[..., None] + py * uy[..., None]  # (..., 6, 4): projections on u and on n = (-uy, ux)
+    across = py * ux[..., None] - px * uy[..., None]
+    mid_a, mid_c = 0.5 * (along.min(-1) + along.max(-1)), 0.5 * (across.min(-1) + across.max(-1))
+    candidates = normalize_obb(
+        np.stack(
+            [
+                mid_a * ux - mid_c * uy,
+                mid_a * uy + mid_c * ux,
+                np.ptp(along, axis=-1),
+                np.ptp(across, axis=-1),
+                np.rad2deg(np.arctan2(uy, ux)),
+            ],
+            axis=-1,
+        )
+    )
+    areas = candidates[..., 2] * candidates[..., 3]
+    tied = areas <= areas.min(-1, keepdims=True) * (1 + _AREA_TIE)
+    best = np.argmin(np.where(tied, np.abs(candidates[..., 4]), np.inf), axis=-1)
+    return np.take_along_axis(candidates, best[..., None, None], axis=-2)[..., 0, :]
 
 
 def hbb_to_obb(hbb: np.ndarray | list) -> np.ndarray:

@@ -50,17 +50,25 @@ def _existing(path: str | Path) -> Path:
     return p
 
 
+def _first_series(tif: tifffile.TiffFile, path: Path) -> tifffile.TiffPageSeries:
+    if not tif.series or "Y" not in tif.series[0].axes or "X" not in tif.series[0].axes:
+        raise ImageReadError(path, "TIFF holds no image (no page with Y and X axes)")
+    return tif.series[0]
+
+
 def read_image_size(path: str | Path) -> tuple[int, int]:
     """``(width, height)`` of an image file, read from its header without decoding the pixels."""
     p = _existing(path)
     try:
         if _is_tiff(p):
             with tifffile.TiffFile(p) as tif:
-                series = tif.series[0]
+                series = _first_series(tif, p)
                 return series.shape[series.axes.index("X")], series.shape[series.axes.index("Y")]
         with Image.open(p) as image:
             return image.size
-    except (UnidentifiedImageError, OSError, ValueError, IndexError, tifffile.TiffFileError) as error:
+    except ImageReadError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, tifffile.TiffFileError) as error:
         raise ImageReadError(p, f"cannot read image header ({error})") from error
 
 
@@ -105,7 +113,7 @@ def _pillow_to_rgb(image: Image.Image) -> Image.Image:
 
 def _tiff_to_rgb(path: Path) -> Image.Image:
     with tifffile.TiffFile(path) as tif:
-        series = tif.series[0]
+        series = _first_series(tif, path)
         data = series.asarray()
         axes = series.axes
         extrasamples = tuple(getattr(tif.pages[0], "extrasamples", ()) or ())
