@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rs_detect_eval import load_classes, normalize_class
 from rs_resolution import ImageReadError, InvalidGeometryError, check_poly, read_image_size
-from tqdm import tqdm
 
+from rs_data.parallel import parallel_map
 from rs_data.schema import ImageRef, Record, Skipped
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
@@ -49,18 +47,10 @@ class Reader:
         """Read every unit of `src` (in `workers` processes when > 1), with a progress bar when asked."""
         context, units = self.prepare(Path(src), **options)
         result = ReadResult()
-        with tqdm(total=len(units), desc=f"reading {self.name}", unit="file", disable=not progress) as bar:
-            if workers <= 1 or len(units) < 2:
-                parts: Iterable[ReadResult] = (self.read_unit(context, unit) for unit in units)
-                for part in parts:
-                    result.extend(part)
-                    bar.update()
-                return result
-            chunksize = max(1, len(units) // (workers * 8))
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for part in pool.map(self.read_unit, repeat(context), units, chunksize=chunksize):
-                    result.extend(part)
-                    bar.update()
+        for part in parallel_map(
+            self.read_unit, units, context, workers=workers, desc=f"reading {self.name}", progress=progress
+        ):
+            result.extend(part)
         return result
 
     __call__ = read
