@@ -44,7 +44,7 @@ class BenchmarkConfig(_Strict):
     format: str | None = Field(
         default=None, description="Override the registry's reader: an rs-data reader name, or 'records' for JSONL."
     )
-    split: str | None = Field(default=None, description="Keep only records of this split (when records carry one).")
+    split: str | None = Field(default=None, description="Keep only records labelled with this split.")
     limit: int | None = Field(default=None, ge=1, description="Evaluate the first N samples only.")
     zoom: bool | None = Field(default=None, description="Run the Zoom-in Chain (UHR VQA); default from the registry.")
     options: dict[str, Any] = Field(default_factory=dict, description="Extra keyword options for the reader.")
@@ -88,7 +88,8 @@ class ResolutionConfig(_Strict):
 class PromptConfig(_Strict):
     """How boxes are asked for and read back (the same rendering code as training)."""
 
-    box_type: Literal["hbb", "obb", "poly"] = "poly"
+    box_type: Literal["hbb", "obb", "poly"] = Field(default="poly", description="Detection boxes.")
+    grounding_box_type: Literal["hbb", "obb", "poly"] = Field(default="hbb", description="Grounding boxes.")
     style: Literal["plain", "json"] = "plain"
 
 
@@ -104,6 +105,7 @@ class EvalConfig(_Strict):
     model: Path = Field(description="A local checkpoint folder (Qwen2.5-VL / Qwen3-VL, full or fine-tuned).")
     family: Literal["auto", "qwen2_5_vl", "qwen3_vl"] = "auto"
     dtype: str = "auto"
+    device: str = Field(default="auto", description="'auto' (CUDA when available, else CPU), 'cpu', 'cuda:0' ...")
     attn_implementation: str = "auto"
     benchmarks: list[BenchmarkConfig] = Field(min_length=1)
     data_root: Path | None = Field(default=None, description="Base folder for relative benchmark paths.")

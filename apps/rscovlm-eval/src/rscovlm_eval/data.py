@@ -8,40 +8,44 @@ from rs_data import Record, Skipped, read_records
 from rs_data.readers import READERS
 
 from rscovlm_eval.config import BenchmarkConfig, ConfigError, EvalConfig
+from rscovlm_eval.extra_readers import EXTRA_READERS
 from rscovlm_eval.registry import get_benchmark
 
 RECORDS_FORMAT = "records"
 
 
+def _read(fmt: str, source: Path, options: dict) -> tuple[list[Record], list[Skipped]]:
+    if fmt == RECORDS_FORMAT:
+        return list(read_records(source)), []
+    read = EXTRA_READERS.get(fmt) or READERS[fmt].read
+    result = read(source, **options)
+    return list(result.records), list(result.skipped)
+
+
 def load_benchmark_records(bench: BenchmarkConfig, config: EvalConfig) -> tuple[list[Record], list[Skipped]]:
-    """The benchmark's evaluable records (in a stable order) and the inputs left out, each with its reason."""
+    """The benchmark's records of its task (in the reader's stable order) and the inputs left out with the reason.
+
+    Records of other tasks (a VRSBench file holds captions, referring objects and QA) are not this benchmark's
+    and are dropped without a report.
+    """
     registered = get_benchmark(bench.name)
     source = config.resolve(bench.source)
     if not source.exists():
         raise ConfigError(f"benchmark {bench.key!r}: data {source} does not exist ({registered.expects})")
     fmt = bench.format or registered.reader
-    skipped: list[Skipped] = []
-    if fmt == RECORDS_FORMAT:
-        records = list(read_records(source))
-    else:
-        if fmt not in READERS:
-            raise ConfigError(
-                f"benchmark {bench.key!r}: unknown format {fmt!r}; known: {RECORDS_FORMAT}, {', '.join(READERS)}"
-            )
-        options = {**registered.reader_options, **bench.options}
-        if bench.images is not None:
-            options["images"] = config.resolve(bench.images)
-        result = READERS[fmt].read(Path(source), **options)
-        records, skipped = list(result.records), list(result.skipped)
-    split = bench.split or registered.split
+    known = [RECORDS_FORMAT, *EXTRA_READERS, *READERS]
+    if fmt not in known:
+        raise ConfigError(f"benchmark {bench.key!r}: unknown format {fmt!r}; known: {', '.join(known)}")
+    options = {} if fmt == RECORDS_FORMAT else {**registered.reader_options, **bench.options}
+    if bench.images is not None:
+        options["images"] = config.resolve(bench.images)
+    records, skipped = _read(fmt, source, options)
     kept: list[Record] = []
     seen: set[str] = set()
     for record in records:
-        if split is not None and record.split is not None and record.split != split:
+        if record.task != registered.task or (bench.split is not None and record.split != bench.split):
             continue
-        if record.task != registered.task:
-            skipped.append(Skipped(str(source), None, f"{record.id}: task {record.task!r} is not {registered.task!r}"))
-        elif record.annotation is None and not registered.export_only:
+        if record.annotation is None:
             skipped.append(Skipped(str(source), None, f"{record.id}: no annotation to score against"))
         elif record.id in seen:
             skipped.append(Skipped(str(source), None, f"{record.id}: duplicate sample id"))

@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 from rs_data import Record
+from rs_data.render import RenderConfig, RenderedSample, prompt_messages, render
 from rs_resolution import ImageReadError, PixelBudget, ResolutionPolicy
+from rs_zoom import run_chains
 from tqdm import tqdm
 
 from rscovlm_eval.cache import PredictionCache
@@ -59,25 +61,39 @@ def resolution_policy(config: EvalConfig, spec: ModelSpec) -> ResolutionPolicy:
 
 def load_generator(config: EvalConfig, spec: ModelSpec) -> GenerateFn:
     """Load the checkpoint and wrap it as a `generate(conversations) -> answers` callable."""
+    import torch
     from rscovlm_model import Generator, load_model, load_processor
 
     policy = resolution_policy(config, spec)
+    device = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     model = load_model(
-        config.model, family=spec.family, dtype=config.dtype, attn_implementation=config.attn_implementation
+        config.model,
+        family=spec.family,
+        dtype=config.dtype,
+        attn_implementation=config.attn_implementation,
+        device=device,
     )
     processor = load_processor(config.model, policy=policy)
-    generator = Generator(model, processor, policy)
-    return partial(generator, max_new_tokens=config.generation.max_new_tokens, do_sample=False)
+    generator = Generator(
+        model,
+        processor,
+        policy,
+        batch_size=config.generation.batch_size,
+        max_new_tokens=config.generation.max_new_tokens,
+    )
+    return partial(generator, do_sample=False)
 
 
-def render_config(config: EvalConfig, spec: ModelSpec):
+def box_type_for(task: str, config: EvalConfig) -> str:
+    """The box type asked for: `prompt.grounding_box_type` for grounding, `prompt.box_type` otherwise."""
+    return config.prompt.grounding_box_type if task == "grounding" else config.prompt.box_type
+
+
+def render_config(config: EvalConfig, spec: ModelSpec, task: str) -> RenderConfig:
     """rs-data's RenderConfig pinned to one box type and style, so that every sample is asked the same way."""
-    from rs_data.render import RenderConfig
-
     return RenderConfig(
         convention=spec.convention,
-        factor=spec.factor,
-        box_types={config.prompt.box_type: 1.0},
+        box_types={box_type_for(task, config): 1.0},
         styles={config.prompt.style: 1.0},
     )
 
@@ -102,24 +118,30 @@ def _answer(
     generate: GenerateFn, samples: Sequence[Any], zoom: bool, config: EvalConfig, spec: ModelSpec
 ) -> list[dict[str, Any]]:
     """Predictions for rendered samples: plain generation, or the Zoom-in Chain with its rounds and status."""
-    from rs_data.render import prompt_messages
-
     if not zoom:
         return [{"prediction": text} for text in generate([prompt_messages(s) for s in samples])]
-    from rs_zoom import run_chains
-
     results = run_chains(
         generate,
         [zoom_item(s) for s in samples],
         max_rounds=config.zoom.max_rounds,
+        policy=resolution_policy(config, spec),
         convention=spec.convention,
     )
-    return [{"prediction": r.answer, "zoom": {"rounds": r.rounds, "status": r.status}} for r in results]
+    return [
+        {
+            "prediction": r.answer,
+            "zoom": {"rounds": len(r.zooms), "status": r.status, "trajectory": r.to_dict()["rounds"]},
+        }
+        for r in results
+    ]
 
 
-def zoom_item(sample: Any) -> tuple[str, str]:
-    """(image path, question) of a rendered UHR VQA sample, for rs_zoom.run_chains."""
-    return sample.target.question
+def zoom_item(sample: RenderedSample) -> tuple[str, str]:
+    """(image, question) of a rendered sample for rs_zoom.run_chains: the same question text as without zoom."""
+    user = next(m for m in prompt_messages(sample) if m["role"] == "user")
+    image = next(p["image"] for p in user["content"] if p["type"] == "image")
+    question = "\n".join(p["text"] for p in user["content"] if p["type"] == "text")
+    return image, question
 
 
 def infer_benchmark(
@@ -132,17 +154,18 @@ def infer_benchmark(
     label: str,
 ) -> None:
     """Predict every record and append each answer to the cache as soon as its batch is done."""
-    from rs_data.render import render
-
     policy = resolution_policy(config, spec)
-    rendering = render_config(config, spec)
+    renderings = {}
     size = config.generation.batch_size
     with tqdm(total=len(records), desc=label, unit="sample", disable=not config.progress) as bar:
         for start in range(0, len(records), size):
             batch = []
             for record in records[start : start + size]:
+                if record.task not in renderings:
+                    renderings[record.task] = render_config(config, spec, record.task)
+                rng = _sample_rng(config.seed, record.id)
                 try:
-                    batch.append((record, render(record, policy, rendering, _sample_rng(config.seed, record.id))))
+                    batch.append((record, render(record, policy, renderings[record.task], rng)))
                 except _SAMPLE_ERRORS as error:
                     cache.add(_entry(record, error=f"cannot build the prompt: {error}"))
                     bar.update()

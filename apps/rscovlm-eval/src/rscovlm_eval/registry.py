@@ -10,7 +10,7 @@ Metric = Literal["classification", "captioning", "vqa", "grounding", "detection"
 
 @dataclass(frozen=True)
 class Benchmark:
-    """A public benchmark: how to read it and how to score it."""
+    """A public benchmark: how to read it (an rs-data reader and its options) and how to score it."""
 
     name: str
     task: str
@@ -18,7 +18,6 @@ class Benchmark:
     reader: str
     expects: str
     reader_options: dict[str, Any] = field(default_factory=dict)
-    split: str | None = None
     classes: str | None = None
     zoom: bool = False
     export_only: bool = False  # no ground truth (a test split): predictions are exported, not scored
@@ -29,19 +28,40 @@ def _classification(name: str, title: str) -> Benchmark:
         name,
         "classification",
         "classification",
-        "scene-folders",
-        f"{title}: a folder with one sub-folder of images per scene class (the data set's own layout)",
+        "classification",
+        f"{title}: a folder with one sub-folder of images per scene class; options.split_file picks the test list",
     )
 
 
-def _karpathy(name: str, title: str) -> Benchmark:
+def _captions(name: str, title: str) -> Benchmark:
     return Benchmark(
         name,
         "captioning",
         "captioning",
-        "karpathy-captions",
-        f"{title}: the Karpathy-split JSON (dataset_*.json; the test split is used) and its image folder (`images`)",
-        split="test",
+        "captions",
+        f"{title}: the Karpathy-split JSON (dataset_*.json, its test split) and the image folder (`images`)",
+        reader_options={"split": "test"},
+    )
+
+
+def _rsvqa(name: str, title: str, prefix: str) -> Benchmark:
+    return Benchmark(
+        name,
+        "vqa",
+        "vqa",
+        "rsvqa",
+        f"{title}: the folder with {prefix}_images/questions/answers.json and the image folder (`images`)",
+        reader_options={"prefix": prefix},
+    )
+
+
+def _vrsbench(name: str, task: str, what: str) -> Benchmark:
+    return Benchmark(
+        name,
+        task,
+        task,
+        "vrsbench",
+        f"VRSBench: the folder of per-image evaluation JSON ({what}) and the image folder (`images`)",
     )
 
 
@@ -56,89 +76,46 @@ BENCHMARKS: dict[str, Benchmark] = {
         _classification("ucmerced", "UC Merced Land Use"),
         _classification("nwpu-resisc45", "NWPU-RESISC45"),
         _classification("whu-rs19", "WHU-RS19"),
-        _karpathy("ucm-captions", "UCM-captions"),
-        _karpathy("sydney-captions", "Sydney-captions"),
-        _karpathy("rsicd", "RSICD"),
-        Benchmark(
-            "nwpu-captions",
-            "captioning",
-            "captioning",
-            "nwpu-captions",
-            "NWPU-Captions: dataset_nwpu.json and the image folder (`images`); the test split is used",
-            split="test",
-        ),
-        Benchmark(
-            "vrsbench-cap",
-            "captioning",
-            "captioning",
-            "vrsbench",
-            "VRSBench: the evaluation JSON (per-image `caption`) and its image folder (`images`)",
-            reader_options={"tasks": ["captioning"]},
-        ),
-        Benchmark(
-            "rsvqa-lr",
-            "vqa",
-            "vqa",
-            "rsvqa",
-            "RSVQA-LR: the folder with *_split_questions/answers/images.json and the image folder (`images`)",
-            split="test",
-        ),
-        Benchmark(
-            "rsvqa-hr",
-            "vqa",
-            "vqa",
-            "rsvqa",
-            "RSVQA-HR: the folder with *_split_questions/answers/images.json and the image folder (`images`)",
-            split="test",
-        ),
-        Benchmark(
-            "vrsbench-vqa",
-            "vqa",
-            "vqa",
-            "vrsbench",
-            "VRSBench: the evaluation JSON (per-image `qa_pairs`) and its image folder (`images`)",
-            reader_options={"tasks": ["vqa"]},
-        ),
+        _captions("ucm-captions", "UCM-captions"),
+        _captions("sydney-captions", "Sydney-captions"),
+        _captions("rsicd", "RSICD"),
+        _vrsbench("vrsbench-cap", "captioning", "`caption`"),
+        _rsvqa("rsvqa-lr", "RSVQA-LR", "LR_split_test"),
+        _rsvqa("rsvqa-hr", "RSVQA-HR", "USGS_split_test"),
+        _vrsbench("vrsbench-vqa", "vqa", "`qa_pairs`"),
         Benchmark(
             "dior-rsvg",
             "grounding",
             "grounding",
             "dior-rsvg",
-            "DIOR-RSVG: the Annotations folder of XML files (bndbox + description), JPEGImages (`images`)",
+            "DIOR-RSVG: the folder with Annotations/*.xml and test.txt, JPEGImages (`images`)",
+            reader_options={"split": "test"},
         ),
-        Benchmark(
-            "vrsbench-ref",
-            "grounding",
-            "grounding",
-            "vrsbench",
-            "VRSBench: the evaluation JSON (per-image `objects` with referring sentences) and images (`images`)",
-            reader_options={"tasks": ["grounding"]},
-        ),
-        _detection("dota1.0", "dota", "dota1.0", "DOTA-v1.0 val: labelTxt folder (or split patches) and images"),
+        _vrsbench("vrsbench-ref", "grounding", "`objects` with referring sentences"),
+        _detection("dota1.0", "dota", "dota1.0", "DOTA-v1.0 val: a folder with images/ and labelTxt/"),
         _detection(
             "dota1.0-test",
-            "dota-images",
+            "image-folder",
             "dota1.0",
             "DOTA-v1.0 test: the (split) image folder; patch answers are merged and written as a Task1 submission",
             export_only=True,
         ),
-        _detection("dior-r", "dior-r", "dior-r", "DIOR-R: the Oriented Bounding Boxes XML folder and JPEGImages"),
-        _detection("fair1m", "fair1m", "fair1m", "FAIR1M 1.0/2.0: the labelXml folder and images"),
-        _detection("hrsc2016", "hrsc2016", "hrsc", "HRSC2016: the Annotations XML folder and AllImages"),
+        _detection("dior-r", "dior-r", "dior-r", "DIOR-R: the oriented-box XML folder; JPEGImages (`images`)"),
+        _detection("fair1m", "fair1m", "fair1m", "FAIR1M 1.0/2.0: the labelXml folder; images (`images`)"),
+        _detection("hrsc2016", "hrsc2016", "hrsc", "HRSC2016: the Annotations XML folder; AllImages (`images`)"),
         Benchmark(
             "lrs-vqa",
             "uhr_vqa",
             "lrs_vqa",
             "lrs-vqa",
-            "LRS-VQA: LRS_VQA_merged.jsonl and its image folder (`images`); set `zoom: true` for the Zoom-in Chain",
+            "LRS-VQA: LRS_VQA_merged.jsonl and its image folder (`images`); `zoom: true` runs the Zoom-in Chain",
         ),
         Benchmark(
             "mme-realworld-rs",
             "uhr_vqa",
             "multiple_choice",
             "mme-realworld",
-            "MME-RealWorld: its JSON (remote-sensing subset is kept) and the image folder (`images`)",
-            reader_options={"subtask": "Remote Sensing"},
+            "MME-RealWorld: its JSON list (the Remote Sensing subtask is kept) and the image folder (`images`)",
         ),
     ]
 }

@@ -39,6 +39,7 @@ def compute_results(run_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, 
         ctx = {
             "convention": run["spec"]["convention"],
             "box_type": run["config"]["prompt"]["box_type"],
+            "grounding_box_type": run["config"]["prompt"]["grounding_box_type"],
             "classes": bench["classes"],
             "export_only": bench["export_only"],
             "report_dir": folder,

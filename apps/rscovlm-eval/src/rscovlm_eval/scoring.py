@@ -73,6 +73,7 @@ def score_multiple_choice(entries: list[Entry], ctx: dict[str, Any]) -> dict[str
         [e["prediction"] for e in entries],
         [e["target"]["answer"] for e in entries],
         [e["target"].get("question_type") for e in entries],
+        [e["target"].get("choices") or () for e in entries],
     )
 
 
@@ -81,7 +82,7 @@ def score_grounding(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]
 
     predictions, targets = [], []
     for e in entries:
-        parsed = parse_objects(e["prediction"], "hbb", _frame(e), ctx["convention"])
+        parsed = parse_objects(e["prediction"], ctx["grounding_box_type"], _frame(e), ctx["convention"])
         predictions.append(poly_to_hbb(parsed.objects[0].polygon) if parsed.objects else None)
         targets.append(poly_to_hbb(np.asarray(e["target"]["polygon"], dtype=float)))
     return evaluate_grounding(predictions, targets)

@@ -47,11 +47,7 @@ def evaluate_captions(references: Mapping[str, Sequence[str]], predictions: Mapp
     scores: dict[str, float] = {}
     bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
     scores.update({f"BLEU-{n}": float(value) for n, value in enumerate(bleu, start=1)})
-    meteor = Meteor()
-    try:
-        scores["METEOR"] = float(meteor.compute_score(gts, res)[0])
-    finally:
-        meteor.close()
+    scores["METEOR"] = float(Meteor().compute_score(gts, res)[0])  # its Java process ends with the object
     scores["ROUGE-L"] = float(Rouge().compute_score(gts, res)[0])
     scores["CIDEr"] = float(Cider().compute_score(gts, res)[0])
     return scores

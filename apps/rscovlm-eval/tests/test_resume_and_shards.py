@@ -1,0 +1,94 @@
+"""An interrupted run resumes without recomputing, losing or duplicating a prediction; shards merge."""
+
+import json
+
+import pytest
+from rscovlm_eval import run_evaluation
+from rscovlm_eval.cache import PredictionCache, merge_shards, shard_path
+from rscovlm_eval.config import ConfigError
+from rscovlm_eval.report import IncompleteRunError, write_report
+
+NAMES = ("aid", "rsvqa-lr", "vrsbench-vqa", "dior-rsvg", "lrs-vqa", "mme-realworld-rs")
+
+
+@pytest.fixture(scope="module")
+def subset(all_benchmarks):
+    return [b for b in all_benchmarks if b["name"] in NAMES and not b.get("zoom")]
+
+
+def _lines(run_dir):
+    return [json.loads(line) for path in sorted(run_dir.glob("*/predictions.*.jsonl")) for line in path.open()]
+
+
+def test_interrupted_run_resumes_with_identical_results(
+    bench_root, qwen25_folder, tmp_path, subset, make_config, oracle_class
+):
+    reference_config = make_config(qwen25_folder, bench_root, tmp_path / "whole", benchmarks=subset, plots=False)
+    reference = json.loads(
+        (run_evaluation(reference_config, generate=oracle_class(reference_config)) / "results.json").read_text()
+    )
+    total = sum(b["count"] for b in reference["benchmarks"].values())
+
+    config = make_config(
+        qwen25_folder, bench_root, tmp_path / "resumed", benchmarks=subset, plots=False, generation={"batch_size": 2}
+    )
+    with pytest.raises(KeyboardInterrupt):
+        run_evaluation(config, generate=oracle_class(config, fail_after=5))
+    assert 0 < len(_lines(config.run_dir)) < total
+    assert not (config.run_dir / "results.json").exists()
+    done_before = len(_lines(config.run_dir))
+    # a kill in the middle of a write leaves a torn last line: it is cut off and that sample recomputed
+    torn = next(config.run_dir.glob("*/predictions.*.jsonl"))
+    with torn.open("a") as handle:
+        handle.write('{"id": "torn", "predic')
+    second = oracle_class(config)
+    run_dir = run_evaluation(config, generate=second)
+    assert second.calls == total - done_before  # nothing recomputed
+    lines = _lines(run_dir)
+    ids = [(e["dataset"], e["id"]) for e in lines]
+    assert len(lines) == total and len(set(ids)) == total  # nothing lost, nothing duplicated
+    resumed = json.loads((run_dir / "results.json").read_text())
+    assert resumed["benchmarks"] == reference["benchmarks"]
+    third = oracle_class(config)
+    run_evaluation(config, generate=third)
+    assert third.calls == 0
+
+
+def test_shards_merge_into_the_same_report(bench_root, qwen25_folder, tmp_path, subset, make_config, oracle_class):
+    single = make_config(qwen25_folder, bench_root, tmp_path / "single", benchmarks=subset, plots=False)
+    expected = json.loads((run_evaluation(single, generate=oracle_class(single)) / "results.json").read_text())
+    out = tmp_path / "sharded"
+    rank0 = make_config(qwen25_folder, bench_root, out, benchmarks=subset, plots=False, rank=0, world_size=2)
+    run_dir = run_evaluation(rank0, generate=oracle_class(rank0))
+    assert not (run_dir / "results.json").exists()
+    with pytest.raises(IncompleteRunError, match="no prediction yet"):
+        write_report(run_dir, plots=False)
+    rank1 = make_config(qwen25_folder, bench_root, out, benchmarks=subset, plots=False, rank=1, world_size=2)
+    run_evaluation(rank1, generate=oracle_class(rank1))
+    merged = json.loads((run_dir / "results.json").read_text())
+    assert merged["benchmarks"] == expected["benchmarks"]
+    assert len(list(run_dir.glob("aid/predictions.rank*-of-2.jsonl"))) == 2
+
+
+def test_changed_settings_do_not_reuse_a_cache(bench_root, qwen25_folder, tmp_path, subset, make_config, oracle_class):
+    config = make_config(qwen25_folder, bench_root, tmp_path, benchmarks=subset[:1], plots=False)
+    run_evaluation(config, generate=oracle_class(config))
+    changed = make_config(
+        qwen25_folder, bench_root, tmp_path, benchmarks=subset[:1], plots=False, prompt={"box_type": "obb"}
+    )
+    with pytest.raises(ConfigError, match="other settings"):
+        run_evaluation(changed, generate=oracle_class(changed))
+
+
+def test_cache_refuses_duplicates_and_reports_bad_lines(tmp_path):
+    path = shard_path(tmp_path, 0, 1)
+    with PredictionCache(path) as cache:
+        cache.add({"id": "a", "prediction": "x"})
+        with pytest.raises(ValueError, match="already cached"):
+            cache.add({"id": "a", "prediction": "y"})
+    assert PredictionCache(path).entries == {"a": {"id": "a", "prediction": "x"}}
+    entries, missing = merge_shards(tmp_path, ["a", "b"])
+    assert [e["id"] for e in entries] == ["a"] and missing == ["b"]
+    path.write_text('{"id": "a"}\nnot json\n')
+    with pytest.raises(ValueError, match=r"predictions.rank0-of-1.jsonl:2: not a JSON line"):
+        PredictionCache(path)
