@@ -1,8 +1,8 @@
 """The LRS-VQA-Zoom builder: zoom-chain training records (rs-data schema) from LRS-VQA-style rows.
 
 For each row whose evidence is a single box (`hbox`), one zoom round: the overview and the question with the zoom
-instruction; the tool call naming the evidence box in the overview's coordinates; the crop of the box (grown by the
-crop policy) cut from the original image; the answer. Rows without a single evidence box (counting, comparisons)
+instruction; the tool call naming the evidence box on the overview; the crop of the box (grown by the crop policy) cut
+from the original image; the answer. Rows without a single evidence box (counting, comparisons)
 become plain question-answer records on the overview.
 
 Output directory::
@@ -12,8 +12,10 @@ Output directory::
     images/crop/*.png         the full-resolution crops, one per zoom row
     manifest.json             the settings, counts, how `image_size` compared with the files, and every skipped row
 
-The overview is stored at its resized size, so rendering with the same policy leaves it as is and the tool-call box
-(written for that size when the convention is "absolute") stays exact.
+The overview is stored at the size the resolution policy gives the original, so rendering with the same policy shows
+it as is. The tool-call box is stored as an rs-data `<poly>` marker in the overview's pixels: rendering writes it in
+the configured convention for whatever size the overview is shown at (render with `instruction_box_type="hbb"`, the
+default, and the same convention as `BuildConfig.convention`, which words the tool's description).
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from rs_data import ImagePart, ImageRef, Message, Record, Skipped, TextPart, write_records
-from rs_resolution import Convention, ImageFrame, ImageReadError, ResolutionPolicy, to_model
+from rs_data.schema import poly_tag
+from rs_resolution import Convention, ImageFrame, ImageReadError, ResolutionPolicy, hbb_to_poly
 from tqdm import tqdm
 
 from rs_zoom.chain import TASK
 from rs_zoom.crop import CropPolicy, RegionOutsideImageError, clamp_region, crop_window
 from rs_zoom.lrs_vqa import LRSVQARow, Variant, answer_pools, multiple_choice, read_rows, size_order
-from rs_zoom.protocol import ZOOMED_PROMPT, format_tool_call, tool_system_prompt, zoom_question
+from rs_zoom.protocol import ZOOMED_PROMPT, tool_call_text, tool_system_prompt, zoom_question
 from rs_zoom.sources import ImageSource, open_source
 
 
@@ -143,14 +146,13 @@ class _Builder:
             window = crop_window(region, source.size, self.config.crop)
             crop = ImageRef(path=f"images/crop/{_safe(row.question_id)}.png", width=window.width, height=window.height)
             source.read_window(window).save(self.out_dir / crop.path)
-            model_box = to_model(np.reshape(region, (2, 2)), frame, self.config.convention).reshape(4).tolist()
-            zoom = (crop, format_tool_call(model_box))
+            to_overview = np.array([frame.resized_width / frame.width, frame.resized_height / frame.height] * 2)
+            on_overview = hbb_to_poly(np.asarray(region) * to_overview).tolist()
+            zoom = (crop, tool_call_text(poly_tag(on_overview)))
             meta |= {
                 "evidence_hbox": list(region),
                 "evidence_clipped": clipped,
                 "crop_window": [window.x0, window.y0, window.x1, window.y1],
-                "convention": self.config.convention,
-                "tool_bbox": model_box,
             }
         for variant in self.config.variants:
             self.variant(line, row, variant, overview, zoom, meta)

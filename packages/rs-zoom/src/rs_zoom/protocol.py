@@ -92,9 +92,16 @@ def format_tool_call(bbox: Sequence[float]) -> str:
     """
     if len(bbox) != 4:
         raise ValueError(f"a zoom box has 4 numbers (x1, y1, x2, y2), got {len(bbox)}")
-    values = [_json_number(v) for v in bbox]
-    call = {"name": TOOL_NAME, "arguments": {"bbox": values}}
-    return f"<tool_call>\n{json.dumps(call)}\n</tool_call>"
+    return tool_call_text(", ".join(json.dumps(_json_number(v)) for v in bbox))
+
+
+def tool_call_text(bbox_text: str) -> str:
+    """The tool-call turn with `bbox_text` written verbatim between the box brackets.
+
+    Training records put an `rs_data` `<poly>` marker there, which rendering turns into the box numbers for the size
+    the model sees.
+    """
+    return f'<tool_call>\n{{"name": "{TOOL_NAME}", "arguments": {{"bbox": [{bbox_text}]}}}}\n</tool_call>'
 
 
 def _json_number(value: float) -> int | float:
