@@ -72,17 +72,21 @@ def obb_to_poly(obb: np.ndarray | list) -> np.ndarray:
     return np.stack([c for corner in corners for c in corner], axis=-1)
 
 
+def _normalized_angle(w: np.ndarray, h: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """The angle of the long side, in ``[-90, 90)`` (in ``[-45, 45)`` for a square)."""
+    angle = angle + np.where(h > w, 90.0, 0.0)
+    square = w == h
+    low = np.where(square, -45.0, -90.0)
+    period = np.where(square, 90.0, 180.0)
+    wrapped = np.mod(angle - low, period)
+    return np.where(wrapped >= period, 0.0, wrapped) + low  # np.mod of a tiny negative can round up to the period
+
+
 def normalize_obb(obb: np.ndarray | list) -> np.ndarray:
     """Bring OBBs to the normalised form: ``w >= h``, angle in ``[-90, 90)`` (``[-45, 45)`` for squares)."""
-    o = _as_array(obb, 5, "obb").copy()
-    swap = o[..., 3] > o[..., 2]
-    o[..., 2], o[..., 3] = np.where(swap, o[..., 3], o[..., 2]), np.where(swap, o[..., 2], o[..., 3])
-    angle = o[..., 4] + np.where(swap, 90.0, 0.0)
-    square = o[..., 2] == o[..., 3]
-    period = np.where(square, 90.0, 180.0)
-    low = np.where(square, -45.0, -90.0)
-    o[..., 4] = np.mod(angle - low, period) + low
-    return o
+    o = _as_array(obb, 5, "obb")
+    cx, cy, w, h, angle = np.moveaxis(o, -1, 0)
+    return np.stack([cx, cy, np.maximum(w, h), np.minimum(w, h), _normalized_angle(w, h, angle)], axis=-1)
 
 
 _VERTEX_PAIRS = np.array([(0, 1), (1, 2), (2, 3), (3, 0), (0, 2), (1, 3)])
@@ -98,32 +102,36 @@ def poly_to_obb(poly: np.ndarray | list) -> np.ndarray:
     the result does not depend on the vertex order (cv2 may pick another of the tied rectangles).
     """
     p = _as_array(poly, 8, "poly")
-    pts = p.reshape(*p.shape[:-1], 4, 2)
-    edges = pts[..., _VERTEX_PAIRS[:, 1], :] - pts[..., _VERTEX_PAIRS[:, 0], :]  # (..., 6, 2)
-    lengths = np.hypot(edges[..., 0], edges[..., 1])
-    safe = np.where(lengths > 0, lengths, 1.0)
-    ux = np.where(lengths > 0, edges[..., 0] / safe, 1.0)  # (..., 6); a zero edge falls back to the x axis
-    uy = edges[..., 1] / safe
-    px, py = pts[..., None, :, 0], pts[..., None, :, 1]  # (..., 1, 4)
-    along = px * ux[..., None] + py * uy[..., None]  # (..., 6, 4): projections on u and on n = (-uy, ux)
-    across = py * ux[..., None] - px * uy[..., None]
-    mid_a, mid_c = 0.5 * (along.min(-1) + along.max(-1)), 0.5 * (across.min(-1) + across.max(-1))
-    candidates = normalize_obb(
-        np.stack(
-            [
-                mid_a * ux - mid_c * uy,
-                mid_a * uy + mid_c * ux,
-                np.ptp(along, axis=-1),
-                np.ptp(across, axis=-1),
-                np.rad2deg(np.arctan2(uy, ux)),
-            ],
-            axis=-1,
-        )
+    xs, ys = p[..., 0::2], p[..., 1::2]
+    ex = xs[..., _VERTEX_PAIRS[:, 1]] - xs[..., _VERTEX_PAIRS[:, 0]]  # (..., 6) candidate directions
+    ey = ys[..., _VERTEX_PAIRS[:, 1]] - ys[..., _VERTEX_PAIRS[:, 0]]
+    lengths = np.hypot(ex, ey)
+    zero = lengths == 0
+    safe = np.where(zero, 1.0, lengths)
+    ux = np.where(zero, 1.0, ex / safe)  # a zero edge falls back to the x axis
+    uy = ey / safe
+    # projections of the four vertices on u and on its normal n = (-uy, ux), reduced pairwise (fast for 4 points)
+    along = [xs[..., k, None] * ux + ys[..., k, None] * uy for k in range(4)]
+    across = [ys[..., k, None] * ux - xs[..., k, None] * uy for k in range(4)]
+    a_min = np.minimum(np.minimum(along[0], along[1]), np.minimum(along[2], along[3]))
+    a_max = np.maximum(np.maximum(along[0], along[1]), np.maximum(along[2], along[3]))
+    c_min = np.minimum(np.minimum(across[0], across[1]), np.minimum(across[2], across[3]))
+    c_max = np.maximum(np.maximum(across[0], across[1]), np.maximum(across[2], across[3]))
+    width, height = a_max - a_min, c_max - c_min
+    area = width * height
+    angle = _normalized_angle(width, height, np.rad2deg(np.arctan2(uy, ux)))
+    tied = area <= area.min(-1, keepdims=True) * (1 + _AREA_TIE)
+    best = np.argmin(np.where(tied, np.abs(angle), np.inf), axis=-1)[..., None]
+
+    def pick(values: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(values, best, axis=-1)[..., 0]
+
+    ux, uy, width, height = pick(ux), pick(uy), pick(width), pick(height)
+    mid_a, mid_c = 0.5 * (pick(a_min) + pick(a_max)), 0.5 * (pick(c_min) + pick(c_max))
+    long_w = np.maximum(width, height)
+    return np.stack(
+        [mid_a * ux - mid_c * uy, mid_a * uy + mid_c * ux, long_w, np.minimum(width, height), pick(angle)], axis=-1
     )
-    areas = candidates[..., 2] * candidates[..., 3]
-    tied = areas <= areas.min(-1, keepdims=True) * (1 + _AREA_TIE)
-    best = np.argmin(np.where(tied, np.abs(candidates[..., 4]), np.inf), axis=-1)
-    return np.take_along_axis(candidates, best[..., None, None], axis=-2)[..., 0, :]
 
 
 def hbb_to_obb(hbb: np.ndarray | list) -> np.ndarray:
