@@ -1,0 +1,80 @@
+"""The training data: rs-data's mixture, sampled by its `MixtureSampler`, rendered and tokenised per sample."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from rs_data.dataset import MixtureDataset, RecordStore
+from rs_data.mixing import MixtureSampler
+from rscovlm_model import encode
+
+from rscovlm_train.collate import TrainingItem
+from rscovlm_train.config import TrainConfig
+from rscovlm_train.mixture import resolved_mixture
+
+
+class EpochSampler(torch.utils.data.Sampler):
+    """A `MixtureSampler` whose indices carry their epoch: ``(epoch, index)``.
+
+    Rendering choices (box type, style, caption, random resize) depend on the epoch; passing it with each index keeps
+    them right in data-loader workers and after a resume, whatever the loader does with ``set_epoch``.
+    """
+
+    def __init__(self, sampler: MixtureSampler) -> None:
+        self.sampler = sampler
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        epoch = self.sampler.epoch
+        for index in self.sampler:
+            yield epoch, index
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.sampler.set_epoch(epoch)
+
+    def state_dict(self) -> dict[str, int]:
+        return self.sampler.state_dict()
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.sampler.load_state_dict(state)
+
+
+class EncodedMixture(torch.utils.data.Dataset):
+    """Item ``(epoch, index)``: the mixture's sample rendered for that epoch and tokenised by the processor."""
+
+    def __init__(self, mixture: MixtureDataset, names: list[str], processor: Any, max_length: int | None) -> None:
+        self.mixture = mixture
+        self.names = names
+        self.processor = processor
+        self.max_length = max_length
+
+    def __len__(self) -> int:
+        return len(self.mixture)
+
+    def dataset_name(self, index: int) -> str:
+        """The mixture entry name of a global index (what per-dataset losses are logged under)."""
+        return self.names[bisect.bisect_right(self.mixture.offsets, index) - 1]
+
+    def __getitem__(self, key: tuple[int, int]) -> TrainingItem:
+        epoch, index = key
+        self.mixture.set_epoch(epoch)
+        sample = self.mixture[index]
+        encoded = encode(sample.messages, self.processor, max_length=self.max_length)
+        return TrainingItem(encoded, sample.record_id, self.dataset_name(index), sample.task)
+
+
+def build_sampling(
+    config: TrainConfig, processor: Any, rank: int, world_size: int
+) -> tuple[EncodedMixture, EpochSampler]:
+    """The training dataset and this rank's sampler for the configured mixture."""
+    mixture = resolved_mixture(config.data)
+    stores = [RecordStore(entry.path) for entry in mixture.datasets]
+    rendered = MixtureDataset(stores, config.data.resolution, config.data.render, seed=mixture.seed, mixture=mixture)
+    dataset = EncodedMixture(rendered, [entry.name for entry in mixture.datasets], processor, config.data.max_length)
+    sampler = MixtureSampler(rendered.sizes, mixture, rank=rank, world_size=world_size, pad=True)
+    return dataset, EpochSampler(sampler)

@@ -1,0 +1,63 @@
+"""Checks that need the file system: the model checkpoint, records files, DeepSpeed config, benchmark names.
+
+Every problem is reported with the field path it comes from, all at once, before anything heavy is loaded.
+"""
+
+from __future__ import annotations
+
+from rscovlm_eval.registry import BENCHMARKS
+from rscovlm_model.families import FAMILY_SPECS, detect_family
+
+from rscovlm_train.config import ConfigError, TrainConfig
+from rscovlm_train.deepspeed_config import deepspeed_config
+from rscovlm_train.mixture import missing_files
+
+
+def model_problems(config: TrainConfig) -> list[tuple[str, str]]:
+    """The checkpoint exists, is a supported family, and matches the configured family, factor and convention."""
+    path = config.model.path
+    if not path.exists():
+        return [("model.path", f"{path} does not exist (give a local Hugging Face checkpoint folder)")]
+    try:
+        family = detect_family(path)
+    except ValueError as error:
+        return [("model.path", str(error))]
+    if config.model.family not in ("auto", family):
+        return [("model.family", f"{config.model.family!r} was asked for but {path} is {family!r}")]
+    spec, problems = FAMILY_SPECS[family], []
+    if config.data.resolution.factor != spec.factor:
+        problems.append(
+            (
+                "data.resolution.factor",
+                f"{config.data.resolution.factor} does not match {family} (factor {spec.factor})",
+            )
+        )
+    if config.data.render.convention != spec.convention:
+        problems.append(
+            (
+                "data.render.convention",
+                f"{config.data.render.convention!r} is not {family}'s coordinate convention {spec.convention!r}",
+            )
+        )
+    return problems
+
+
+def problems(config: TrainConfig) -> list[tuple[str, str]]:
+    """Every problem found, as ``(field path, message)``."""
+    found = model_problems(config) + missing_files(config.data)
+    if config.distributed.deepspeed is not None:
+        try:
+            deepspeed_config(config.distributed.deepspeed)
+        except ValueError as error:
+            found.append(("distributed.deepspeed", str(error)))
+    for index, benchmark in enumerate(config.evaluation.benchmarks if config.evaluation else []):
+        if benchmark.name not in BENCHMARKS:
+            found.append((f"evaluation.benchmarks[{index}].name", f"unknown benchmark {benchmark.name!r}"))
+    return found
+
+
+def raise_on_problems(config: TrainConfig) -> None:
+    """Raise `ConfigError` listing every problem, if there is any."""
+    found = problems(config)
+    if found:
+        raise ConfigError(found)

@@ -1,0 +1,183 @@
+"""One training run: config -> model, mixture, Trainer -> final Hugging Face checkpoint (-> evaluation)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+from rscovlm_model import (
+    PackingCollator,
+    PaddingCollator,
+    apply_lora,
+    configure_trainable,
+    enable_gradient_checkpointing,
+    load_model,
+    load_processor,
+    parameter_groups,
+)
+from torch.utils.tensorboard import SummaryWriter
+from transformers import TrainingArguments, set_seed
+from transformers.integrations import TensorBoardCallback
+
+from rscovlm_train.checkpoints import CONFIG_NAME, clear_staging, commit, last_checkpoint, staging_root
+from rscovlm_train.collate import TrainingCollator
+from rscovlm_train.config import TrainConfig
+from rscovlm_train.data import build_sampling
+from rscovlm_train.deepspeed_config import deepspeed_config
+from rscovlm_train.evaluation import evaluate_final
+from rscovlm_train.preflight import raise_on_problems
+from rscovlm_train.trainer import CoTrainer, trim_trace
+
+log = logging.getLogger(__name__)
+
+FINAL_DIR = "final"
+TENSORBOARD_DIR = "tensorboard"
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """This process's place in a torchrun / DeepSpeed launch (all zero / one when started directly)."""
+
+    rank: int
+    local_rank: int
+    world_size: int
+
+    @classmethod
+    def from_environment(cls) -> Ranks:
+        def number(name: str, default: int) -> int:
+            return int(os.environ.get(name, default))
+
+        return cls(number("RANK", 0), number("LOCAL_RANK", 0), number("WORLD_SIZE", 1))
+
+
+def training_arguments(config: TrainConfig, ranks: Ranks) -> TrainingArguments:
+    """transformers' TrainingArguments for this config (created before the model, as DeepSpeed ZeRO-3 needs)."""
+    optim, output = config.optim, config.output
+    trains_vision = config.model.lora is None and (config.model.train_vision or config.model.train_merger)
+    return TrainingArguments(
+        output_dir=str(output.dir),
+        run_name=output.run_name or output.dir.name,
+        seed=config.seed,
+        per_device_train_batch_size=optim.per_device_batch_size,
+        gradient_accumulation_steps=optim.accumulation_steps(ranks.world_size),
+        num_train_epochs=optim.epochs,
+        max_steps=optim.max_steps or -1,
+        learning_rate=optim.lr,
+        lr_scheduler_type=optim.scheduler,
+        warmup_steps=optim.warmup_ratio,
+        weight_decay=optim.weight_decay,
+        max_grad_norm=optim.max_grad_norm,
+        bf16=optim.precision == "bf16",
+        fp16=optim.precision == "fp16",
+        tf32=optim.tf32 or None,
+        logging_steps=output.logging_steps,
+        save_strategy="steps",
+        save_steps=output.save_steps,
+        save_total_limit=output.save_total_limit,
+        report_to=[name for name in output.report_to if name != "tensorboard"] or "none",
+        dataloader_num_workers=config.data.num_workers,
+        remove_unused_columns=False,
+        # batches without images leave the vision tower unused, which DDP must be told about
+        ddp_find_unused_parameters=trains_vision,
+        deepspeed=deepspeed_config(config.distributed.deepspeed) if config.distributed.deepspeed else None,
+        use_cpu=not torch.cuda.is_available(),
+    )
+
+
+def prepare_model(config: TrainConfig, processor: Any) -> torch.nn.Module:
+    """Load the checkpoint and set what trains (parts or LoRA) and gradient checkpointing."""
+    settings = config.model
+    model = load_model(settings.path, settings.family, settings.dtype, settings.attn_implementation)
+    if settings.lora is not None:
+        model = apply_lora(model, settings.lora)
+    else:
+        counts = configure_trainable(model, settings.train_vision, settings.train_merger, settings.train_llm)
+        log.info("trainable parameters: %s", counts)
+    if config.optim.gradient_checkpointing:
+        enable_gradient_checkpointing(model)
+    return model
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where a run left its final checkpoint and, when the config asks for evaluation, the report."""
+
+    final: Path
+    report: Path | None
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Train (resuming from the newest checkpoint in the output folder), save the final checkpoint, evaluate it."""
+    raise_on_problems(config)
+    ranks = Ranks.from_environment()
+    output = config.output.dir
+    args = training_arguments(config, ranks)
+    set_seed(config.seed)
+    processor = load_processor(config.model.path, config.data.resolution)
+    model = prepare_model(config, processor)
+    dataset, sampler = build_sampling(config, processor, ranks.rank, ranks.world_size)
+    pad_token_id = processor.tokenizer.pad_token_id
+    inner = (
+        PackingCollator(model, config.data.max_length, pad_token_id)
+        if config.data.packing
+        else PaddingCollator(pad_token_id)
+    )
+    optim = config.optim
+    trainer = CoTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=TrainingCollator(inner),
+        processing_class=processor,
+        sampler=sampler,
+        param_groups=partial(
+            parameter_groups,
+            lr=optim.lr,
+            vision_lr=optim.vision_lr,
+            merger_lr=optim.merger_lr,
+            weight_decay=optim.weight_decay,
+        ),
+        config_yaml=config.to_yaml(),
+    )
+    if "tensorboard" in config.output.report_to and trainer.is_world_process_zero():
+        trainer.add_callback(TensorBoardCallback(SummaryWriter(str(output / TENSORBOARD_DIR))))
+    if trainer.args.should_save:
+        clear_staging(output)
+    trainer.accelerator.wait_for_everyone()
+    resume = last_checkpoint(output)
+    if resume is not None:
+        log.info("resuming from %s", resume)
+        trainer.restore_sampler(resume)
+        trim_trace(output, trainer.args.process_index, int(resume.name.split("-")[-1]))
+    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    final = save_final(trainer, processor, config)
+    report = None
+    if config.evaluation is not None and trainer.is_world_process_zero():
+        del trainer, model  # free the training copy before the evaluation loads the final checkpoint
+        report = evaluate_final(config, final)
+    return TrainResult(final, report)
+
+
+def save_final(trainer: CoTrainer, processor: Any, config: TrainConfig) -> Path:
+    """Save the trained model and processor as a Hugging Face checkpoint, atomically, to OUTPUT_DIR/final."""
+    output = config.output.dir
+    staged = staging_root(output) / FINAL_DIR
+    if trainer.args.should_save and _is_peft(trainer.model):
+        trainer.model = trainer.model.merge_and_unload()
+    trainer.save_model(str(staged))
+    final = output / FINAL_DIR
+    if trainer.args.should_save:
+        processor.save_pretrained(str(staged))
+        (staged / CONFIG_NAME).write_text(config.to_yaml(), encoding="utf-8")
+        commit(staged, final)
+    trainer.accelerator.wait_for_everyone()
+    return final
+
+
+def _is_peft(model: Any) -> bool:
+    return hasattr(model, "merge_and_unload")

@@ -1,0 +1,236 @@
+"""`CoTrainer`: transformers' Trainer with the mixture sampler, parameter groups, per-task losses and atomic saves."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from transformers import Trainer
+from transformers.trainer_utils import rotate_checkpoints
+
+from rscovlm_train.checkpoints import (
+    CONFIG_NAME,
+    SAMPLER_STATE_NAME,
+    commit,
+    load_sampler_state,
+    save_sampler_state,
+    staging_root,
+    write_text_atomically,
+)
+from rscovlm_train.collate import META_KEY
+from rscovlm_train.losses import GroupLosses, add_sample_losses, token_losses
+
+SAMPLE_TRACE_DIR = "sample_trace"
+
+
+class CoTrainer(Trainer):
+    """Trains on a weighted mixture of remote-sensing data sets.
+
+    Differences from `transformers.Trainer`, and nothing else:
+
+    - the training sampler is rs-data's `MixtureSampler`; its state is saved in every checkpoint and restored on
+      resume, so a resumed run sees exactly the samples an uninterrupted run would have seen;
+    - the optimiser gets the parameter groups of ``param_groups`` (separate learning rates for vision and merger);
+    - the loss is computed here, token by token, so that it can also be logged per task and per data set, with
+      tokens/s and the fraction of real (non-padding) tokens;
+    - checkpoints are written into a staging folder and renamed into place once complete, with the resolved
+      training config beside them.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        sampler: Any,
+        param_groups: Callable[[torch.nn.Module], list[dict[str, Any]]],
+        config_yaml: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.mixture_sampler = sampler
+        self.param_groups = param_groups
+        self.config_yaml = config_yaml
+        self.group_losses = GroupLosses()
+        self.loss_is_scaled_for_ga = True
+        self.model_accepts_loss_kwargs = True  # makes the Trainer count label tokens over the accumulated batch
+        self._tokens = torch.zeros(2, dtype=torch.float64)  # real tokens, token slots (padding included)
+        self._last_log_time = time.perf_counter()
+        self._staging = False
+
+    def train(self, *args: Any, **kwargs: Any) -> Any:
+        self._last_log_time = time.perf_counter()
+        return super().train(*args, **kwargs)
+
+    # ---- data ----
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+        return self.mixture_sampler
+
+    def get_train_dataloader(self) -> torch.utils.data.DataLoader:
+        dataloader = super().get_train_dataloader()
+        # The mixture sampler already gives each rank its share: make accelerate's re-sharding a passthrough.
+        shard = getattr(dataloader, "batch_sampler", None)
+        if shard is not None and hasattr(shard, "num_processes"):
+            shard.num_processes = 1
+            shard.process_index = 0
+        return dataloader
+
+    def restore_sampler(self, checkpoint: Path) -> None:
+        """Put the sampler back at the epoch saved in ``checkpoint``, before training resumes from it.
+
+        The Trainer then fast-forwards through the batches of that epoch already trained on (index by index, nothing
+        is loaded), so the sampler restarts the epoch instead of continuing at the saved position.
+        """
+        state = load_sampler_state(checkpoint)
+        if state is None:
+            raise FileNotFoundError(f"{checkpoint} has no {SAMPLER_STATE_NAME}: it was not written by rscovlm-train")
+        self.mixture_sampler.load_state_dict({**state, "consumed": 0})
+
+    # ---- optimisation ----
+
+    def create_optimizer(self, model: torch.nn.Module | None = None) -> torch.optim.Optimizer:
+        if self.optimizer is None:
+            optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, model or self.model)
+            self.optimizer = optimizer_cls(self.param_groups(model or self.model), **optimizer_kwargs)
+        return self.optimizer
+
+    def compute_loss(
+        self,
+        model: torch.nn.Module,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: torch.Tensor | int | None = None,
+    ) -> torch.Tensor | tuple[torch.Tensor, Any]:
+        meta = inputs.pop(META_KEY)
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        losses, scored = token_losses(outputs.logits, labels)
+        total = losses[scored].sum()
+        if num_items_in_batch is None:
+            loss = total / scored.sum().clamp(min=1) / self.current_gradient_accumulation_steps
+        else:
+            loss = total / num_items_in_batch
+            if self.args.average_tokens_across_devices and self.args.world_size > 1:
+                loss = loss * self.args.world_size  # gradients are averaged over ranks; the token count was summed
+        if model.training:
+            self._account(losses, scored, inputs, meta)
+        return (loss, outputs) if return_outputs else loss
+
+    def _account(self, losses: torch.Tensor, scored: torch.Tensor, inputs: dict[str, Any], meta: dict) -> None:
+        groups = [
+            [f"task/{task}", f"dataset/{dataset}"]
+            for task, dataset in zip(meta["tasks"], meta["datasets"], strict=True)
+        ]
+        add_sample_losses(self.group_losses, losses, scored, meta["sample_index"].to(losses.device), groups)
+        mask = inputs.get("attention_mask")
+        real = float(mask.sum()) if mask is not None else float(inputs["input_ids"].numel())
+        self._tokens += torch.tensor([real, float(inputs["input_ids"].numel())], dtype=torch.float64)
+        if self.is_world_process_zero() or self.args.save_on_each_node:
+            self._trace(meta["ids"])
+
+    def _trace(self, ids: list[str]) -> None:
+        """Append the ids of this micro-batch to the run's sample trace (one JSON line per micro-batch)."""
+        folder = Path(self.args.output_dir) / SAMPLE_TRACE_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        line = json.dumps({"step": self.state.global_step + 1, "ids": ids})
+        with (folder / f"rank{self.args.process_index}.jsonl").open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+    # ---- logging ----
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if "loss" in logs:
+            logs.update(self._drain_training_metrics())
+        super().log(logs, start_time)
+
+    def _drain_training_metrics(self) -> dict[str, float]:
+        """Per-group losses, tokens/s and real-token fraction since the last log, summed over all ranks."""
+        names = sorted(self.group_losses.sums)
+        names = _all_ranks_union(names)
+        values = torch.tensor(
+            [self.group_losses.sums.get(n, 0.0) for n in names]
+            + [self.group_losses.counts.get(n, 0.0) for n in names]
+            + self._tokens.tolist(),
+            dtype=torch.float64,
+        )
+        values = _all_ranks_sum(values, self.args.device)
+        count = len(names)
+        sums, counts, (real, slots) = values[:count], values[count : 2 * count], values[2 * count :].tolist()
+        now = time.perf_counter()
+        metrics = {f"loss_{name}": float(s / c) for name, s, c in zip(names, sums, counts, strict=True) if c > 0}
+        metrics["tokens_per_second"] = real / max(now - self._last_log_time, 1e-9)
+        metrics["real_token_fraction"] = real / slots if slots else 0.0
+        self.group_losses.reset()
+        self._tokens.zero_()
+        self._last_log_time = now
+        return metrics
+
+    # ---- checkpoints ----
+
+    def _get_output_dir(self, trial: Any) -> str:
+        if self._staging:
+            return str(staging_root(self.args.output_dir))
+        return super()._get_output_dir(trial)
+
+    def _save_checkpoint(self, model: torch.nn.Module, trial: Any) -> None:
+        """Write the checkpoint into the staging folder, add sampler state and config, then rename it into place."""
+        self._staging = True
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            self._staging = False
+        name = f"checkpoint-{self.state.global_step}"
+        staged = staging_root(self.args.output_dir) / name
+        self.accelerator.wait_for_everyone()
+        if self.args.should_save:
+            save_sampler_state(staged, self._sampler_state())
+            write_text_atomically(staged / CONFIG_NAME, self.config_yaml)
+            commit(staged, Path(self.args.output_dir) / name)
+            self._rotate_checkpoints()
+        self.accelerator.wait_for_everyone()
+
+    def _sampler_state(self) -> dict[str, Any]:
+        """The sampler's state after the current optimiser step (the data loader may have prefetched further)."""
+        per_device, accumulation = self.args.per_device_train_batch_size, self.args.gradient_accumulation_steps
+        batches = math.ceil(len(self.mixture_sampler) / per_device)
+        steps_per_epoch = max(batches // accumulation + int(batches % accumulation > 0), 1)
+        epoch, steps = divmod(self.state.global_step, steps_per_epoch)
+        consumed = min(steps * accumulation * per_device, len(self.mixture_sampler))
+        return {**self.mixture_sampler.state_dict(), "epoch": epoch, "consumed": consumed}
+
+    def _rotate_checkpoints(self) -> None:
+        rotate_checkpoints(
+            output_dir=self.args.output_dir,
+            save_total_limit=self.args.save_total_limit,
+            best_model_checkpoint=self.state.best_model_checkpoint,
+            use_mtime=False,
+        )
+
+
+def _all_ranks_union(names: list[str]) -> list[str]:
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return names
+    gathered: list[list[str] | None] = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, names)
+    return sorted({name for part in gathered for name in part or []})
+
+
+def _all_ranks_sum(values: torch.Tensor, device: torch.device) -> torch.Tensor:
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return values
+    on_device = values.to(device)
+    dist.all_reduce(on_device)
+    return on_device.cpu()
+
+
+def trim_trace(output_dir: Path, rank: int, step: int) -> None:
+    """Drop the sample-trace lines of steps after ``step`` (written by a run that is resumed from ``step``)."""
+    path = Path(output_dir) / SAMPLE_TRACE_DIR / f"rank{rank}.jsonl"
+    if path.is_file():
+        kept = [line for line in path.read_text(encoding="utf-8").splitlines() if json.loads(line)["step"] <= step]
+        write_text_atomically(path, "".join(line + "\n" for line in kept))

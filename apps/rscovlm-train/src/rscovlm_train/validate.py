@@ -1,0 +1,84 @@
+"""`rscovlm-train validate`: resolve a config and its mixture without loading the model, and report what a run does."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from rscovlm_train.config import ConfigError, TrainConfig
+from rscovlm_train.deepspeed_config import deepspeed_config, zero_stage
+from rscovlm_train.mixture import DatasetSummary, summarize
+from rscovlm_train.preflight import problems as preflight_problems
+
+
+@dataclass
+class Validation:
+    """The outcome of validating one config."""
+
+    config: TrainConfig
+    world_size: int
+    datasets: list[DatasetSummary] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def validate(config: TrainConfig, world_size: int) -> Validation:
+    """Run every check; problems are collected, not raised."""
+    result = Validation(config, world_size, problems=preflight_problems(config))
+    try:
+        result.datasets = summarize(config.data)
+    except ConfigError as error:
+        known = set(result.problems)
+        result.problems += [problem for problem in error.problems if problem not in known]
+    try:
+        config.optim.accumulation_steps(world_size)
+    except ConfigError as error:
+        result.problems += error.problems
+    return result
+
+
+def report(result: Validation) -> str:
+    """A plain-text report: model, distributed setup, the mixture table, epoch size and visual-token estimate."""
+    config, lines = result.config, []
+    lines.append(f"model:        {config.model.path} (family {config.model.family}, dtype {config.model.dtype})")
+    if config.distributed.deepspeed and not any(p == "distributed.deepspeed" for p, _ in result.problems):
+        stage = zero_stage(deepspeed_config(config.distributed.deepspeed))
+        lines.append(f"deepspeed:    {config.distributed.deepspeed} (ZeRO stage {stage})")
+    if result.datasets:
+        lines += ["", _mixture_table(result.datasets), ""]
+        lines += _epoch_lines(result)
+    return "\n".join(lines)
+
+
+def _mixture_table(datasets: list[DatasetSummary]) -> str:
+    total = sum(d.samples_per_epoch for d in datasets) or 1
+    header = f"{'data set':<28} {'records':>10} {'samples/epoch':>14} {'share':>7} {'visual tokens/sample':>21}"
+    rows = [header, "-" * len(header)]
+    for d in datasets:
+        share = 100 * d.samples_per_epoch / total
+        rows.append(
+            f"{d.name:<28} {d.records:>10,} {d.samples_per_epoch:>14,} {share:>6.1f}% {d.visual_tokens:>21,.0f}"
+        )
+    return "\n".join(rows)
+
+
+def _epoch_lines(result: Validation) -> list[str]:
+    optim, samples = result.config.optim, sum(d.samples_per_epoch for d in result.datasets)
+    tokens = sum(d.samples_per_epoch * d.visual_tokens for d in result.datasets)
+    lines = [f"samples per epoch:      {samples:,}", f"visual tokens per epoch: ~{tokens:,.0f}"]
+    try:
+        accumulation = optim.accumulation_steps(result.world_size)
+    except ConfigError:
+        return lines
+    global_batch = optim.per_device_batch_size * accumulation * result.world_size
+    steps = math.ceil(samples / global_batch)
+    total = optim.max_steps or math.ceil(steps * optim.epochs)
+    lines.append(
+        f"world size {result.world_size}: global batch {global_batch} "
+        f"({optim.per_device_batch_size} per device x {accumulation} accumulation), "
+        f"{steps:,} optimiser steps per epoch, {total:,} in total"
+    )
+    return lines
