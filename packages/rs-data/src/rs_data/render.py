@@ -88,8 +88,12 @@ def prompt_messages(sample: RenderedSample) -> list[dict[str, Any]]:
 
 def _draw(rng: np.random.Generator, weights: dict[str, float]) -> str:
     names = list(weights)
-    p = np.array([weights[n] for n in names], dtype=np.float64)
-    return names[int(rng.choice(len(names), p=p / p.sum()))]
+    point = rng.random() * sum(weights.values())
+    for name in names:
+        point -= weights[name]
+        if point < 0:
+            return name
+    return names[-1]
 
 
 def _frame(record: Record, index: int, policy: ResolutionPolicy, config: RenderConfig, rng) -> ImageFrame:
