@@ -102,11 +102,12 @@ def test_random_resize_is_seeded_and_within_budget() -> None:
 def test_random_resize_changes_the_image_and_its_boxes() -> None:
     """The augmentation acts on what the model sees: the pixels and the absolute box coordinates both follow it."""
     width, height = 712, 557
-    policy = ResolutionPolicy(max_pixels=1024 * 784)
+    policy = ResolutionPolicy(min_pixels=64 * 784, max_pixels=1024 * 784)
     base = policy.frame(width, height)
-    resized_height, resized_width = random_resize(height, width, 64 * 784, 1024 * 784, 28, np.random.default_rng(1))
-    augmented = ImageFrame(width=width, height=height, resized_width=resized_width, resized_height=resized_height)
+    augmented = policy.random_frame(width, height, np.random.default_rng(1))
+    assert augmented == policy.random_frame(width, height, np.random.default_rng(1))
     assert augmented.resized_size != base.resized_size
+    resized_height, resized_width = augmented.resized_height, augmented.resized_width
     image = Image.new("RGB", (width, height))
     assert resize_image(image, resized_height, resized_width).size == (resized_width, resized_height)
     box = np.array([[398.0, 494.0], [465.0, 518.0]])

@@ -27,6 +27,8 @@ _HIGH_BIT_MODES = {"I", "F", "I;16", "I;16L", "I;16B", "I;16N"}
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 _STRETCH_PERCENTILES = (2.0, 98.0)
 _STRETCH_SAMPLES = 2**20
+# DecompressionBombError: Pillow refuses images above twice PIL.Image.MAX_IMAGE_PIXELS (raise that limit to read them)
+_READ_ERRORS = (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, tifffile.TiffFileError)
 
 
 class ImageReadError(ValueError):
@@ -68,7 +70,7 @@ def read_image_size(path: str | Path) -> tuple[int, int]:
             return image.size
     except ImageReadError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, tifffile.TiffFileError) as error:
+    except _READ_ERRORS as error:
         raise ImageReadError(p, f"cannot read image header ({error})") from error
 
 
@@ -83,7 +85,7 @@ def load_image(path: str | Path) -> Image.Image:
             return _pillow_to_rgb(image)
     except ImageReadError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, tifffile.TiffFileError) as error:
+    except _READ_ERRORS as error:
         raise ImageReadError(p, f"cannot decode image ({error})") from error
 
 

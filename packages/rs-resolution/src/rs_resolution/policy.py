@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rs_resolution.coords import ImageFrame
-from rs_resolution.resize import MAX_PIXELS, MIN_PIXELS, ResizeConvention, smart_resize
+from rs_resolution.resize import MAX_PIXELS, MIN_PIXELS, ResizeConvention, random_resize, smart_resize
 
 
 def _check_order(min_pixels: int, max_pixels: int) -> None:
@@ -68,4 +69,19 @@ class ResolutionPolicy(BaseModel):
     def frame(self, width: int, height: int, dataset: str | None = None, task: str | None = None) -> ImageFrame:
         """The ``ImageFrame`` of an image of ``width`` x ``height`` under this policy."""
         resized_height, resized_width = self.resized_size(height, width, dataset, task)
+        return ImageFrame(width=width, height=height, resized_width=resized_width, resized_height=resized_height)
+
+    def random_frame(
+        self,
+        width: int,
+        height: int,
+        rng: np.random.Generator,
+        dataset: str | None = None,
+        task: str | None = None,
+    ) -> ImageFrame:
+        """A random-resize augmentation of an image under this policy's budget (see ``random_resize``)."""
+        budget = self.budget(dataset, task)
+        resized_height, resized_width = random_resize(
+            height, width, budget.min_pixels, budget.max_pixels, self.factor, rng, self.convention
+        )
         return ImageFrame(width=width, height=height, resized_width=resized_width, resized_height=resized_height)
