@@ -12,7 +12,9 @@ from rs_zoom import (
     format_tool_call,
     run_chain,
     run_chains,
+    sources,
     tool_system_prompt,
+    write_pyramid,
 )
 
 # The overview of the 3000 x 2000 test image is 420 x 280 (factor 28): 7.14 original pixels per overview pixel.
@@ -150,13 +152,32 @@ def test_generate_must_return_one_text_per_conversation(coordinate_png):
         run_chain(lambda conversations: [None], coordinate_png, "Q", policy=POLICY)
 
 
-def test_a_chain_decodes_its_image_once(coordinate_png, helpers, monkeypatch):
-    import rs_zoom.sources
-
+def test_chains_on_one_file_decode_it_once(coordinate_png, helpers, monkeypatch):
     calls = []
-    original = rs_zoom.sources.load_image
-    monkeypatch.setattr(rs_zoom.sources, "load_image", lambda path: calls.append(path) or original(path))
+    original = sources.load_image
+    monkeypatch.setattr(sources, "load_image", lambda path: calls.append(path) or original(path))
     call = format_tool_call([10, 10, 60, 60])
-    model = helpers.ScriptedModel({"Q": [call, call, "done"]})
-    run_chain(model, coordinate_png, "Q", max_rounds=2, policy=POLICY)
-    assert calls == [rs_zoom.sources.Path(coordinate_png)]
+    model = helpers.ScriptedModel({"Q1": [call, call, "done"], "Q2": [call, "done"]})
+    results = run_chains(model, [(coordinate_png, "Q1"), (coordinate_png, "Q2")], max_rounds=2, policy=POLICY)
+    assert [len(r.zooms) for r in results] == [2, 1]
+    assert len(calls) == 1
+
+
+def test_sources_are_closed_when_a_batch_fails(tmp_path, helpers, monkeypatch):
+    tiled = tmp_path / "tiled.tif"
+    write_pyramid(helpers.coordinate_image(300, 200), tiled, tile_size=64)
+    closed = []
+    original = sources.TiledTiffSource.close
+
+    def close(self):
+        closed.append(self.path)
+        original(self)
+
+    monkeypatch.setattr(sources.TiledTiffSource, "close", close)
+    with pytest.raises(RuntimeError, match="model crashed"):
+        run_chains(_crash, [(tiled, "Q")], policy=POLICY)
+    assert closed == [tiled.resolve()]
+
+
+def _crash(conversations):
+    raise RuntimeError("model crashed")

@@ -79,7 +79,17 @@ def test_unreadable_calls_are_invalid_with_a_reason(text, reason):
     assert reason in parsed.detail
 
 
-@pytest.mark.parametrize("text", ["Blue", "", "  \n", "The roof is {blue}.", "There are 3 bridges [north side]."])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Blue",
+        "",
+        "  \n",
+        "The roof is {blue}.",
+        "There are 3 bridges [north side].",
+        '[{"bbox_2d": [1, 2, 3, 4], "label": "ship"}]',
+    ],
+)
 def test_plain_answers_are_no_call(text):
     parsed = parse_tool_call(text)
     assert parsed.status == "no_call" and parsed.bbox is None

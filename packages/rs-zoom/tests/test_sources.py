@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tifffile
@@ -125,3 +127,11 @@ def test_tile_command_reports_unreadable_images(tmp_path):
     result = CliRunner().invoke(main, ["tile", str(bad), "--out", str(tmp_path / "out")])
     assert result.exit_code != 0
     assert "bad.png" in result.output and "1 of 1 images could not be read" in result.output
+
+
+def test_tile_command_refuses_clashing_names(coordinate_png, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "coords.png").write_bytes(Path(coordinate_png).read_bytes())
+    result = CliRunner().invoke(main, ["tile", coordinate_png, str(other / "coords.png"), "--out", str(tmp_path)])
+    assert result.exit_code != 0 and "same file: coords" in result.output

@@ -12,6 +12,7 @@ the bare question on the overview, and `ChainResult.status` records which.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,14 +107,44 @@ def _user(image: Image.Image, text: str) -> dict[str, Any]:
     return {"role": "user", "content": [image_part(image), {"type": "text", "text": text}]}
 
 
+class _SourcePool:
+    """The sources of one `run_chains` call: chains on the same file share one (decoded at most once), and it is
+    closed when the last of them finishes. Sources and PIL images passed in are used as they are and left open."""
+
+    def __init__(self) -> None:
+        self._sources: dict[Path, ImageSource] = {}
+        self._users: Counter[Path] = Counter()
+
+    def acquire(self, image: str | Path | Image.Image | ImageSource) -> tuple[ImageSource, Path | None]:
+        if not isinstance(image, str | Path):
+            return open_source(image), None
+        key = Path(image).resolve()
+        if key not in self._sources:
+            self._sources[key] = open_source(key)
+        self._users[key] += 1
+        return self._sources[key], key
+
+    def release(self, key: Path | None) -> None:
+        if key is None:
+            return
+        self._users[key] -= 1
+        if self._users[key] == 0:
+            self._sources.pop(key).close()
+
+    def close(self) -> None:
+        """Close every source still open (after an error)."""
+        while self._sources:
+            self._sources.popitem()[1].close()
+
+
 class _Chain:
     """The state of one running chain."""
 
-    def __init__(self, item: ChainItem, settings: _Settings):
+    def __init__(self, item: ChainItem, settings: _Settings, pool: _SourcePool):
         self.settings = settings
         self.question = item.question
-        self.source = open_source(item.image)
-        self._owns_source = self.source is not item.image
+        self.pool = pool
+        self.source, self._source_key = pool.acquire(item.image)
         width, height = self.source.size
         self.frame = settings.policy.frame(width, height, task=TASK)
         self.overview = self.source.overview(self.frame.resized_height, self.frame.resized_width)
@@ -165,8 +196,7 @@ class _Chain:
 
     def _finish(self, answer: str, status: ChainStatus) -> None:
         self.result = ChainResult(answer=answer.strip(), status=status, frame=self.frame, rounds=self.rounds)
-        if self._owns_source:
-            self.source.close()
+        self.pool.release(self._source_key)
         self.overview = None
         self.conversation = []
 
@@ -190,21 +220,26 @@ def run_chains(
     """Run many chains together: each `generate` call gets the pending conversation of every unfinished chain.
 
     Chains finish at different rounds; results come back in the order of `items`. `max_rounds` is the most zooms a
-    chain may make. Sources opened here are closed when their chain finishes.
+    chain may make. Items naming the same file share one source, decoded at most once; sources opened here are closed
+    when the last chain using them finishes.
     """
     if max_rounds < 0:
         raise ValueError(f"max_rounds must be >= 0, got {max_rounds}")
     settings = _Settings(max_rounds, policy or ResolutionPolicy(), convention, crop_policy or CropPolicy())
-    chains = [_Chain(item if isinstance(item, ChainItem) else ChainItem(*item), settings) for item in items]
-    while pending := [chain for chain in chains if chain.result is None]:
-        texts = generate([chain.conversation for chain in pending])
-        if not isinstance(texts, list | tuple) or len(texts) != len(pending):
-            got = len(texts) if isinstance(texts, list | tuple) else type(texts).__name__
-            raise ValueError(f"generate returned {got} texts for {len(pending)} conversations")
-        for index, (chain, text) in enumerate(zip(pending, texts, strict=True)):
-            if not isinstance(text, str):
-                raise TypeError(f"generate returned a {type(text).__name__} at position {index}, expected str")
-            chain.step(text)
+    pool = _SourcePool()
+    try:
+        chains = [_Chain(item if isinstance(item, ChainItem) else ChainItem(*item), settings, pool) for item in items]
+        while pending := [chain for chain in chains if chain.result is None]:
+            texts = generate([chain.conversation for chain in pending])
+            if not isinstance(texts, list | tuple) or len(texts) != len(pending):
+                got = len(texts) if isinstance(texts, list | tuple) else type(texts).__name__
+                raise ValueError(f"generate returned {got} texts for {len(pending)} conversations")
+            for index, (chain, text) in enumerate(zip(pending, texts, strict=True)):
+                if not isinstance(text, str):
+                    raise TypeError(f"generate returned a {type(text).__name__} at position {index}, expected str")
+                chain.step(text)
+    finally:
+        pool.close()
     return [chain.result for chain in chains]
 
 

@@ -27,6 +27,10 @@ def main() -> None:
 @click.option("--compression-level", default=6, show_default=True, type=click.IntRange(0, 9), help="zlib level.")
 def tile(images: tuple[Path, ...], out_dir: Path, tile_size: int, compression_level: int) -> None:
     """Convert IMAGES into tiled pyramidal TIFFs OUT/<name>.tif that zoom chains read window by window."""
+    stems = [image.stem for image in images]
+    if len(set(stems)) < len(stems):
+        clashing = sorted({stem for stem in stems if stems.count(stem) > 1})
+        raise click.UsageError(f"several images would be written to the same file: {', '.join(clashing)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     failed = 0
     for image in tqdm(images, desc="tiling", unit="image", disable=len(images) < 2):

@@ -190,7 +190,7 @@ def _extract_payload(text: str, fixes: list[str]) -> str | None:
     if end >= 0:
         fixes.append("missing opening tag")
         return text[:end].strip()
-    if TOOL_NAME in text or _BBOX_LIST.search(text):
+    if TOOL_NAME in text:  # untagged: only when the tool is named, so a JSON answer with boxes stays an answer
         brace = text.find("{")
         if brace >= 0:
             fixes.append("missing tags")
