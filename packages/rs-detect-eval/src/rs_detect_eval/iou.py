@@ -74,9 +74,12 @@ def hbb_overlap_pairs(
         span = (finite[:, 2].max() - finite[:, 0].min() + 1.0) * 2.0 if len(finite) else 1.0
         shift_a = np.asarray(groups_a, dtype=np.float64) * span
         shift_b = np.asarray(groups_b, dtype=np.float64) * span
-    boxes_a = shapely.box(hbbs_a[:, 0] + shift_a, hbbs_a[:, 1], hbbs_a[:, 2] + shift_a, hbbs_a[:, 3])
-    boxes_b = shapely.box(hbbs_b[:, 0] + shift_b, hbbs_b[:, 1], hbbs_b[:, 2] + shift_b, hbbs_b[:, 3])
-    index_b, index_a = shapely.STRtree(boxes_b).query(boxes_a)
+    finite_a = np.flatnonzero(np.isfinite(hbbs_a).all(axis=1))
+    finite_b = np.flatnonzero(np.isfinite(hbbs_b).all(axis=1))
+    boxes_a = shapely.box(*(hbbs_a[finite_a].T + shift_a[finite_a] * np.array([[1], [0], [1], [0]])))
+    boxes_b = shapely.box(*(hbbs_b[finite_b].T + shift_b[finite_b] * np.array([[1], [0], [1], [0]])))
+    query_a, query_b = shapely.STRtree(boxes_b).query(boxes_a)
+    index_a, index_b = finite_a[query_a], finite_b[query_b]
     a, b = hbbs_a[index_a], hbbs_b[index_b]
     positive = (np.minimum(a[:, 2], b[:, 2]) > np.maximum(a[:, 0], b[:, 0])) & (
         np.minimum(a[:, 3], b[:, 3]) > np.maximum(a[:, 1], b[:, 1])

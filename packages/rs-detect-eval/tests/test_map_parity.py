@@ -1,0 +1,101 @@
+"""evaluate_map against the two references on real DOTA labels with seeded synthetic detections."""
+
+from __future__ import annotations
+
+import multiprocessing.dummy
+import types
+
+import numpy as np
+import pytest
+from detect_eval_devkit_reference import devkit_class_ap
+from detect_eval_synthetic import synthetic_detections
+from rs_detect_eval import CLASS_SETS, ImageDet, ImageGT, evaluate_map
+from rs_resolution import obb_to_poly, poly_to_obb
+
+CLASSES = CLASS_SETS["dota1.0"]
+
+
+def _with_difficult(gts: list[ImageGT], seed: int) -> list[ImageGT]:
+    rng = np.random.default_rng(seed)
+    return [ImageGT(g.image_id, g.polygons, g.labels, rng.random(len(g.labels)) < 0.15) for g in gts]
+
+
+def _empty_image() -> ImageGT:
+    return ImageGT("P9999", np.array([[10, 10, 40, 10, 40, 30, 10, 30]]), ["ship"], np.array([False]))
+
+
+@pytest.fixture(scope="module", params=[0, 1, 2])
+def case(request, dota_gts) -> tuple[list[ImageGT], list[ImageDet]]:
+    """Real labels (some marked difficult) plus one image without detections; ~2 jittered copies per object."""
+    gts = [*_with_difficult(dota_gts, request.param), _empty_image()]
+    return gts, synthetic_detections(gts[:-1], CLASSES, seed=request.param)
+
+
+def _task1_lines(dets: list[ImageDet], gts: list[ImageGT], name: str) -> list[tuple[str, float, np.ndarray]]:
+    order = {g.image_id: i for i, g in enumerate(gts)}
+    lines = []
+    for det in sorted(dets, key=lambda d: order[d.image_id]):
+        rows = zip(det.polygons, det.labels, det.scores, strict=True)
+        lines += [(det.image_id, score, polygon) for polygon, label, score in rows if label == name]
+    return lines
+
+
+@pytest.mark.parametrize("iou_thr", [0.5, 0.7])
+@pytest.mark.parametrize("ap_mode", ["voc07", "area"])
+def test_devkit_convention_matches_devkit_procedure(case, iou_thr: float, ap_mode: str) -> None:
+    gts, dets = case
+    result = evaluate_map(dets, gts, CLASSES, iou_thr=iou_thr, convention="devkit", ap_mode=ap_mode)
+    gt_by_image = {g.image_id: list(zip(g.polygons, g.labels, g.difficult, strict=True)) for g in gts}
+    expected = {}
+    for name in CLASSES:
+        lines = _task1_lines(dets, gts, name)
+        expected[name] = devkit_class_ap(gt_by_image, lines, name, iou_thr, ap_mode == "voc07") if lines else 0.0
+        assert result.per_class[name].ap == pytest.approx(expected[name], abs=1e-9), name
+        assert result.per_class[name].num_det == len(lines)
+    assert result.map == pytest.approx(sum(expected.values()) / len(CLASSES), abs=1e-9)
+    assert any(r.num_det and not r.num_gt for r in result.per_class.values())  # a class without ground truth
+    assert 0 < result.map < 1 and any(0.1 < r.ap < 0.99 for r in result.per_class.values())
+
+
+@pytest.fixture(scope="module")
+def eval_rbbox_map(request):
+    """mmrotate's eval_rbbox_map with its process pool swapped for threads (same code path, no process spawn)."""
+    eval_map = pytest.importorskip("mmrotate.core.evaluation.eval_map", reason="the mmrotate extra is not installed")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(eval_map, "get_context", lambda method: types.SimpleNamespace(Pool=multiprocessing.dummy.Pool))
+    request.addfinalizer(patch.undo)
+    return eval_map.eval_rbbox_map
+
+
+def _as_float32_rectangles(items):
+    """Rectangles exactly representable as the float32 OBBs mmrotate receives (so both sides see one geometry)."""
+    out = []
+    for item in items:
+        obb = poly_to_obb(item.polygons).astype(np.float32).astype(np.float64) if len(item.polygons) else None
+        polygons = obb_to_poly(obb) if obb is not None else item.polygons
+        if isinstance(item, ImageDet):
+            out.append(ImageDet(item.image_id, polygons, item.labels, item.scores.astype(np.float32)))
+        else:
+            out.append(ImageGT(item.image_id, polygons, item.labels, item.difficult))
+    return out
+
+
+@pytest.mark.mmrotate
+@pytest.mark.parametrize("ap_mode", ["voc07", "area"])
+@pytest.mark.parametrize("difficult_as_ignore", [False, True])
+def test_mmrotate_convention_matches_eval_rbbox_map(case, eval_rbbox_map, ap_mode: str, difficult_as_ignore) -> None:
+    from rs_detect_eval.mmrotate_backend import to_mmrotate_inputs
+
+    gts, dets = (_as_float32_rectangles(items) for items in case)
+    result = evaluate_map(
+        dets, gts, CLASSES, convention="mmrotate", ap_mode=ap_mode, difficult_as_ignore=difficult_as_ignore
+    )
+    det_results, annotations = to_mmrotate_inputs(dets, gts, CLASSES, difficult_as_ignore)
+    mean_ap, reference = eval_rbbox_map(
+        det_results, annotations, iou_thr=0.5, use_07_metric=ap_mode == "voc07", nproc=1, logger="silent"
+    )
+    for name, ref in zip(CLASSES, reference, strict=True):
+        assert result.per_class[name].ap == pytest.approx(float(ref["ap"]), abs=1e-9), name
+        assert result.per_class[name].num_gt == ref["num_gts"]
+        assert result.per_class[name].num_det == ref["num_dets"]
+    assert result.map == pytest.approx(mean_ap, abs=1e-9)
