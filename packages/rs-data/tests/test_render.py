@@ -183,3 +183,12 @@ def test_same_seed_same_sample_and_images_load_at_frame_size(dota_record: Record
     b = render(dota_record, POLICY, RenderConfig(), np.random.default_rng(7))
     assert a.messages == b.messages
     assert a.images[0].size == a.frames[0].resized_size
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"box_types": {"hbb": -1.0}}, {"styles": {}}, {"box_types": {"rbox": 1.0}}, {"templates": {"nope": "x"}}],
+)
+def test_render_config_rejects_bad_fields(bad: dict) -> None:
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        RenderConfig(**bad)

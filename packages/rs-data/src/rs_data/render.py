@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rs_detect_eval import format_objects, normalize_class
-from rs_resolution import Convention, ImageFrame, ResolutionPolicy, load_image, random_resize, resize_image
+from rs_resolution import Convention, ImageFrame, ResolutionPolicy, load_image, resize_image
 
 from rs_data.schema import (
     POLY_TAG,
@@ -99,11 +99,7 @@ def _draw(rng: np.random.Generator, weights: dict[str, float]) -> str:
 def _frame(record: Record, index: int, policy: ResolutionPolicy, config: RenderConfig, rng) -> ImageFrame:
     image = record.images[index]
     if config.random_resize_prob > 0 and rng.random() < config.random_resize_prob:
-        budget = policy.budget(record.dataset, record.task)
-        height, width = random_resize(
-            image.height, image.width, budget.min_pixels, budget.max_pixels, policy.factor, rng, policy.convention
-        )
-        return ImageFrame(width=image.width, height=image.height, resized_width=width, resized_height=height)
+        return policy.random_frame(image.width, image.height, rng, record.dataset, record.task)
     return policy.frame(image.width, image.height, record.dataset, record.task)
 
 
