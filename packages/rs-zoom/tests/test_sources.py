@@ -24,7 +24,8 @@ def test_pyramid_levels_halve_down_to_one_tile(pyramid):
     assert levels == [(3000, 2000), (1500, 1000), (750, 500), (375, 250), (188, 125)]
     with tifffile.TiffFile(path) as tif:
         assert [level.shape[:2] for level in tif.series[0].levels] == [(h, w) for w, h in levels]
-        assert tif.pages[0].is_tiled and tif.pages[0].compression == 8  # adobe deflate (zlib)
+        page = tif.pages[0]
+        assert page.is_tiled and page.compression == 8 and page.predictor == 2  # deflate after differencing
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 """Offline conversion of an image into a tiled, pyramidal TIFF that `TiledTiffSource` reads window by window.
 
-Layout: the full-resolution image is the first page, zlib-compressed in square tiles; each further level halves the
+Layout: the full-resolution image is the first page, in square tiles compressed with zlib after horizontal differencing
+(TIFF predictor 2, as GDAL's PREDICTOR=2; about a third smaller on textured imagery); each further level halves the
 previous one (2x2 box average) and is stored as a SubIFD of the first page, down to the first level that fits in one
-tile. Any reader of pyramidal TIFFs (tifffile, libvips, OpenSlide-style viewers) understands it.
+tile: a standard tiled pyramidal TIFF.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def write_pyramid(
         "photometric": "rgb",
         "compression": "zlib",
         "compressionargs": {"level": compression_level},
+        "predictor": True,
         "metadata": None,
     }
     partial = dst.with_name(dst.name + ".partial")
