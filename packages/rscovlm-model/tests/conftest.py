@@ -19,10 +19,20 @@ DOTA = DATA / "dota_P1888_178x139.jpg"
 
 @dataclass
 class Tiny:
+    """A loaded tiny model with the helpers tests build conversations with."""
+
     family: str
     factor: int
     model: Any
     processor: Any
+    dior: Path = DIOR
+    dota: Path = DOTA
+
+    def image_part(self, source: Any, rows: int, cols: int) -> dict[str, Any]:
+        return image_part(source, self.factor, rows, cols)
+
+    def conversations(self) -> dict[str, list[dict[str, Any]]]:
+        return conversations(self.factor)
 
 
 @pytest.fixture(scope="session", params=sorted(FAMILY_SPECS))

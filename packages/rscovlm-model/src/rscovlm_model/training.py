@@ -124,7 +124,10 @@ def parameter_groups(
 
 def enable_gradient_checkpointing(model: Any) -> None:
     """Recompute activations in the backward pass (non-reentrant, so frozen inputs and LoRA work) and drop the cache."""
-    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if hasattr(model, "activation_checkpointing_enable"):  # newer name; older 5.x releases only have the gradient_ one
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.config.use_cache = False
 
 

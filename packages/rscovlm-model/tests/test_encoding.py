@@ -1,0 +1,132 @@
+"""Encoding: equality with the processor's own chat template path, label masks, image preparation, truncation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from rs_resolution import ImageReadError, ResolutionPolicy, load_image, resize_image
+from rscovlm_model import IGNORE_INDEX, encode, prepare_images, truncate
+
+
+def _with_pil_images(messages: list[dict]) -> list[dict]:
+    """The same conversation with every image already loaded and resized, as the processor's own path needs it."""
+    out = []
+    for message in messages:
+        content = message["content"]
+        if isinstance(content, list):
+            content = [
+                {**p, "image": resize_image(_load(p["image"]), p["resized_height"], p["resized_width"])}
+                if p.get("type") == "image"
+                else p
+                for p in content
+            ]
+        out.append({**message, "content": content})
+    return out
+
+
+def _load(source: str | Image.Image) -> Image.Image:
+    return source.convert("RGB") if isinstance(source, Image.Image) else load_image(source)
+
+
+@pytest.mark.parametrize("name", ["caption", "zoom", "text_only"])
+def test_input_ids_equal_the_processor_chat_template(tiny, name: str) -> None:
+    messages = tiny.conversations()[name]
+    sample = encode(messages, tiny.processor)
+    reference = tiny.processor.apply_chat_template(
+        _with_pil_images(messages), tokenize=True, return_dict=True, return_tensors="pt"
+    )
+    assert torch.equal(sample.input_ids, reference["input_ids"][0])
+    assert torch.equal(sample.mm_token_type_ids, reference["mm_token_type_ids"][0])
+    if name == "text_only":
+        assert sample.pixel_values is None and "pixel_values" not in reference
+    else:
+        assert torch.equal(sample.pixel_values, reference["pixel_values"])
+        assert torch.equal(sample.image_grid_thw, reference["image_grid_thw"])
+
+
+def test_labels_cover_every_assistant_reply_and_its_end_token(tiny) -> None:
+    sample = encode(tiny.conversations()["zoom"], tiny.processor)
+    tokenizer = tiny.processor.tokenizer
+    supervised = sample.input_ids[sample.labels != IGNORE_INDEX]
+    expected = (
+        '<tool_call>\n{"name": "image_zoom_in", "arguments": {"bbox": [12, 40, 96, 120]}}\n</tool_call><|im_end|>'
+        "3<|im_end|>"
+    )
+    assert tokenizer.decode(supervised) == expected
+    # labels equal input_ids where supervised, and the two replies are separate runs
+    kept = sample.labels != IGNORE_INDEX
+    assert torch.equal(sample.labels[kept], sample.input_ids[kept])
+    assert int(torch.diff(kept.int()).eq(1).sum()) == 2
+
+
+def test_images_follow_the_parts_size_or_the_policy(tiny) -> None:
+    f = tiny.factor
+    given = prepare_images([{"role": "user", "content": [tiny.image_part(str(tiny.dota), 3, 5)]}], f)
+    assert given[0].size == (5 * f, 3 * f)
+    policy = ResolutionPolicy(factor=f, min_pixels=4 * f * f, max_pixels=16 * f * f)
+    sized = prepare_images([{"role": "user", "content": [{"type": "image", "image": str(tiny.dota)}]}], f, policy)
+    width, height = Image.open(tiny.dota).size
+    assert sized[0].size[::-1] == policy.resized_size(height, width)
+    # the pixels are exactly rs-resolution's load + resize
+    reference = resize_image(load_image(tiny.dota), 3 * f, 5 * f)
+    assert np.array_equal(np.asarray(given[0]), np.asarray(reference))
+
+
+def test_bad_image_parts_get_errors_naming_the_part(tiny, tmp_path: Path) -> None:
+    f = tiny.factor
+    with pytest.raises(ValueError, match=r"messages\[0\]\.content\[0\]: resized size .* not a positive multiple"):
+        odd = {**tiny.image_part(str(tiny.dior), 2, 2), "resized_width": f + 1}
+        prepare_images([{"role": "user", "content": [odd]}], f)
+    with pytest.raises(ValueError, match=r"messages\[0\]\.content\[1\]: no resized_height/resized_width"):
+        unsized = {"type": "image", "image": str(tiny.dior)}
+        prepare_images([{"role": "user", "content": [{"type": "text", "text": "x"}, unsized]}], f)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with pytest.raises(ImageReadError, match=r"broken\.png"):
+        encode([{"role": "user", "content": [tiny.image_part(str(broken), 2, 2)]}], tiny.processor)
+    with pytest.raises(ValueError, match=r"messages\[0\]\.content\[0\]: video parts are not supported"):
+        prepare_images([{"role": "user", "content": [{"type": "video", "video": "a.mp4"}]}], f)
+
+
+def _image_blocks_are_whole(sample, processor) -> bool:
+    ids = sample.input_ids.tolist()
+    start = processor.tokenizer.convert_tokens_to_ids("<|vision_start|>")
+    end = processor.tokenizer.convert_tokens_to_ids("<|vision_end|>")
+    merge = processor.image_processor.merge_size**2
+    n_grid = 0 if sample.image_grid_thw is None else len(sample.image_grid_thw)
+    n_tokens = 0 if sample.image_grid_thw is None else int(sample.image_grid_thw.prod(-1).sum()) // merge
+    n_rows = 0 if sample.pixel_values is None else sample.pixel_values.shape[0]
+    return (
+        ids.count(start) == ids.count(end) == n_grid
+        and int((sample.mm_token_type_ids == 1).sum()) == n_tokens
+        and n_rows == n_tokens * merge
+    )
+
+
+def test_truncation_never_cuts_an_image_and_counts_what_it_drops(tiny) -> None:
+    full = encode(tiny.conversations()["zoom"], tiny.processor)
+    image_starts = [i for i, t in enumerate(full.mm_token_type_ids.tolist()) if t == 1]
+    second_image_first_token = image_starts[16]  # the first image has 4x4 tokens
+    for max_length in range(1, len(full) + 1):
+        cut = truncate(full, max_length)
+        assert len(cut) <= max_length
+        assert _image_blocks_are_whole(cut, tiny.processor), max_length
+        assert cut.truncated_tokens == len(full) - len(cut)
+        assert torch.equal(cut.input_ids, full.input_ids[: len(cut)])
+    inside_second = truncate(full, second_image_first_token + 2)
+    assert inside_second.dropped_images == 1
+    assert len(inside_second) == second_image_first_token - 1  # cut moved before <|vision_start|>
+    assert encode(tiny.conversations()["zoom"], tiny.processor, max_length=len(full)).truncated_tokens == 0
+
+
+def test_truncation_inside_text_keeps_all_images(tiny) -> None:
+    full = encode(tiny.conversations()["caption"], tiny.processor)
+    cut = truncate(full, len(full) - 3)
+    assert cut.dropped_images == 0 and cut.truncated_tokens == 3
+    assert torch.equal(cut.pixel_values, full.pixel_values)
+    # the sequence ends "...reply<|im_end|>\n": the final newline is not supervised, the two before it are
+    assert cut.num_label_tokens == full.num_label_tokens - 2
