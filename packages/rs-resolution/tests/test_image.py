@@ -122,3 +122,9 @@ def test_unsupported_tiff_layout_is_named(tmp_path: Path) -> None:
     tifffile.imwrite(tmp_path / "stack.tif", stack, metadata={"axes": "TCYX"})
     with pytest.raises(ImageReadError, match=r"stack\.tif: unsupported TIFF layout"):
         load_image(tmp_path / "stack.tif")
+
+
+def test_pillow_size_limit_is_reported_with_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 800x800 is more than twice this limit
+    with pytest.raises(ImageReadError, match=r"dior_00001\.jpg: cannot decode image .*decompression bomb"):
+        load_image(DATA / "dior_00001.jpg")
