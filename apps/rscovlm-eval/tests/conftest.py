@@ -168,3 +168,11 @@ def oracle_class() -> type[Oracle]:
 @pytest.fixture(scope="session")
 def make_config():
     return eval_config
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random Qwen2.5-VL checkpoint, built once per session."""
+    from rscovlm_model import build_tiny_checkpoint
+
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny") / "qwen2_5_vl", "qwen2_5_vl")

@@ -23,6 +23,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from rscovlm_eval.registry import BENCHMARKS
+
 
 class ConfigError(ValueError):
     """A configuration file or field is wrong; the message names the file and the field."""
@@ -49,6 +51,13 @@ class BenchmarkConfig(_Strict):
     zoom: bool | None = Field(default=None, description="Run the Zoom-in Chain (UHR VQA); default from the registry.")
     options: dict[str, Any] = Field(default_factory=dict, description="Extra keyword options for the reader.")
     label: str | None = Field(default=None, description="Name shown in the report; defaults to `name`.")
+
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if value not in BENCHMARKS:
+            raise ValueError(f"unknown benchmark {value!r}; known: {', '.join(BENCHMARKS)}")
+        return value
 
     @property
     def source(self) -> Path:

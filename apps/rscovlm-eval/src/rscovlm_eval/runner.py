@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +67,7 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
     spec: ModelSpec = model_spec(config)
     run_dir = config.run_dir
     benchmarks = [_benchmark_settings(b, config) for b in config.benchmarks]
+    loaded = [load_benchmark_records(b, config) for b in config.benchmarks]  # every data error before any work
     _check_run_file(
         run_dir,
         {
@@ -77,17 +77,16 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
             "config": config.model_dump(mode="json"),
         },
     )
-    lazy_generate: list[Callable[..., list[str]]] = [generate] if generate is not None else []
+    lazy_generate: list[GenerateFn] = [generate] if generate is not None else []
 
-    def get_generate() -> Callable[..., list[str]]:
+    def get_generate() -> GenerateFn:
         if not lazy_generate:
             lazy_generate.append(load_generator(config, spec))
         return lazy_generate[0]
 
     complete = True
-    for bench, settings in zip(config.benchmarks, benchmarks, strict=True):
+    for settings, (records, skipped) in zip(benchmarks, loaded, strict=True):
         folder = run_dir / settings["key"]
-        records, skipped = load_benchmark_records(bench, config)
         manifest = {"ids": [r.id for r in records], "skipped": [s.__dict__ for s in skipped]}
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
