@@ -192,3 +192,16 @@ def test_objects_outside_the_image_are_dropped_and_counted(data_dir: Path, tmp_p
     result = READERS["dota"](tmp_path)
     assert len(result.records[0].annotation.objects) == 1
     assert "outside the 100x50 image" in result.skipped[0].reason
+
+
+def test_structural_errors_name_the_file(sources: dict[str, Path], tmp_path: Path) -> None:
+    bad_coco = tmp_path / "coco.json"
+    bad_coco.write_text('{"images": [], "annotations": [], "categories": [{"id": 1}]}')
+    with pytest.raises(ValueError, match=r"coco\.json: every category needs"):
+        READERS["coco"](bad_coco)
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"images": [\n  {"id": 1,}\n]}')
+    with pytest.raises(ValueError, match=r"broken\.json:2:\d+: invalid JSON"):
+        READERS["captions"](broken)
+    with pytest.raises(FileNotFoundError, match="no labelTxt"):
+        READERS["dota"](tmp_path)

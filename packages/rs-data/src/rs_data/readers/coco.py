@@ -41,7 +41,10 @@ def prepare(
     for key in ("images", "annotations", "categories"):
         if not isinstance(data.get(key), list):
             raise ValueError(f"{src}: field {key!r} must be a list")
-    categories = {c["id"]: c["name"] for c in data["categories"]}
+    try:
+        categories = {c["id"]: c["name"] for c in data["categories"]}
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"{src}: every category needs an 'id' and a 'name' ({error!r})") from error
     class_filter = ClassFilter(classes if classes is not None else sorted(categories.values()))
     by_image: dict[Any, list[dict]] = defaultdict(list)
     for ann in data["annotations"]:

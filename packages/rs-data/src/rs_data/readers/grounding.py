@@ -98,9 +98,13 @@ def read_dior_rsvg_unit(context: GroundingContext, unit: tuple[Path, list[RSVGOb
     if isinstance(objects, str):
         result.skipped.append(Skipped(source, None, objects))
         return result
-    root = ET.parse(xml_file).getroot()
-    filename = text(root, "filename")
-    annotated = (int(number(root, "size/width")), int(number(root, "size/height")))
+    try:
+        root = ET.parse(xml_file).getroot()
+        filename = text(root, "filename")
+        annotated = (int(number(root, "size/width")), int(number(root, "size/height")))
+    except XMLFieldError as error:
+        result.skipped.append(Skipped(source, None, str(error)))
+        return result
     image = image_ref(
         context.images.find(filename), source, None, result.skipped, annotated, context.check_images, filename
     )

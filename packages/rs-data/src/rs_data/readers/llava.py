@@ -95,8 +95,8 @@ def read_unit(context: LlavaContext, unit: tuple[int, dict]) -> ReadResult:
         return result
     messages, next_image = [], 0
     for turn in entry["conversations"]:
-        role = ROLES.get(turn.get("from"))
-        value = turn.get("value")
+        role = ROLES.get(turn.get("from")) if isinstance(turn, dict) else None
+        value = turn.get("value") if isinstance(turn, dict) else None
         if role is None or not isinstance(value, str):
             result.skipped.append(Skipped(context.source, line, f"{where}: bad turn {turn!r}"))
             return result

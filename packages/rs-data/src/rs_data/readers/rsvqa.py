@@ -44,9 +44,14 @@ def prepare(
 ) -> tuple[RSVQAContext, list[tuple[dict, list[tuple[dict, list[dict]]] | str]]]:
     """`src` holds `{prefix}_images.json` etc. (e.g. prefix `LR_split_train`); images under `images`."""
     images_file, questions_file, answers_file = _split_files(src, prefix)
-    image_list = load_json(images_file)["images"]
-    questions = {q["id"]: q for q in load_json(questions_file)["questions"]}
-    answers = {a["id"]: a for a in load_json(answers_file)["answers"]}
+    try:
+        image_list = load_json(images_file)["images"]
+        questions = {q["id"]: q for q in load_json(questions_file)["questions"]}
+        answers = {a["id"]: a for a in load_json(answers_file)["answers"]}
+    except (KeyError, TypeError) as error:
+        raise ValueError(
+            f"{src}: RSVQA files need 'images' / 'questions' / 'answers' lists with ids ({error!r})"
+        ) from error
     units = []
     for image in image_list:
         joined = []
