@@ -53,15 +53,20 @@ def lrs_vqa(tmp_path_factory, helpers):
     root = tmp_path_factory.mktemp("lrs_vqa")
     rows = _scaled_rows()
     for row in rows:
-        path = root / "images" / row["image"]
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            image = helpers.coordinate_image(*row["image_size"])
-            if path.suffix == ".tif":
-                tifffile.imwrite(path, np.asarray(image))
-            else:
-                image.save(path, compress_level=1)
+        _draw_image(root / "images" / row["image"], row["image_size"], helpers)
     return _write_rows(root / "rows.jsonl", rows), root / "images"
+
+
+def _draw_image(path: Path, size: list[int], helpers) -> None:
+    """A coordinate image of `size` at `path` (TIFF for .tif names, PNG otherwise), unless it exists."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = helpers.coordinate_image(*size)
+    if path.suffix == ".tif":
+        tifffile.imwrite(path, np.asarray(image))
+    else:
+        image.save(path, compress_level=1)
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +223,25 @@ def test_build_command_rejects_bad_settings(lrs_vqa, tmp_path):
     args = ["build", str(src), "--images", str(images), "--out", str(tmp_path / "o"), "--config", str(config)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code != 0 and "build.yaml" in result.output and "num_choices" in result.output
+
+
+def test_real_sizes_for_a_few_rows(tmp_path, helpers):
+    """Unscaled rows: two questions on one 4084 x 2104 PNG and a counting question on a 1500 x 1500 TIFF."""
+    rows = {row["question_id"]: row for row in map(json.loads, DATA.read_text().splitlines())}
+    picked = [rows["STAR_735"], rows["STAR_2107"], rows["FAIR_2036"]]
+    images = tmp_path / "images"
+    for row in picked:
+        _draw_image(images / row["image"], row["image_size"], helpers)
+    src = _write_rows(tmp_path / "rows.jsonl", picked)
+    manifest = build_zoom_dataset(src, images, tmp_path / "out", BuildConfig(policy=POLICY))
+    assert (manifest.records, manifest.zoom_records, manifest.skipped_count) == (3, 2, 0)
+    assert manifest.size_order == {"width_height": 3}
+    records = {r.id: r for r in read_records(tmp_path / "out" / "records.jsonl")}
+    assert records["STAR_735"].images[0].path == records["STAR_2107"].images[0].path  # one overview per image
+    for question_id in ("STAR_735", "STAR_2107"):
+        record = records[question_id]
+        x0, y0, x1, y1 = record.meta["crop_window"]
+        ex0, ey0, ex1, ey1 = rows[question_id]["hbox"]
+        assert x0 <= ex0 and ex1 <= x1 and y0 <= ey0 and ey1 <= y1
+        crop = Image.open(record.images[1].path)
+        assert helpers.pixel_xy(crop) == (x0, y0) and crop.size == (x1 - x0, y1 - y0)
