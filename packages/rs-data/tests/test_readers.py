@@ -205,3 +205,8 @@ def test_structural_errors_name_the_file(sources: dict[str, Path], tmp_path: Pat
         READERS["captions"](broken)
     with pytest.raises(FileNotFoundError, match="no labelTxt"):
         READERS["dota"](tmp_path)
+
+
+def test_unknown_reader_option_is_named(data_dir: Path) -> None:
+    with pytest.raises(ValueError, match=r"dota: unknown option\(s\) \['bogus'\]"):
+        READERS["dota"](data_dir / "dota", bogus=1)

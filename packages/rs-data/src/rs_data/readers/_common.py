@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -45,6 +46,10 @@ class Reader:
 
     def read(self, src: str | Path, workers: int = 1, progress: bool = False, **options: Any) -> ReadResult:
         """Read every unit of `src` (in `workers` processes when > 1), with a progress bar when asked."""
+        accepted = [p for p in inspect.signature(self.prepare).parameters if p != "src"]
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise ValueError(f"{self.name}: unknown option(s) {unknown}; accepted: {accepted}")
         context, units = self.prepare(Path(src), **options)
         result = ReadResult()
         for part in parallel_map(
@@ -63,7 +68,8 @@ class ImageIndex:
         self.root = root
         self.by_name: dict[str, Path] = {}
         self.by_stem: dict[str, Path] = {}
-        for dirpath, _dirnames, filenames in os.walk(root):
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
             for name in sorted(filenames):
                 if name.lower().endswith(IMAGE_EXTENSIONS):
                     path = Path(dirpath) / name
