@@ -192,3 +192,10 @@ def test_same_seed_same_sample_and_images_load_at_frame_size(dota_record: Record
 def test_render_config_rejects_bad_fields(bad: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):
         RenderConfig(**bad)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_obb_round_trip_on_a_wide_image_in_absolute_pixels(rectangles_record: Record, style: str) -> None:
+    wide = rectangles_record.model_copy(deep=True)
+    wide.images[0] = ImageRef(path="unused.png", width=812, height=1120)
+    _round_trip(wide, "absolute", "obb", style)
