@@ -208,9 +208,11 @@ def spec_entries(spec: str) -> list[dict[str, Any]]:
 
 
 def field_path(loc: tuple[str | int, ...]) -> str:
-    """``("data", "mixture", 0, "weight")`` -> ``data.mixture[0].weight``."""
+    """``("data", "mixture", 0, "weight")`` -> ``data.mixture[0].weight`` (a bad dict key is named by the key)."""
     text = ""
     for part in loc:
+        if part == "[key]":
+            continue
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -21,7 +22,7 @@ from rscovlm_model import (
     parameter_groups,
 )
 from torch.utils.tensorboard import SummaryWriter
-from transformers import TrainingArguments, set_seed
+from transformers import TrainerCallback, TrainingArguments, set_seed
 from transformers.integrations import TensorBoardCallback
 
 from rscovlm_train.checkpoints import CONFIG_NAME, clear_staging, commit, last_checkpoint, staging_root
@@ -111,8 +112,11 @@ class TrainResult:
     report: Path | None
 
 
-def train(config: TrainConfig) -> TrainResult:
-    """Train (resuming from the newest checkpoint in the output folder), save the final checkpoint, evaluate it."""
+def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> TrainResult:
+    """Train (resuming from the newest checkpoint in the output folder), save the final checkpoint, evaluate it.
+
+    ``callbacks`` are added to the Trainer (transformers ``TrainerCallback`` objects).
+    """
     raise_on_problems(config)
     ranks = Ranks.from_environment()
     output = config.output.dir
@@ -143,6 +147,7 @@ def train(config: TrainConfig) -> TrainResult:
             weight_decay=optim.weight_decay,
         ),
         config_yaml=config.to_yaml(),
+        callbacks=list(callbacks),
     )
     if "tensorboard" in config.output.report_to and trainer.is_world_process_zero():
         trainer.add_callback(TensorBoardCallback(SummaryWriter(str(output / TENSORBOARD_DIR))))

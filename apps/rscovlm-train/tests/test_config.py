@@ -1,0 +1,175 @@
+"""Configs: unknown keys, wrong types and missing or impossible values fail in `validate`, naming the field path."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from rscovlm_train.cli import main
+from rscovlm_train.config import ConfigError, load_config
+from rscovlm_train.deepspeed_config import SHIPPED, deepspeed_config, zero_stage
+from rscovlm_train.demo import demo_config_data
+
+CONFIGS = Path(__file__).resolve().parents[3] / "configs"
+RECIPE = CONFIGS / "rscovlm-qwen2.5vl-7b.yaml"
+
+
+def run_validate(config: Path, *args: str):
+    return CliRunner().invoke(main, ["validate", str(config), *args])
+
+
+def write(tmp_path: Path, data: dict) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_the_prepared_demo_config_validates(demo_dir):
+    result = run_validate(demo_dir / "demo.yaml")
+    assert result.exit_code == 0, result.output
+    assert "samples per epoch:      45" in result.output
+    assert "ucmerced" in result.output and "OK" in result.output
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        (lambda d: d["optim"].update(bogus=1), "optim.bogus", "unknown key"),
+        (lambda d: d.update(extra_section={}), "extra_section", "unknown key"),
+        (lambda d: d["optim"].update(lr="fast"), "optim.lr", "valid number"),
+        (lambda d: d["optim"].update(per_device_batch_size=0), "optim.per_device_batch_size", "greater than 0"),
+        (lambda d: d["model"].pop("path"), "model.path", "Field required"),
+        (lambda d: d["data"]["mixture"].update(datasets=[]), "data.mixture.datasets", "at least 1 item"),
+        (
+            lambda d: d["data"]["mixture"].update(
+                datasets=[{"name": "dota", "weight": 0}, {"name": "ucmerced", "weight": 0}]
+            ),
+            "data.mixture",
+            "sum to zero",
+        ),
+        (lambda d: d["data"]["mixture"].update(datasets=["dota*-2"]), "data.mixture", "expected NAME"),
+        (lambda d: d["data"]["render"].update(box_types={"circle": 1}), "data.render.box_types.circle", "'hbb'"),
+        (lambda d: d["data"]["resolution"].update(min_pixels=10**9), "data.resolution", "must not exceed"),
+        (lambda d: d["evaluation"]["benchmarks"][0].update(nmae="x"), "evaluation.benchmarks[0].nmae", "unknown key"),
+    ],
+)
+def test_schema_errors_name_the_field(tmp_path, demo_config_data, change, field, message):
+    data = json.loads(json.dumps(demo_config_data))
+    change(data)
+    result = run_validate(write(tmp_path, data))
+    assert result.exit_code == 1
+    line = next((line for line in result.output.splitlines() if line.strip().startswith(f"{field}:")), None)
+    assert line is not None, result.output
+    assert message in line
+
+
+@pytest.mark.parametrize(
+    ("override", "field", "message"),
+    [
+        ("model.path=/nonexistent/checkpoint", "model.path", "does not exist"),
+        ("data.root=/nonexistent/records", "data.mixture.datasets[0].path", "no records file"),
+        ("distributed.deepspeed=zero9", "distributed.deepspeed", "neither a shipped config"),
+        ("evaluation.benchmarks.0.name=imagenet", "evaluation.benchmarks[0].name", "unknown benchmark"),
+        ("data.resolution.factor=32", "data.resolution.factor", "does not match qwen2_5_vl"),
+        ("optim.global_batch_size=3", "optim", "give either"),
+    ],
+)
+def test_problems_found_on_disk_name_the_field(demo_dir, override, field, message):
+    result = run_validate(demo_dir / "demo.yaml", "--set", override)
+    assert result.exit_code == 1
+    assert any(line.strip().startswith(f"{field}:") and message in line for line in result.output.splitlines()), (
+        result.output
+    )
+
+
+def test_a_global_batch_that_does_not_divide_is_reported(demo_dir):
+    result = run_validate(
+        demo_dir / "demo.yaml",
+        "--set",
+        "optim.gradient_accumulation_steps=null",
+        "--set",
+        "optim.global_batch_size=6",
+        "--world-size",
+        "4",
+    )
+    assert result.exit_code == 1
+    assert "optim.global_batch_size: 6 is not a multiple of per_device_batch_size x world size = 2 x 4" in result.output
+
+
+def test_an_empty_or_corrupt_records_file_is_reported_with_its_line(tmp_path, demo_dir):
+    root = tmp_path / "records"
+    shutil.copytree(demo_dir / "records" / "train", root)
+    (root / "dota.jsonl").write_text("", encoding="utf-8")
+    lines = (root / "ucmerced.jsonl").read_text(encoding="utf-8").splitlines()
+    (root / "ucmerced.jsonl").write_text("\n".join([*lines[:2], '{"id": 1}', *lines[2:]]) + "\n", encoding="utf-8")
+    result = run_validate(demo_dir / "demo.yaml", "--set", f"data.root={root}")
+    assert result.exit_code == 1
+    assert "data.mixture.datasets[0].path: dota:" in result.output and "holds no records" in result.output
+    assert "ucmerced.jsonl:3: invalid record" in result.output
+
+
+def test_invalid_yaml_names_the_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("model:\n  path: x\n optim: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"line 3"):
+        load_config(path)
+
+
+def recipe_records(tmp_path: Path, demo_dir: Path) -> Path:
+    """A records folder with a small file for each data set the recipe names."""
+    root = tmp_path / "records"
+    root.mkdir()
+    data = yaml.safe_load(RECIPE.read_text(encoding="utf-8"))
+    for spec in data["data"]["mixture"]["datasets"]:
+        name = spec.split("*")[0].split("%")[0]
+        shutil.copy(demo_dir / "records" / "train" / "ucmerced.jsonl", root / f"{name}.jsonl")
+    return root
+
+
+def test_the_upstream_recipe_fails_only_on_a_missing_model(tmp_path, demo_dir):
+    root = recipe_records(tmp_path, demo_dir)
+    result = run_validate(RECIPE, "--set", f"data.root={root}", "--world-size", "32")
+    assert result.exit_code == 1
+    problems = [line.strip() for line in result.output.splitlines() if line.startswith("  ")]
+    assert len(problems) == 1 and problems[0].startswith("model.path:") and "does not exist" in problems[0]
+    assert "global batch 32 (1 per device x 1 accumulation)" in result.output
+
+
+def test_the_upstream_recipe_validates_with_a_model(tmp_path, demo_dir):
+    root = recipe_records(tmp_path, demo_dir)
+    model = demo_dir / "model"
+    result = run_validate(RECIPE, "--set", f"data.root={root}", "--set", f"model.path={model}", "--world-size", "32")
+    assert result.exit_code == 0, result.output
+    assert "deepspeed:    zero1 (ZeRO stage 1)" in result.output
+    config = load_config(RECIPE)
+    assert (config.optim.lr, config.optim.scheduler, config.optim.warmup_ratio) == (2.0e-6, "cosine", 0.05)
+    assert (config.optim.weight_decay, config.optim.epochs, config.data.max_length) == (0.1, 1, 6144)
+    assert (config.data.resolution.min_pixels, config.data.resolution.max_pixels) == (64 * 28 * 28, 1296 * 28 * 28)
+    assert config.optim.accumulation_steps(32) == 1 and config.optim.accumulation_steps(8) == 4
+
+
+def test_configs_demo_yaml_is_the_demo_run():
+    shipped = yaml.safe_load((CONFIGS / "demo.yaml").read_text(encoding="utf-8"))
+    assert shipped == demo_config_data(Path("outputs/demo"))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_deepspeed_configs(name):
+    config = deepspeed_config(name)
+    assert zero_stage(config) == {"zero1": 1, "zero2": 2, "zero3": 3, "zero3_offload": 3}[name]
+    assert config["train_micro_batch_size_per_gpu"] == "auto" and "optimizer" not in config
+    offloaded = "offload_optimizer" in config["zero_optimization"]
+    assert offloaded == (name == "zero3_offload")
+
+
+def test_a_deepspeed_json_path_is_read_and_checked(tmp_path):
+    path = tmp_path / "ds.json"
+    path.write_text('{"zero_optimization": {"stage": 2}}', encoding="utf-8")
+    assert zero_stage(deepspeed_config(str(path))) == 2
+    path.write_text('{"zero_optimization": ', encoding="utf-8")
+    with pytest.raises(ValueError, match="line 1: not valid JSON"):
+        deepspeed_config(str(path))
