@@ -98,3 +98,14 @@ def test_formats_lists_every_reader() -> None:
         "lrs-vqa",
     ):
         assert f"\n{name} " in "\n" + output
+
+
+def test_records_accepted_without_images_point_where_the_image_belongs(data_dir: Path, tmp_path: Path) -> None:
+    src = data_dir / "lrs_vqa" / "LRS_VQA_sample300.jsonl"
+    result = CliRunner().invoke(
+        main, ["convert", "lrs-vqa", str(src), "--out", str(tmp_path), "-o", "check_images=false", "--workers", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    first = next(read_records(tmp_path / "records.jsonl"))
+    assert first.images[0].path == str((data_dir / "lrs_vqa" / "LRS_VQA/image/test-704.png").resolve())
+    assert (first.images[0].width, first.images[0].height) == (8192, 8192)

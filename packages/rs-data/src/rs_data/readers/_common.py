@@ -65,7 +65,7 @@ class ImageIndex:
     """Finds image files under a root by file name or by stem (any image extension), read once."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
+        self.root = root.resolve()
         self.by_name: dict[str, Path] = {}
         self.by_stem: dict[str, Path] = {}
         for dirpath, dirnames, filenames in os.walk(root):
@@ -75,6 +75,10 @@ class ImageIndex:
                     path = Path(dirpath) / name
                     self.by_name.setdefault(name, path)
                     self.by_stem.setdefault(Path(name).stem, path)
+
+    def expected(self, name: str) -> str:
+        """Where an image that is not there would be (kept for records accepted without their image)."""
+        return str(self.root / name)
 
     def find(self, name: str) -> Path | None:
         """The image called `name` (a file name, a relative path, or a stem without extension)."""
@@ -92,15 +96,17 @@ def image_ref(
     annotated_size: tuple[int, int] | None = None,
     check_images: bool = True,
     name: str = "",
+    expected: str | None = None,
 ) -> ImageRef | None:
     """Describe an image by its real size; report and return None when it is missing, corrupt or mismatched.
 
-    With `check_images=False` a missing image is accepted when the annotation states its size (width, height).
+    With `check_images=False` a missing image is accepted when the annotation states its size (width, height); its
+    path is then `expected` (where it should be).
     """
     if path is None or not path.is_file():
         shown = str(path) if path is not None else name
         if not check_images and annotated_size is not None:
-            return ImageRef(path=shown, width=annotated_size[0], height=annotated_size[1])
+            return ImageRef(path=expected or shown, width=annotated_size[0], height=annotated_size[1])
         skipped.append(Skipped(source, line, f"image not found: {shown}"))
         return None
     try:

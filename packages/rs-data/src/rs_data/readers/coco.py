@@ -84,9 +84,8 @@ def read_unit(context: CocoContext, unit: tuple[dict, list[dict]]) -> ReadResult
         result.skipped.append(Skipped(source, None, f"image entry {image_info.get('id')!r}: bad field {error}"))
         return result
     detection = context.detection
-    image = image_ref(
-        detection.images.find(file_name), source, None, result.skipped, annotated, detection.check_images, file_name
-    )
+    found, expected = detection.images.find(file_name), detection.images.expected(file_name)
+    image = image_ref(found, source, None, result.skipped, annotated, detection.check_images, file_name, expected)
     if image is None:
         return result
     raw = []

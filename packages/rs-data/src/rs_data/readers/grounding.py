@@ -105,9 +105,8 @@ def read_dior_rsvg_unit(context: GroundingContext, unit: tuple[Path, list[RSVGOb
     except XMLFieldError as error:
         result.skipped.append(Skipped(source, None, str(error)))
         return result
-    image = image_ref(
-        context.images.find(filename), source, None, result.skipped, annotated, context.check_images, filename
-    )
+    found, expected = context.images.find(filename), context.images.expected(filename)
+    image = image_ref(found, source, None, result.skipped, annotated, context.check_images, filename, expected)
     if image is None:
         return result
     for obj in objects:

@@ -76,7 +76,8 @@ def read_unit(context: LRSContext, unit: tuple[int, str]) -> ReadResult:
     if path is not None and path.is_file():
         image = image_ref(path, source, line, result.skipped)
     else:
-        image = image_ref(None, source, line, result.skipped, annotated, context.check_images, name)
+        expected = context.images.expected(name)
+        image = image_ref(None, source, line, result.skipped, annotated, context.check_images, name, expected)
     if image is None:
         return result
     meta: dict = {"source": row["question_id"].split("_")[0]}

@@ -148,7 +148,8 @@ class XMLFormat:
             result.skipped.append(Skipped(source, None, str(error)))
             return result
         found = context.images.find(filename) or context.images.find(xml_file.stem)
-        image = image_ref(found, source, None, result.skipped, annotated, context.check_images, filename)
+        expected = context.images.expected(filename)
+        image = image_ref(found, source, None, result.skipped, annotated, context.check_images, filename, expected)
         if image is not None:
             detection_record(context, Path(filename).stem, image, raw, source, result)
         return result
