@@ -81,16 +81,24 @@ def _assert_same(loss, grads, ref_loss, ref_grads) -> None:
         torch.testing.assert_close(grad, ref_grads[name], rtol=1e-4, atol=1e-5, msg=name)
 
 
-@pytest.mark.parametrize("rows", [1, 2])
-def test_packed_loss_and_gradients_equal_one_by_one(tiny, rows: int) -> None:
+@pytest.mark.parametrize(("layout", "rows"), [("one_bin", 1), ("two_bins", 2), ("bins_in_one_row", 1)])
+def test_packed_loss_and_gradients_equal_one_by_one(tiny, layout: str, rows: int) -> None:
     samples = _samples(tiny)
     ref_loss, ref_grads = _reference(tiny.model, samples)
     longest = max(len(s) for s in samples)
     total = sum(len(s) for s in samples)
-    max_length = total if rows == 1 else longest  # the zoom chain is the longest, so it fills a row alone
-    collator = PackingCollator(tiny.model, max_length=max_length, pad_token_id=tiny.processor.tokenizer.pad_token_id)
+    # the zoom chain is the longest sample, so with max_length = its length it fills a bin alone;
+    # "bins_in_one_row" is the flash-attention layout: every bin concatenated into a single row
+    max_length = total if layout == "one_bin" else longest
+    collator = PackingCollator(
+        tiny.model,
+        max_length=max_length,
+        pad_token_id=tiny.processor.tokenizer.pad_token_id,
+        single_row=layout == "bins_in_one_row",
+    )
     batch = collator(samples)
     assert batch["input_ids"].shape[0] == rows
+    assert len(pack_lengths([len(s) for s in samples], max_length)) == (1 if layout == "one_bin" else 2)
     assert batch["position_ids"].shape == (4, rows, batch["input_ids"].shape[1])
     _assert_same(*_batch_loss(tiny.model, batch), ref_loss, ref_grads)
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 from rscovlm_model import (
     LoraSettings,
+    PackingCollator,
     PaddingCollator,
     apply_liger_kernels,
     apply_lora,
@@ -66,9 +67,10 @@ def test_lora_adds_exactly_the_adapter_parameters(tiny, on_llm: bool, on_vision:
     assert counts["vision"] == expected_vision
     assert counts["merger"] == merger
     assert expected_llm + expected_vision > 0
-    # the wrapped model still trains through the public batch path
-    sample = encode(tiny.conversations()["caption"], tiny.processor)
-    loss = peft_model(**PaddingCollator(tiny.processor.tokenizer.pad_token_id)([sample])).loss
+    # the wrapped model still trains through the public batch path, packing included
+    samples = [encode(c, tiny.processor) for c in tiny.conversations().values()]
+    collator = PackingCollator(peft_model, max_length=10_000, pad_token_id=tiny.processor.tokenizer.pad_token_id)
+    loss = peft_model(**collator(samples)).loss
     loss.backward()
     assert all(p.grad is not None for p in peft_model.parameters() if p.requires_grad)
 
