@@ -71,10 +71,25 @@ def test_plan_json_matches_library(image_dir: Path) -> None:
     assert {Path(s["path"]).name for s in report["skipped"]} == {"broken.png", "strip.png", "too_thin.png"}
 
 
+def test_plan_convention_option(tmp_path: Path) -> None:
+    Image.new("RGB", (100, 10)).save(tmp_path / "strip.png")  # the two conventions differ on such a tiny image
+    args = ["plan", str(tmp_path / "strip.png"), "--json", "--min-pixels", "1", "--max-pixels", "3136"]
+    sizes = {}
+    for convention in ("qwen-vl-utils", "transformers"):
+        result = CliRunner().invoke(main, [*args, "--convention", convention])
+        assert result.exit_code == 0, result.output
+        row = json.loads(result.output)["rows"][0]
+        sizes[convention] = (row["resized_height"], row["resized_width"])
+        assert sizes[convention] == smart_resize(10, 100, 28, 1, 3136, convention)
+    assert sizes == {"qwen-vl-utils": (28, 112), "transformers": (28, 28)}
+
+
 def test_plan_bad_budget_and_nothing_readable(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["plan", str(DATA / "dior_00001.jpg"), "--min-pixels", "10", "--max-pixels", "5"])
     assert result.exit_code != 0 and "min-pixels <= max-pixels" in result.output
+    result = runner.invoke(main, ["plan", str(DATA / "dior_00001.jpg"), "--min-pixels", "1", "--max-pixels", "700"])
+    assert result.exit_code != 0 and "below one patch of factor 28 (784)" in result.output
     (tmp_path / "x.png").write_text("no")
     result = runner.invoke(main, ["plan", str(tmp_path)])
     assert result.exit_code == 1 and "no readable image" in result.output

@@ -74,13 +74,15 @@ def test_policy_validation_names_the_field() -> None:
         ResolutionPolicy(min_pixels=1000, max_pixels=10)
     with pytest.raises(ValidationError, match=r"tasks\.detection"):
         ResolutionPolicy(tasks={"detection": {"min_pixels": 0, "max_pixels": 10}})
+    with pytest.raises(ValidationError, match=r"tasks\.vqa\.max_pixels \(1000\) is below one patch of factor 32"):
+        ResolutionPolicy(factor=32, tasks={"vqa": PixelBudget(min_pixels=1, max_pixels=1000)})
     with pytest.raises(ValidationError, match="extra"):
         ResolutionPolicy(max_pixel=10)  # type: ignore[call-arg]
 
 
 def test_policy_round_trips_through_json() -> None:
     policy = ResolutionPolicy(
-        factor=32, convention="transformers", tasks={"vqa": PixelBudget(min_pixels=1, max_pixels=9)}
+        factor=32, convention="transformers", tasks={"vqa": PixelBudget(min_pixels=1, max_pixels=9 * 32 * 32)}
     )
     assert ResolutionPolicy.model_validate_json(policy.model_dump_json()) == policy
 

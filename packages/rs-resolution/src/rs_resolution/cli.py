@@ -10,7 +10,7 @@ import click
 import numpy as np
 
 from rs_resolution.image import ImageReadError, read_image_size
-from rs_resolution.resize import IMAGE_FACTOR, MAX_PIXELS, MIN_PIXELS, smart_resize, visual_tokens
+from rs_resolution.resize import IMAGE_FACTOR, MAX_PIXELS, MIN_PIXELS, ResizeConvention, smart_resize, visual_tokens
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
 PERCENTILES = (50, 90, 99)
@@ -41,14 +41,16 @@ def collect_images(paths: tuple[Path, ...]) -> list[Path]:
     return files
 
 
-def plan_image(path: Path, factor: int, min_pixels: int, max_pixels: int) -> PlanRow:
-    """Plan one image; raises ``ImageReadError`` / ``ValueError`` with the reason."""
+def plan_image(
+    path: Path, factor: int, min_pixels: int, max_pixels: int, convention: ResizeConvention = "qwen-vl-utils"
+) -> PlanRow:
+    """Plan one image; raises ``ImageReadError`` with the reason."""
     width, height = read_image_size(path)
     try:
-        resized_height, resized_width = smart_resize(height, width, factor, min_pixels, max_pixels)
+        resized_height, resized_width = smart_resize(height, width, factor, min_pixels, max_pixels, convention)
+        tokens = visual_tokens(resized_height, resized_width, factor)
     except ValueError as error:
         raise ImageReadError(path, str(error)) from error
-    tokens = visual_tokens(resized_height, resized_width, factor)
     return PlanRow(str(path), width, height, resized_width, resized_height, tokens)
 
 
@@ -93,10 +95,23 @@ def main() -> None:
 )
 @click.option("--min-pixels", default=MIN_PIXELS, show_default=True, help="Smallest resized area in pixels.")
 @click.option("--max-pixels", default=MAX_PIXELS, show_default=True, help="Largest resized area in pixels.")
+@click.option(
+    "--convention",
+    type=click.Choice(["qwen-vl-utils", "transformers"]),
+    default="qwen-vl-utils",
+    show_default=True,
+    help="Which reference smart_resize to follow.",
+)
 @click.option("--per-image/--summary-only", default=None, help="Print a line per image (default: when <= 20 images).")
 @click.option("--json", "as_json", is_flag=True, help="Print rows, summary and skipped files as JSON.")
 def plan(
-    paths: tuple[Path, ...], factor: int, min_pixels: int, max_pixels: int, per_image: bool | None, as_json: bool
+    paths: tuple[Path, ...],
+    factor: int,
+    min_pixels: int,
+    max_pixels: int,
+    convention: ResizeConvention,
+    per_image: bool | None,
+    as_json: bool,
 ) -> None:
     """Show the size each image is resized to and its visual-token cost.
 
@@ -105,11 +120,13 @@ def plan(
     """
     if not 0 < min_pixels <= max_pixels:
         raise click.BadParameter(f"need 0 < min-pixels <= max-pixels, got {min_pixels} and {max_pixels}")
+    if max_pixels < factor**2:
+        raise click.BadParameter(f"max-pixels {max_pixels} is below one patch of factor {factor} ({factor**2})")
     rows: list[PlanRow] = []
     skipped: list[dict[str, str]] = []
     for path in collect_images(paths):
         try:
-            rows.append(plan_image(path, factor, min_pixels, max_pixels))
+            rows.append(plan_image(path, factor, min_pixels, max_pixels, convention))
         except ImageReadError as error:
             skipped.append({"path": error.path, "reason": error.reason})
     summary = summarize(rows) if rows else None

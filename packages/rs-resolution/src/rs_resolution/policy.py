@@ -47,8 +47,15 @@ class ResolutionPolicy(BaseModel):
     convention: ResizeConvention = "qwen-vl-utils"
 
     @model_validator(mode="after")
-    def _ordered(self) -> ResolutionPolicy:
+    def _consistent(self) -> ResolutionPolicy:
         _check_order(self.min_pixels, self.max_pixels)
+        budgets = {"max_pixels": self.max_pixels}
+        budgets.update({f"datasets.{k}.max_pixels": b.max_pixels for k, b in self.datasets.items()})
+        budgets.update({f"tasks.{k}.max_pixels": b.max_pixels for k, b in self.tasks.items()})
+        for field, max_pixels in budgets.items():
+            patch = self.factor**2
+            if max_pixels < patch:  # smart_resize would return a zero side
+                raise ValueError(f"{field} ({max_pixels}) is below one patch of factor {self.factor} ({patch})")
         return self
 
     def budget(self, dataset: str | None = None, task: str | None = None) -> PixelBudget:
