@@ -109,3 +109,11 @@ def test_records_accepted_without_images_point_where_the_image_belongs(data_dir:
     first = next(read_records(tmp_path / "records.jsonl"))
     assert first.images[0].path == str((data_dir / "lrs_vqa" / "LRS_VQA/image/test-704.png").resolve())
     assert (first.images[0].width, first.images[0].height) == (8192, 8192)
+
+
+def test_show_renders_a_record(converted: Path) -> None:
+    result = CliRunner().invoke(main, ["show", str(converted), "--index", "3", "--convention", "relative1000"])
+    assert result.exit_code == 0, result.output
+    messages = json.loads(result.output)
+    assert messages[-2]["content"][0]["type"] == "image" and messages[-1]["role"] == "assistant"
+    assert CliRunner().invoke(main, ["show", str(converted), "--index", "99"]).exit_code != 0

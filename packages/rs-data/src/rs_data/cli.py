@@ -1,4 +1,4 @@
-"""`rs-data`: convert public formats into dataset directories, and report their statistics.
+"""`rs-data`: convert public formats into dataset directories, report their statistics, preview conversations.
 
 Every option can also come from a YAML file given with `--config` (keys are the option names with `_`); options on
 the command line win.
@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 import yaml
 from rs_resolution import ResolutionPolicy
 
-from rs_data.convert import StrictModeError, convert
+from rs_data.convert import RECORDS_FILE, StrictModeError, convert
+from rs_data.dataset import RecordStore
 from rs_data.readers import READERS
+from rs_data.render import RenderConfig, render
 from rs_data.split import SplitConfig
 from rs_data.stats import dataset_stats, stats_markdown
 
@@ -143,6 +146,29 @@ def stats_command(
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     click.echo(json.dumps(stats, indent=2) if as_json else stats_markdown(stats))
+
+
+@main.command("show")
+@click.argument("dataset", type=click.Path(exists=True))
+@click.option("--index", default=0, show_default=True, help="Which record to render.")
+@click.option(
+    "--convention",
+    type=click.Choice(["absolute", "relative1000", "relative100", "relative1"]),
+    default="absolute",
+    show_default=True,
+    help="Coordinate convention of the box text.",
+)
+@click.option("--max-pixels", type=int, default=None, help="Pixel budget of the resolution policy.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the render choices (box type, style, ...).")
+def show_command(dataset: str, index: int, convention: str, max_pixels: int | None, seed: int) -> None:
+    """Print record INDEX of DATASET (a directory or JSONL) rendered as Qwen-style messages."""
+    path = Path(dataset)
+    store = RecordStore(path / RECORDS_FILE if path.is_dir() else path)
+    if not 0 <= index < len(store):
+        raise click.ClickException(f"index {index} out of range: {len(store)} records")
+    policy = ResolutionPolicy(**({"max_pixels": max_pixels} if max_pixels else {}))
+    sample = render(store[index], policy, RenderConfig(convention=convention), np.random.default_rng(seed))
+    click.echo(json.dumps(sample.messages, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":
