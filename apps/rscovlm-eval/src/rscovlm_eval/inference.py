@@ -24,7 +24,8 @@ from rscovlm_eval.cache import PredictionCache
 from rscovlm_eval.config import EvalConfig
 
 GenerateFn = Callable[[list[list[dict[str, Any]]]], list[str]]
-_SAMPLE_ERRORS = (ImageReadError, OSError, ValueError)
+_IMAGE_ERRORS = (ImageReadError, OSError)  # an unreadable image: that sample's fault, not the run's
+_PROMPT_ERRORS = (*_IMAGE_ERRORS, ValueError)
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ def infer_benchmark(
                 rng = _sample_rng(config.seed, record.id)
                 try:
                     batch.append((record, render(record, policy, renderings[record.task], rng)))
-                except _SAMPLE_ERRORS as error:
+                except _PROMPT_ERRORS as error:
                     cache.add(_entry(record, error=f"cannot build the prompt: {error}"))
                     bar.update()
             if not batch:
@@ -174,7 +175,7 @@ def infer_benchmark(
             generate = get_generate()
             try:
                 answers = _answer(generate, [s for _, s in batch], zoom, config, spec)
-            except _SAMPLE_ERRORS:
+            except _IMAGE_ERRORS:
                 answers = [_answer_one(generate, s, zoom, config, spec) for _, s in batch]
             for (record, sample), answer in zip(batch, answers, strict=True):
                 frame = sample.frames[0].model_dump() if sample.frames else None
@@ -186,5 +187,5 @@ def _answer_one(generate: GenerateFn, sample: Any, zoom: bool, config: EvalConfi
     """One sample alone, after its batch failed: the answer, or the error that belongs to this sample."""
     try:
         return _answer(generate, [sample], zoom, config, spec)[0]
-    except _SAMPLE_ERRORS as error:
+    except _IMAGE_ERRORS as error:
         return {"error": f"generation failed: {error}"}

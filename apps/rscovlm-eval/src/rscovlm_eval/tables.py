@@ -133,7 +133,7 @@ def _multiple_choice(results: dict[str, dict[str, Any]]) -> str:
 
 SECTIONS: dict[str, tuple[str, Callable[[dict[str, dict[str, Any]]], str]]] = {
     "classification": ("Scene classification", _classification),
-    "captioning": ("Image captioning (pycocoevalcap)", _captioning),
+    "captioning": ("Image captioning (pycocoevalcap, scores x100)", _captioning),
     "vqa": ("Visual question answering", _vqa),
     "grounding": ("Visual grounding", _grounding),
     "detection": ("Oriented object detection", _detection),
