@@ -38,12 +38,14 @@ def bench_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _blank(root / "rsvqa" / "Images_LR" / "0.tif", (256, 256))
     for row in map(json.loads, (root / "lrs_vqa" / "LRS_VQA_small.jsonl").read_text().splitlines()):
         _blank(root / "lrs_vqa" / "images" / Path(row["image"]).name, tuple(row["image_size"]))
+    dota = Image.open(DATA / "dota" / "images" / "P1888.png").convert("RGB")
+    (root / "dota_test").mkdir()
+    dota.crop((100, 50, 612, 562)).save(root / "dota_test" / "P1888__1024__100___50.png")  # a DOTA_devkit patch name
     dior = Image.open(DATA / "dior_r" / "00001.jpg")
     (root / "mme" / "remote_sensing").mkdir(parents=True)
     dior.save(root / "mme" / "remote_sensing" / "00001.jpg")
     (root / "vrsbench" / "Images").mkdir()
     dior.save(root / "vrsbench" / "Images" / "00001.jpg")
-    dota = Image.open(DATA / "dota" / "images" / "P1888.png").convert("RGB")
     for i, box in enumerate([(0, 0, 256, 256), (300, 200, 556, 456)]):
         (root / "scenes" / "parking_lot").mkdir(parents=True, exist_ok=True)
         dota.crop(box).save(root / "scenes" / "parking_lot" / f"parking_lot_{i}.png")
@@ -64,7 +66,7 @@ ALL_BENCHMARKS: list[dict[str, Any]] = [
     {"name": "dota1.0", "data": "dota"},
     {"name": "dior-r", "data": "dior_r"},
     {"name": "hrsc2016", "data": "hrsc2016"},
-    {"name": "dota1.0-test", "data": "dota/images"},
+    {"name": "dota1.0-test", "data": "dota_test"},
     {"name": "lrs-vqa", "data": "lrs_vqa/LRS_VQA_small.jsonl", "images": "lrs_vqa/images"},
     {"name": "lrs-vqa", "data": "lrs_vqa/LRS_VQA_small.jsonl", "images": "lrs_vqa/images", "zoom": True},
     {"name": "mme-realworld-rs", "data": "mme/MME_RealWorld_small.json", "images": "mme"},
@@ -117,8 +119,8 @@ class Oracle:
                     record, policy, render_config(config, spec, record.task), _sample_rng(config.seed, record.id)
                 )
                 image, text = _user_text(sample.messages)
-                self.answers[(str(image), text)] = sample.answer
-                self.answers[text] = sample.answer
+                self.answers.setdefault((str(image), text), sample.answer)
+                self.answers.setdefault(text, sample.answer)
 
     def _reply(self, conversation: list[dict[str, Any]]) -> str:
         image, text = _user_text(conversation)

@@ -40,7 +40,7 @@ def test_oracle_answers_score_perfectly(oracle_run):
     assert b["lrs-vqa+zoom"]["accuracy"] == 1.0
     assert b["lrs-vqa+zoom"]["zoom"]["zoom_rate"] == 1.0 and b["lrs-vqa+zoom"]["zoom"]["mean_rounds"] == 1.0
     assert b["mme-realworld-rs"]["accuracy"] == 1.0 and b["mme-realworld-rs"]["count"] == 2
-    assert b["dota1.0-test"]["objects"] == 0  # an unlabelled image: the oracle's answer is "There are none."
+    assert b["dota1.0-test"]["images"] == 1 and b["dota1.0-test"]["objects"] == 0  # no labels: "There are none."
 
 
 @pytest.mark.slow
@@ -67,7 +67,8 @@ def test_report_files(oracle_run):
     assert "plots/aid_confusion.png" in plots and "plots/dota1.0_pr.png" in plots and "plots/dota1.0_ap.png" in plots
     for plot in plots:
         assert (run_dir / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (run_dir / "dota1.0-test" / "task1").is_dir()
+    task1 = sorted(p.name for p in (run_dir / "dota1.0-test" / "task1").iterdir())
+    assert len(task1) == 15 and (run_dir / "dota1.0-test" / "task1.zip").is_file()
 
 
 def test_relative1000_convention_round_trips(

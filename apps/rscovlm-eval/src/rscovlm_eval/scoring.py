@@ -162,10 +162,19 @@ def _as_number(result: Any) -> Any:
 
 
 def export_task1(dets: list, classes: list[str], report_dir: Path) -> dict[str, Any]:
-    """Merge patch answers into full images and write the DOTA Task1 submission (a test split has no labels)."""
-    from rs_detect_eval import merge_patches, write_task1
+    """Merge patch answers into full images and write the DOTA Task1 submission (a test split has no labels).
 
-    merged = merge_patches(dets)
+    Images whose names are not DOTA patch names (`P0001__1024__0___0`) are taken as whole images.
+    """
+    from rs_detect_eval import merge_patches, parse_patch_name, write_task1
+
+    whole = {}
+    for det in dets:
+        try:
+            parse_patch_name(det.image_id)
+        except ValueError:
+            whole[det.image_id] = (0.0, 0.0)
+    merged = merge_patches(dets, offsets=whole)
     out = report_dir / "task1"
     write_task1(merged, out, classes, zip_path=report_dir / "task1.zip")
     return {
