@@ -7,7 +7,7 @@ forms: ~34 tokens per polygon object, digits tokenised one by one as Qwen does),
 `encode` does, then measures:
 
 - padding: batches of `--batch-size` samples in sampling order, each padded to its longest sample;
-- packing: `PackedBatchSampler` (first-fit decreasing over shuffled windows), each pack counted as a full
+- packing: `PackedBatchSampler` (best-fit decreasing over shuffled windows), each pack counted as a full
   max_length row, i.e. the fraction if every step had the same fixed shape.
 
 Prints both fractions, their ratio and the time each plan took.

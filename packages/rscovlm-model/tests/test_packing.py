@@ -14,7 +14,7 @@ def test_pack_lengths_places_every_sample_once_within_the_limit(lengths: list[in
     bins = pack_lengths(lengths, max_length)
     assert sorted(i for group in bins for i in group) == list(range(len(lengths)))
     assert all(sum(lengths[i] for i in group) <= max_length for group in bins)
-    # first-fit decreasing never leaves two bins that could be merged into one
+    # best-fit decreasing never leaves two bins that could be merged into one
     loads = sorted(sum(lengths[i] for i in group) for group in bins)
     assert len(loads) < 2 or loads[0] + loads[1] > max_length
 
@@ -136,3 +136,17 @@ def test_collators_report_real_tokens_and_skip_unsupervised_samples(tiny) -> Non
     assert padding.stats.skipped_no_labels == 1
     with pytest.raises(ValueError, match="none of the 1 samples in this batch has a supervised token left"):
         packing([prompt_only])
+
+
+def test_packing_uses_one_row_under_flash_attention() -> None:
+    """flash-attention's varlen path only reads packed positions from a batch of one row."""
+
+    class Inner:
+        config = type("Config", (), {"_attn_implementation": "flash_attention_2"})()
+
+    class Model:
+        model = Inner()
+
+    assert PackingCollator(Model(), max_length=8, pad_token_id=0).single_row is True
+    Inner.config._attn_implementation = "sdpa"
+    assert PackingCollator(Model(), max_length=8, pad_token_id=0).single_row is False

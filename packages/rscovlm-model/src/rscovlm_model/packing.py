@@ -2,32 +2,34 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 
 def pack_lengths(lengths: Sequence[int], max_length: int) -> list[list[int]]:
-    """Group sample indices into bins whose lengths sum to at most ``max_length`` (first-fit decreasing).
+    """Group sample indices into bins whose lengths sum to at most ``max_length`` (best-fit decreasing).
 
-    Bins come in the order they were opened; indices inside a bin keep their original order.
+    Samples are placed longest first, each into the fullest bin that still has room, in O(n log n). Bins come in the
+    order they were opened; indices inside a bin keep their original order.
     """
     too_long = [(i, n) for i, n in enumerate(lengths) if n > max_length]
     if too_long:
         index, length = too_long[0]
         raise ValueError(f"sample {index} has {length} tokens, more than max_length {max_length}; truncate it first")
     bins: list[list[int]] = []
-    free: list[int] = []
+    rooms: list[tuple[int, int]] = []  # (free tokens, bin number), sorted
     for index in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
         length = lengths[index]
-        for b, room in enumerate(free):
-            if length <= room:
-                bins[b].append(index)
-                free[b] -= length
-                break
+        slot = bisect.bisect_left(rooms, (length, -1))
+        if slot < len(rooms):
+            room, number = rooms.pop(slot)
         else:
-            bins.append([index])
-            free.append(max_length - length)
+            room, number = max_length, len(bins)
+            bins.append([])
+        bins[number].append(index)
+        bisect.insort(rooms, (room - length, number))
     return [sorted(group) for group in bins]
 
 
@@ -65,11 +67,17 @@ class PackedBatchSampler:
         self.rank = rank
         self.world_size = world_size
         self.epoch = 0
+        self._planned: tuple[int, list[list[int]]] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def _bins(self) -> list[list[int]]:
+        if self._planned is None or self._planned[0] != self.epoch:
+            self._planned = (self.epoch, self._plan())
+        return self._planned[1]
+
+    def _plan(self) -> list[list[int]]:
         rng = np.random.default_rng(self.seed + self.epoch)
         order = rng.permutation(len(self.lengths))
         bins = []
