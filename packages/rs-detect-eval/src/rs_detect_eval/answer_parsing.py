@@ -26,7 +26,7 @@ NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _NUMBER_RUN = re.compile(rf"{NUMBER}(?:\s*,\s*{NUMBER})+")
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*")
 _JSON_HINT = re.compile(r"""[{]\s*["']?(?:bbox_2d|quadrant[ _]bbox|oriented[ _]bbox|bbox|label)""", re.IGNORECASE)
-_OBJECT = re.compile(r"\{[^{}]*\}|\{[^{}]*$")
+_OBJECT = re.compile(r"\{[^{}]*(?:\}|(?=\{)|$)")  # an object ends at its brace, the next object, or the text's end
 _BOX_FIELD = re.compile(
     r"""["']?(?:bbox_2d|quadrant[ _]bbox|oriented[ _]bbox|bbox|box|polygon|poly)["']?\s*:\s*"""
     r"""(\[(?:[^\[\]]|\[[^\[\]]*\])*\])?""",

@@ -3,11 +3,12 @@
 Plain, one object a line: HBB `x1,y1,x2,y2 label`, polygon `x1,y1,...,x4,y4 label`, OBB `cx,cy,w,h,a label` (w >= h,
 integer degrees in [-90, 90)). JSON: a fenced list of `{"bbox_2d": [...], "label": ...}` (HBB),
 `{"quadrant bbox": [8 values], ...}` or `{"oriented bbox": [5 values], ...}`. An empty answer is `There are none.`
-Objects are ordered by (class text, y, x) of their top-most, then left-most vertex; class names are written in their
-text form (lower-case, '-' and '_' as spaces); a label of "" writes a bare box (grounding).
+Objects are ordered by (class text, y, x) of the top-most, then left-most corner of the written box; class names are
+written in their text form (lower-case, '-' and '_' as spaces); a label of "" writes a bare box (grounding).
 
-Coordinates are written in the model's convention through `rs_resolution.to_model`. An OBB is fitted to the polygon
-after mapping its vertices to model values, so it is a rectangle in the space the model sees.
+Coordinates are written in the model's convention through `rs_resolution.to_model`. An OBB is the minimum-area
+rectangle of the polygon mapped (without rounding) to the model's grid, so it is a rectangle in the space the model
+sees; its centre and sides are then rounded half up and its angle to whole degrees.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-from rs_resolution import Convention, ImageFrame, canonical_poly, poly_to_hbb, poly_to_obb, to_model
+from rs_resolution import (
+    Convention,
+    ImageFrame,
+    canonical_poly,
+    grid_extent,
+    obb_to_poly,
+    poly_to_hbb,
+    poly_to_obb,
+    to_model,
+)
 
 from rs_detect_eval.classes import normalize_class
 
@@ -42,7 +52,8 @@ def box_values(polygon: np.ndarray, box_type: BoxType, frame: ImageFrame, conven
     elif box_type == "poly":
         values = to_model(canonical_poly(polygon).reshape(4, 2), frame, convention).reshape(-1)
     elif box_type == "obb":
-        model_points = to_model(polygon.reshape(4, 2), frame, convention).astype(np.float64)
+        extent = np.array(grid_extent(frame, convention))
+        model_points = polygon.reshape(4, 2) * extent / np.array([frame.width, frame.height], dtype=np.float64)
         cx, cy, w, h, angle = poly_to_obb(model_points.reshape(8))
         angle = _round_half_up(angle)
         angle = -90.0 if angle >= 90.0 else angle
@@ -60,10 +71,13 @@ def _numbers(values: np.ndarray, convention: Convention) -> list[float | int]:
     return [int(v) for v in values]
 
 
-def _sort_key(item: tuple[str, np.ndarray]) -> tuple[str, float, float]:
-    label, polygon = item
+def _top_left(values: list[float | int], box_type: BoxType) -> tuple[float, float]:
+    """(y, x) of the top-most, then left-most corner of a written box."""
+    if box_type == "hbb":
+        return float(values[1]), float(values[0])
+    polygon = obb_to_poly(np.array(values, dtype=np.float64)) if box_type == "obb" else np.array(values, float)
     start = canonical_poly(polygon)
-    return normalize_class(label), float(start[1]), float(start[0])
+    return float(start[1]), float(start[0])
 
 
 def _checked(objects: Sequence[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
@@ -86,10 +100,13 @@ def format_objects(
     """The answer text for (label, polygon (8,) in original pixels) objects; `There are none.` when empty."""
     if style not in ("plain", "json"):
         raise ValueError(f"unknown text style {style!r}: use 'plain' or 'json'")
-    ordered = sorted(_checked(objects), key=_sort_key)
-    if not ordered:
+    rows = [
+        (normalize_class(label), box_values(polygon, box_type, frame, convention))
+        for label, polygon in _checked(objects)
+    ]
+    if not rows:
         return EMPTY_ANSWER
-    rows = [(normalize_class(label), box_values(polygon, box_type, frame, convention)) for label, polygon in ordered]
+    rows.sort(key=lambda row: (row[0], *_top_left(row[1], box_type)))
     if style == "plain":
         return "\n".join(",".join(str(v) for v in values) + (f" {label}" if label else "") for label, values in rows)
     items = []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from rs_resolution import obb_to_poly, poly_to_obb
 
 
 def _cross_signs(polygons: np.ndarray) -> np.ndarray:
@@ -40,6 +41,16 @@ def polygon_geometries(polygons: np.ndarray) -> np.ndarray:
         built[invalid] = shapely.convex_hull(shapely.multipoints(rings[invalid]))
     geometries[finite] = built
     return geometries
+
+
+def min_area_rectangles(polygons: np.ndarray) -> np.ndarray:
+    """Minimum-area rectangles of (N, 8) polygons, as polygons; rows with a non-finite value are kept as they are."""
+    polygons = np.asarray(polygons, dtype=np.float64).reshape(-1, 8)
+    finite = np.isfinite(polygons).all(axis=1)
+    result = polygons.copy()
+    if finite.any():
+        result[finite] = obb_to_poly(poly_to_obb(polygons[finite]))
+    return result
 
 
 def polygon_hbbs(polygons: np.ndarray) -> np.ndarray:

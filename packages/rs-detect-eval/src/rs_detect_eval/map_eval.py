@@ -29,11 +29,16 @@ from typing import Literal
 
 import numpy as np
 import shapely
-from rs_resolution import obb_to_poly, poly_to_obb
 
 from rs_detect_eval.average_precision import ApMode, voc_ap_devkit, voc_ap_mmrotate
 from rs_detect_eval.classes import normalize_class
-from rs_detect_eval.iou import hbb_overlap_pairs, paired_iou, polygon_geometries, polygon_hbbs
+from rs_detect_eval.iou import (
+    hbb_overlap_pairs,
+    min_area_rectangles,
+    paired_iou,
+    polygon_geometries,
+    polygon_hbbs,
+)
 from rs_detect_eval.records import ImageDet, ImageGT
 
 MapConvention = Literal["devkit", "mmrotate"]
@@ -111,16 +116,6 @@ def _flatten(
     flat = _Flat(np.concatenate(images), np.concatenate(classes), np.concatenate(polygons), np.concatenate(values))
     order = np.argsort(flat.image, kind="stable")
     return _Flat(flat.image[order], flat.cls[order], flat.polygons[order], flat.values[order])
-
-
-def _rectangles(polygons: np.ndarray) -> np.ndarray:
-    """Minimum-area rectangles of polygons, as polygons (mmrotate evaluates rotated rectangles)."""
-    if len(polygons) == 0:
-        return polygons
-    finite = np.isfinite(polygons).all(axis=1)
-    result = polygons.copy()
-    result[finite] = obb_to_poly(poly_to_obb(polygons[finite]))
-    return result
 
 
 def _ranked(scores: np.ndarray, tie_order: TieOrder) -> np.ndarray:
@@ -241,7 +236,10 @@ def evaluate_map(
     gt_flat = _flatten(gts, image_index, class_index, unknown)
     det_flat = _flatten(dets, image_index, class_index, unknown)
     if convention == "mmrotate":
-        gt_flat.polygons, det_flat.polygons = _rectangles(gt_flat.polygons), _rectangles(det_flat.polygons)
+        gt_flat.polygons, det_flat.polygons = (
+            min_area_rectangles(gt_flat.polygons),
+            min_area_rectangles(det_flat.polygons),
+        )
         ignore = gt_flat.values.astype(bool) & difficult_as_ignore
     else:
         ignore = gt_flat.values.astype(bool)

@@ -1,0 +1,104 @@
+"""Merging detections on patches back to full images, with per-class rotated NMS.
+
+Patch names follow the split tools: `P0706__1__0___158` is image `P0706`, a middle field (DOTA_devkit's rescale rate,
+or the patch size in mmrotate's splitter), then the patch's left and top offsets in pixels. Offsets can also be given
+explicitly. Overlapping results are reduced per image and class by greedy NMS on polygon IoU: a detection is removed
+when its IoU with a higher-scored kept one exceeds `nms_iou` (0.1 by default, as both toolkits merge DOTA patches).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from rs_detect_eval.iou import hbb_overlap_pairs, paired_iou, polygon_geometries, polygon_hbbs
+from rs_detect_eval.records import ImageDet
+
+_PATCH_NAME = re.compile(r"^(?P<image>.+?)__(?P<middle>\d+(?:\.\d+)?)__(?P<left>-?\d+)___(?P<top>-?\d+)$")
+
+
+@dataclass(frozen=True)
+class PatchName:
+    """The parts of a patch name: source image, middle field, and the patch's offset in the source image."""
+
+    image_id: str
+    middle: float
+    left: int
+    top: int
+
+
+def parse_patch_name(name: str) -> PatchName:
+    """Split `image__middle__left___top`; raises ValueError for any other form."""
+    match = _PATCH_NAME.match(name)
+    if match is None:
+        raise ValueError(f"patch name {name!r} is not of the form IMAGE__RATE__LEFT___TOP (e.g. P0706__1__0___158)")
+    return PatchName(match["image"], float(match["middle"]), int(match["left"]), int(match["top"]))
+
+
+def rotated_nms(polygons: np.ndarray, scores: np.ndarray, groups: np.ndarray, iou_thr: float) -> np.ndarray:
+    """Indices kept by greedy NMS within each group (highest score first, stable on ties), in score order."""
+    order = np.argsort(-scores, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    rows, cols = hbb_overlap_pairs(polygon_hbbs(polygons), polygon_hbbs(polygons), groups, groups)
+    pairs = rows < cols
+    rows, cols = rows[pairs], cols[pairs]
+    geometries = polygon_geometries(polygons)
+    areas = shapely.area(geometries)
+    overlapping = paired_iou(geometries[rows], geometries[cols], areas[rows], areas[cols]) > iou_thr
+    # edges from the higher-ranked detection to the lower-ranked one it would suppress
+    high = np.where(rank[rows] < rank[cols], rows, cols)[overlapping]
+    low = np.where(rank[rows] < rank[cols], cols, rows)[overlapping]
+    by_high = np.argsort(high, kind="stable")
+    high, low = high[by_high], low[by_high]
+    starts = np.searchsorted(high, np.arange(len(polygons)))
+    ends = np.searchsorted(high, np.arange(len(polygons)), side="right")
+    suppressed = np.zeros(len(polygons), dtype=bool)
+    kept = []
+    for index in order:
+        if not suppressed[index]:
+            kept.append(index)
+            suppressed[low[starts[index] : ends[index]]] = True
+    return np.array(kept, dtype=np.int64)
+
+
+def merge_patches(
+    dets: Sequence[ImageDet],
+    nms_iou: float = 0.1,
+    offsets: Mapping[str, tuple[float, float]] | None = None,
+    image_ids: Mapping[str, str] | None = None,
+    rate_in_name: bool = False,
+) -> list[ImageDet]:
+    """Shift patch detections to full-image pixels and merge them per image with rotated NMS.
+
+    Each patch's offset comes from `offsets` (patch id -> (left, top)) when given there, else from its name; its image
+    from `image_ids` or the name. With `rate_in_name`, the middle field is DOTA_devkit's rescale rate and coordinates
+    are divided by it after shifting (the devkit splits rescaled images).
+    """
+    offsets, image_ids = offsets or {}, image_ids or {}
+    grouped: dict[str, list[ImageDet]] = {}
+    for det in dets:
+        if det.image_id in offsets:
+            left, top = offsets[det.image_id]
+            image_id, rate = image_ids.get(det.image_id, det.image_id), 1.0
+        else:
+            name = parse_patch_name(det.image_id)
+            left, top, rate = name.left, name.top, (name.middle if rate_in_name else 1.0)
+            image_id = image_ids.get(det.image_id, name.image_id)
+        if rate <= 0:
+            raise ValueError(f"patch {det.image_id!r}: rate must be positive")
+        shifted = (det.polygons + np.tile([left, top], 4)) / rate
+        grouped.setdefault(image_id, []).append(ImageDet(image_id, shifted, det.labels, det.scores))
+    merged = []
+    for image_id, parts in grouped.items():
+        polygons = np.concatenate([p.polygons for p in parts])
+        labels = [label for p in parts for label in p.labels]
+        scores = np.concatenate([p.scores for p in parts])
+        _, classes = np.unique(np.array(labels, dtype=object), return_inverse=True)
+        keep = rotated_nms(polygons, scores, classes.astype(np.int64), nms_iou)
+        merged.append(ImageDet(image_id, polygons[keep], [labels[i] for i in keep], scores[keep]))
+    return merged

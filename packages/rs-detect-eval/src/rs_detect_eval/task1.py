@@ -1,0 +1,90 @@
+"""DOTA Task1 result files: `Task1_<class>.txt`, one detection a line: `image score x1 y1 x2 y2 x3 y3 x4 y4`."""
+
+from __future__ import annotations
+
+import math
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from rs_detect_eval.classes import normalize_class
+from rs_detect_eval.records import ImageDet
+
+TASK1_PREFIX = "Task1_"
+
+
+class Task1FormatError(ValueError):
+    """A malformed line in a Task1 file; names the file and the 1-based line number."""
+
+
+def write_task1(
+    dets: Sequence[ImageDet], out_dir: str | Path, classes: Sequence[str], zip_path: str | Path | None = None
+) -> list[Path]:
+    """Write one Task1 file per class (empty when the class has no detection), optionally zipped for submission.
+
+    Lines follow the order of `dets`, then the order within each image; numbers are written in Python's shortest
+    round-trip form, so reading the files back gives the same floats. Detections of other classes raise ValueError.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    by_text = {normalize_class(name): name for name in classes}
+    lines: dict[str, list[str]] = {name: [] for name in classes}
+    for det in dets:
+        for polygon, label, score in zip(det.polygons, det.labels, det.scores, strict=True):
+            name = by_text.get(normalize_class(label))
+            if name is None:
+                raise ValueError(f"image {det.image_id!r}: class {label!r} is not one of the {len(classes)} classes")
+            lines[name].append(" ".join([det.image_id, repr(float(score)), *(repr(float(v)) for v in polygon)]))
+    paths = []
+    for name, rows in lines.items():
+        path = out_dir / f"{TASK1_PREFIX}{name}.txt"
+        path.write_text("".join(f"{row}\n" for row in rows), encoding="utf-8")
+        paths.append(path)
+    if zip_path is not None:
+        with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in paths:
+                archive.write(path, arcname=path.name)
+    return paths
+
+
+def read_task1_dir(directory: str | Path, classes: Sequence[str] | None = None) -> list[ImageDet]:
+    """Read `Task1_<class>.txt` files back into per-image detections (images in order of first appearance).
+
+    With `classes`, only those classes' files are read and a missing file counts as no detection.
+    """
+    directory = Path(directory)
+    if classes is None:
+        paths = sorted(directory.glob(f"{TASK1_PREFIX}*.txt"))
+        if not paths:
+            raise ValueError(f"{directory}: no {TASK1_PREFIX}<class>.txt files")
+    else:
+        paths = [directory / f"{TASK1_PREFIX}{name}.txt" for name in classes]
+    rows: dict[str, tuple[list, list, list]] = {}
+    for path in paths:
+        if not path.is_file():
+            continue
+        label = path.stem[len(TASK1_PREFIX) :]
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            image_id, score, polygon = _parse_line(line, path, number)
+            polygons, labels, scores = rows.setdefault(image_id, ([], [], []))
+            polygons.append(polygon)
+            labels.append(label)
+            scores.append(score)
+    return [ImageDet(image, np.array(p).reshape(-1, 8), labels, np.array(s)) for image, (p, labels, s) in rows.items()]
+
+
+def _parse_line(line: str, path: Path, number: int) -> tuple[str, float, list[float]]:
+    tokens = line.split()
+    if len(tokens) != 10:
+        raise Task1FormatError(f"{path}:{number}: expected image, score and 8 coordinates, got {len(tokens)} fields")
+    try:
+        values = [float(t) for t in tokens[1:]]
+    except ValueError:
+        raise Task1FormatError(f"{path}:{number}: non-numeric score or coordinate") from None
+    if not all(math.isfinite(v) for v in values):
+        raise Task1FormatError(f"{path}:{number}: non-finite score or coordinate")
+    return tokens[0], values[0], values[1:]
