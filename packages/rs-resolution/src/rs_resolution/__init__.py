@@ -15,7 +15,7 @@ from rs_resolution.geometry import (
     poly_to_hbb,
     poly_to_obb,
 )
-from rs_resolution.image import ImageReadError, load_image, read_image_size, resize_image
+from rs_resolution.image import ImageReadError, large_images_allowed, load_image, read_image_size, resize_image
 from rs_resolution.policy import PixelBudget, ResolutionPolicy
 from rs_resolution.resize import (
     IMAGE_FACTOR,
@@ -50,6 +50,7 @@ __all__ = [
     "grid_extent",
     "hbb_to_obb",
     "hbb_to_poly",
+    "large_images_allowed",
     "load_image",
     "normalize_obb",
     "obb_to_hbb",

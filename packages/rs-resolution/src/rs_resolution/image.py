@@ -2,7 +2,8 @@
 
 ``load_image`` follows qwen-vl-utils' ``fetch_image``: an RGBA image is composited on white and everything else is
 converted to RGB -- extended so that LA, PA and palette images with a transparent colour are composited on white too
-(qwen-vl-utils would show their hidden colours). EXIF orientation is not applied, as in qwen-vl-utils.
+(qwen-vl-utils would show their hidden colours). EXIF orientation is not applied, as in qwen-vl-utils. Pillow's
+decompression-bomb limit is lifted while this module reads: ultra-high-resolution scenes of 500+ Mpx are real input.
 
 Rule for remote-sensing rasters (TIFF, read with tifffile, and 16-bit / 32-bit / float images Pillow opens):
 
@@ -16,6 +17,8 @@ Rule for remote-sensing rasters (TIFF, read with tifffile, and 16-bit / 32-bit /
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +30,7 @@ _HIGH_BIT_MODES = {"I", "F", "I;16", "I;16L", "I;16B", "I;16N"}
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 _STRETCH_PERCENTILES = (2.0, 98.0)
 _STRETCH_SAMPLES = 2**20
-# DecompressionBombError: Pillow refuses images above twice PIL.Image.MAX_IMAGE_PIXELS (raise that limit to read them)
-_READ_ERRORS = (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, tifffile.TiffFileError)
+_READ_ERRORS = (UnidentifiedImageError, OSError, ValueError, tifffile.TiffFileError)
 
 
 class ImageReadError(ValueError):
@@ -38,6 +40,17 @@ class ImageReadError(ValueError):
         super().__init__(f"{path}: {reason}")
         self.path = str(path)
         self.reason = reason
+
+
+@contextmanager
+def large_images_allowed() -> Iterator[None]:
+    """Lift Pillow's decompression-bomb limit (about 179 Mpx), which real UHR images exceed, for this block."""
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
 
 
 def _is_tiff(path: Path) -> bool:
@@ -66,7 +79,7 @@ def read_image_size(path: str | Path) -> tuple[int, int]:
             with tifffile.TiffFile(p) as tif:
                 series = _first_series(tif, p)
                 return series.shape[series.axes.index("X")], series.shape[series.axes.index("Y")]
-        with Image.open(p) as image:
+        with large_images_allowed(), Image.open(p) as image:
             return image.size
     except ImageReadError:
         raise
@@ -80,7 +93,7 @@ def load_image(path: str | Path) -> Image.Image:
     try:
         if _is_tiff(p):
             return _tiff_to_rgb(p)
-        with Image.open(p) as image:
+        with large_images_allowed(), Image.open(p) as image:
             image.load()
             return _pillow_to_rgb(image)
     except ImageReadError:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -24,17 +22,6 @@ from PIL import Image
 from rs_resolution import CropWindow, ImageReadError, load_image, read_image_size, resize_image
 
 TIFF_SUFFIXES = (".tif", ".tiff")
-
-
-@contextmanager
-def large_images_allowed() -> Iterator[None]:
-    """Lift Pillow's decompression-bomb limit (about 179 Mpx), which real UHR images exceed, for this block."""
-    limit = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None
-    try:
-        yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
 
 
 @runtime_checkable
@@ -74,8 +61,7 @@ class DecodedSource:
         if self._image is not None:
             self._size = self._image.size
         else:
-            with large_images_allowed():
-                self._size = read_image_size(self._path)
+            self._size = read_image_size(self._path)
         self.decodes = 0
 
     @property
@@ -88,8 +74,7 @@ class DecodedSource:
 
     def _pixels(self) -> Image.Image:
         if self._image is None:
-            with large_images_allowed():
-                self._image = load_image(self._path)
+            self._image = load_image(self._path)
             self.decodes += 1
             if self._image.size != self._size:
                 raise ImageReadError(self._path, f"header says {self._size}, pixels are {self._image.size}")

@@ -14,9 +14,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 from PIL import Image
-from rs_resolution import load_image
-
-from rs_zoom.sources import large_images_allowed
+from rs_resolution import large_images_allowed, load_image
 
 
 def pyramid_levels(image: Image.Image, tile_size: int) -> list[Image.Image]:
