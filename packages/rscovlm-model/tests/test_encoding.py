@@ -130,3 +130,20 @@ def test_truncation_inside_text_keeps_all_images(tiny) -> None:
     assert torch.equal(cut.pixel_values, full.pixel_values)
     # the sequence ends "...reply<|im_end|>\n": the final newline is not supervised, the two before it are
     assert cut.num_label_tokens == full.num_label_tokens - 2
+
+
+def test_prepared_images_equal_qwen_vl_utils_pixels() -> None:
+    """qwen-vl-utils (the reference Qwen2.5-VL training code uses) resizes to the same pixels, both ways of sizing."""
+    from qwen_vl_utils import process_vision_info
+
+    data = Path(__file__).parent / "data"
+    dota, dior = str(data / "dota_P1888_178x139.jpg"), str(data / "dior_00001_160.jpg")
+    sized = [{"type": "image", "image": dota, "resized_height": 84, "resized_width": 112}]
+    budget = {"min_pixels": 4 * 28 * 28, "max_pixels": 20 * 28 * 28}
+    unsized = [{"type": "image", "image": dior, **budget}]
+    messages = [{"role": "user", "content": [*sized, *unsized, {"type": "text", "text": "Compare."}]}]
+    reference, _ = process_vision_info(messages)
+    ours = prepare_images(messages, 28, ResolutionPolicy(factor=28, **budget))
+    assert [image.size for image in ours] == [image.size for image in reference] == [(112, 84), (112, 112)]
+    for mine, theirs in zip(ours, reference, strict=True):
+        assert np.array_equal(np.asarray(mine), np.asarray(theirs))
