@@ -80,6 +80,12 @@ class PaddingCollator:
         }
 
 
+def _without_first_label(labels: torch.Tensor) -> torch.Tensor:
+    out = labels.clone()
+    out[0] = IGNORE_INDEX
+    return out
+
+
 def _rope_model(model: Any) -> Any:
     """The inner Qwen-VL model that owns ``get_rope_index`` (unwrapping a peft model)."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
@@ -125,9 +131,7 @@ class PackingCollator:
         ids, labels, positions = [], [], []
         for group in bins:
             ids.append(torch.cat([samples[i].input_ids for i in group]))
-            labels.append(
-                torch.cat([samples[i].labels.clone().index_fill_(0, torch.tensor([0]), IGNORE_INDEX) for i in group])
-            )
+            labels.append(torch.cat([_without_first_label(samples[i].labels) for i in group]))
             positions.append(torch.cat([self.position_ids(samples[i]) for i in group], dim=1))
         width = max(len(row) for row in ids)
         padded_positions = torch.stack(
