@@ -59,6 +59,13 @@ def test_unknown_benchmark_and_missing_data_are_clear(tmp_path, qwen25_folder):
     result = runner.invoke(main, ["run", "--model", str(qwen25_folder), "--benchmark", "aid", *options])
     assert result.exit_code != 0 and f"data {tmp_path / 'aid'} does not exist" in result.output
     assert not (tmp_path / "out").exists()  # nothing written before the data is found
+    (tmp_path / "aid").mkdir()
+    result = runner.invoke(main, ["run", "--model", str(qwen25_folder), "--benchmark", "aid", *options])
+    assert (
+        result.exit_code != 0
+        and "benchmark 'aid': cannot read" in result.output
+        and "no class folders" in result.output
+    )
 
 
 @pytest.mark.slow

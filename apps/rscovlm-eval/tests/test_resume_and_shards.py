@@ -68,6 +68,11 @@ def test_shards_merge_into_the_same_report(bench_root, qwen25_folder, tmp_path, 
     merged = json.loads((run_dir / "results.json").read_text())
     assert merged["benchmarks"] == expected["benchmarks"]
     assert len(list(run_dir.glob("aid/predictions.rank*-of-2.jsonl"))) == 2
+    # rerun on one process: everything is already predicted by the two shards
+    whole = make_config(qwen25_folder, bench_root, out, benchmarks=subset, plots=False)
+    again = oracle_class(whole)
+    run_evaluation(whole, generate=again)
+    assert again.calls == 0
 
 
 def test_changed_settings_do_not_reuse_a_cache(bench_root, qwen25_folder, tmp_path, subset, make_config, oracle_class):

@@ -39,7 +39,12 @@ def load_benchmark_records(bench: BenchmarkConfig, config: EvalConfig) -> tuple[
     options = {} if fmt == RECORDS_FORMAT else {**registered.reader_options, **bench.options}
     if bench.images is not None:
         options["images"] = config.resolve(bench.images)
-    records, skipped = _read(fmt, source, options)
+    try:
+        records, skipped = _read(fmt, source, options)
+    except TypeError as error:
+        raise ConfigError(f"benchmark {bench.key!r}: reader {fmt!r} does not take these options: {error}") from error
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"benchmark {bench.key!r}: cannot read {source} as {fmt!r}: {error}") from error
     kept: list[Record] = []
     seen: set[str] = set()
     for record in records:

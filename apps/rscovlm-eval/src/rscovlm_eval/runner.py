@@ -91,8 +91,9 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         mine = records[config.rank :: config.world_size]
+        done_elsewhere = {e["id"] for e in merge_shards(folder, manifest["ids"])[0]}  # e.g. under another world_size
         with PredictionCache(shard_path(folder, config.rank, config.world_size)) as cache:
-            todo = [r for r in mine if r.id not in cache]
+            todo = [r for r in mine if r.id not in cache and r.id not in done_elsewhere]
             if todo:
                 infer_benchmark(todo, cache, get_generate, config, spec, zoom=settings["zoom"], label=settings["key"])
         complete &= not merge_shards(folder, manifest["ids"])[1]
