@@ -137,7 +137,8 @@ _LIGER_PATCHES = {"qwen2_5_vl": "apply_liger_kernel_to_qwen2_5_vl", "qwen3_vl": 
 def apply_liger_kernels(model: Any) -> bool:
     """Swap in Liger's fused kernels (RMSNorm, SwiGLU, RoPE, fused linear cross-entropy) when liger-kernel is installed.
 
-    Returns whether they were applied; without the package the model is left as it is.
+    Call it on the bare model, before ``apply_lora``. Returns whether they were applied; without the package the
+    model is left as it is.
     """
     if importlib.util.find_spec("liger_kernel") is None:
         return False
