@@ -53,6 +53,8 @@ def test_list_names_every_benchmark_and_its_data():
 
 def test_unknown_benchmark_and_missing_data_are_clear(tmp_path, qwen25_folder):
     runner = CliRunner()
+    result = runner.invoke(main, ["run", "--model", str(tmp_path / "nothing"), "--benchmark", "aid"])
+    assert result.exit_code != 0 and "model: " in result.output and "no config.json" in result.output
     result = runner.invoke(main, ["run", "--model", str(qwen25_folder), "--benchmark", "imagenet"])
     assert result.exit_code != 0 and "benchmarks.0.name: Value error, unknown benchmark 'imagenet'" in result.output
     options = ["--output-dir", str(tmp_path / "out"), "--data-root", str(tmp_path)]

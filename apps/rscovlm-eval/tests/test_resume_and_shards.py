@@ -97,3 +97,14 @@ def test_cache_refuses_duplicates_and_reports_bad_lines(tmp_path):
     path.write_text('{"id": "a"}\nnot json\n')
     with pytest.raises(ValueError, match=r"predictions.rank0-of-1.jsonl:2: not a JSON line"):
         PredictionCache(path)
+
+
+def test_a_later_run_adds_benchmarks_to_the_report(
+    bench_root, qwen25_folder, tmp_path, subset, make_config, oracle_class
+):
+    first = make_config(qwen25_folder, bench_root, tmp_path, benchmarks=subset[:1], plots=False)
+    run_evaluation(first, generate=oracle_class(first))
+    second = make_config(qwen25_folder, bench_root, tmp_path, benchmarks=subset[1:2], plots=False)
+    run_dir = run_evaluation(second, generate=oracle_class(second))
+    keys = set(json.loads((run_dir / "results.json").read_text())["benchmarks"])
+    assert keys == {subset[0]["name"], subset[1]["name"]}

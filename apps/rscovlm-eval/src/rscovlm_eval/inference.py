@@ -21,7 +21,7 @@ from rs_zoom import run_chains
 from tqdm import tqdm
 
 from rscovlm_eval.cache import PredictionCache
-from rscovlm_eval.config import EvalConfig
+from rscovlm_eval.config import ConfigError, EvalConfig
 
 GenerateFn = Callable[[list[list[dict[str, Any]]]], list[str]]
 _IMAGE_ERRORS = (ImageReadError, OSError)  # an unreadable image: that sample's fault, not the run's
@@ -44,12 +44,16 @@ def model_spec(config: EvalConfig) -> ModelSpec:
     """The model's family (read from its config.json when `family` is auto) and that family's conventions."""
     from rscovlm_model import FAMILY_SPECS, detect_family
 
-    family = detect_family(config.model) if config.family == "auto" else config.family
+    try:
+        family = detect_family(config.model) if config.family == "auto" else config.family
+    except ValueError as error:
+        raise ConfigError(f"model: {error}") from error
     spec = FAMILY_SPECS[family]
     return ModelSpec(family=family, factor=spec.factor, convention=spec.convention)
 
 
 def resolution_policy(config: EvalConfig, spec: ModelSpec) -> ResolutionPolicy:
+    """The pixel budgets of the config with the family's patch factor."""
     res = config.resolution
     return ResolutionPolicy(
         factor=spec.factor,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,18 @@ from rscovlm_eval.report import write_report
 log = logging.getLogger(__name__)
 
 
-def _check_run_file(run_dir: Path, settings: dict[str, Any]) -> None:
-    """Write run.json, or check that an existing run folder was made with the same settings."""
+def _write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically: several shards may write the same file while a report reads it."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    partial.replace(path)
+
+
+def _update_run_file(run_dir: Path, settings: dict[str, Any]) -> None:
+    """Write run.json; an existing run folder must have been made with the same settings.
+
+    The benchmarks of earlier runs into the same folder stay listed, so the report covers them all.
+    """
     path = run_dir / "run.json"
     if path.exists():
         previous = json.loads(path.read_text(encoding="utf-8"))
@@ -35,9 +46,10 @@ def _check_run_file(run_dir: Path, settings: dict[str, Any]) -> None:
                 f"{run_dir} holds predictions made with other settings (see {path}); "
                 "choose another output_dir/run_name or delete that folder"
             )
-        return
+        current = {b["key"] for b in settings["benchmarks"]}
+        settings["benchmarks"] = [b for b in previous["benchmarks"] if b["key"] not in current] + settings["benchmarks"]
     run_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    _write_json(path, settings)
 
 
 def _benchmark_settings(bench: BenchmarkConfig, config: EvalConfig) -> dict[str, Any]:
@@ -68,7 +80,7 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
     run_dir = config.run_dir
     benchmarks = [_benchmark_settings(b, config) for b in config.benchmarks]
     loaded = [load_benchmark_records(b, config) for b in config.benchmarks]  # every data error before any work
-    _check_run_file(
+    _update_run_file(
         run_dir,
         {
             "fingerprint": config.fingerprint(),
@@ -89,7 +101,7 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
         folder = run_dir / settings["key"]
         manifest = {"ids": [r.id for r in records], "skipped": [s.__dict__ for s in skipped]}
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        _write_json(folder / "manifest.json", manifest)
         mine = records[config.rank :: config.world_size]
         done_elsewhere = {e["id"] for e in merge_shards(folder, manifest["ids"])[0]}  # e.g. under another world_size
         with PredictionCache(shard_path(folder, config.rank, config.world_size)) as cache:
