@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,60 @@ def demo_config_data(demo_dir: Path) -> dict[str, Any]:
     return yaml.safe_load((demo_dir / "demo.yaml").read_text(encoding="utf-8"))
 
 
-def make_config(data: dict[str, Any], output_dir: Path, **optim: Any) -> TrainConfig:
-    """The demo config without evaluation, writing to ``output_dir``, with ``optim`` fields replaced."""
+def _make_config(data: dict[str, Any], output_dir: Path, **sections: dict[str, Any]) -> TrainConfig:
+    """The demo config without evaluation, writing to ``output_dir``, with fields of ``sections`` replaced."""
     data = yaml.safe_load(yaml.safe_dump(data))
     data["evaluation"] = None
     data["output"]["dir"] = str(output_dir)
-    data["optim"].update(optim)
+    for section, fields in sections.items():
+        data[section].update(fields)
     return parse_config(data)
+
+
+def _logged(checkpoint: Path, key: str) -> dict[int, float]:
+    """``step -> value`` of a logged metric, from a checkpoint's trainer state."""
+    state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    return {entry["step"]: entry[key] for entry in state["log_history"] if key in entry}
+
+
+def _assert_generates(checkpoint: Path) -> None:
+    """The checkpoint loads with rscovlm_model and with plain transformers, and both generate text."""
+    import torch
+    import transformers
+    from PIL import Image
+    from rs_resolution import ResolutionPolicy
+    from rscovlm_model import Generator, load_model, load_processor
+
+    image = Image.new("RGB", (112, 84), (40, 120, 60))
+    conversation = [
+        {"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": "Describe it."}]}
+    ]
+    model, processor = load_model(checkpoint, dtype="float32"), load_processor(checkpoint)
+    policy = ResolutionPolicy(min_pixels=3136, max_pixels=50176)
+    replies = Generator(model, processor, policy, max_new_tokens=6)([conversation])
+    assert len(replies) == 1 and isinstance(replies[0], str)
+
+    plain = transformers.Qwen2_5_VLForConditionalGeneration.from_pretrained(str(checkpoint))
+    plain_processor = transformers.AutoProcessor.from_pretrained(str(checkpoint))
+    text = plain_processor.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
+    inputs = plain_processor(text=[text], images=[image], return_tensors="pt")
+    with torch.no_grad():
+        output = plain.generate(**inputs, max_new_tokens=6, do_sample=False)
+    assert output.shape[1] > inputs["input_ids"].shape[1]
+    for name, parameter in plain.state_dict().items():
+        assert torch.equal(parameter, model.state_dict()[name]), name
+
+
+@pytest.fixture(scope="session")
+def make_config():
+    return _make_config
+
+
+@pytest.fixture(scope="session")
+def logged():
+    return _logged
+
+
+@pytest.fixture(scope="session")
+def assert_generates():
+    return _assert_generates

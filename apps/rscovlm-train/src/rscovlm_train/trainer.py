@@ -91,6 +91,22 @@ class CoTrainer(Trainer):
             raise FileNotFoundError(f"{checkpoint} has no {SAMPLER_STATE_NAME}: it was not written by rscovlm-train")
         self.mixture_sampler.load_state_dict({**state, "consumed": 0})
 
+    def _load_from_checkpoint(self, resume_from_checkpoint: str, model: torch.nn.Module | None = None) -> None:
+        """Load a checkpoint's weights through ``from_pretrained``, which maps the saved names back.
+
+        transformers saves Qwen-VL weights under the original checkpoint names (``visual.*``, ``model.layers.*``);
+        its own resume loads the raw file into the model and silently misses every weight. DeepSpeed, FSDP and
+        adapter checkpoints keep their own loading.
+        """
+        model = model if model is not None else self.model
+        if self.is_deepspeed_enabled or self.is_fsdp_enabled or hasattr(model, "peft_config"):
+            super()._load_from_checkpoint(resume_from_checkpoint, model)
+            return
+        saved = type(model).from_pretrained(
+            resume_from_checkpoint, dtype=model.dtype, attn_implementation=model.config._attn_implementation
+        )
+        model.load_state_dict(saved.state_dict(), strict=True)
+
     # ---- optimisation ----
 
     def create_optimizer(self, model: torch.nn.Module | None = None) -> torch.optim.Optimizer:
