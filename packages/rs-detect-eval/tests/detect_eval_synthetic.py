@@ -1,10 +1,18 @@
-"""Seeded synthetic detections around real ground truth, shared by the tests and the benchmark-style checks."""
+"""Test helpers: seeded synthetic detections around real ground truth, and boxes for hand-computed cases."""
 
 from __future__ import annotations
 
 import numpy as np
 from rs_detect_eval import ImageDet, ImageGT
 from rs_resolution import obb_to_poly, poly_to_obb
+
+#: A 10 x 10 axis-aligned square at the origin, for hand-computed cases.
+BOX = np.array([0, 0, 10, 0, 10, 10, 0, 10], dtype=float)
+
+
+def shifted(dx: float, dy: float = 0.0) -> np.ndarray:
+    """BOX moved by (dx, dy)."""
+    return BOX + np.array([dx, dy] * 4)
 
 
 def synthetic_detections(gts: list[ImageGT], classes: list[str], seed: int, per_gt: float = 2.0) -> list[ImageDet]:

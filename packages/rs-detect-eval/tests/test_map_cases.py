@@ -2,18 +2,13 @@
 
 import numpy as np
 import pytest
+from detect_eval_synthetic import BOX, shifted
 from rs_detect_eval import ImageDet, ImageGT, evaluate_map
-
-BOX = np.array([0, 0, 10, 0, 10, 10, 0, 10], dtype=float)
-
-
-def _shift(dx: float) -> np.ndarray:
-    return BOX + np.array([dx, 0] * 4)
 
 
 def test_tp_fp_tp_curve_both_ap_forms() -> None:
-    gts = [ImageGT("a", np.stack([BOX, _shift(50)]), ["ship", "ship"])]
-    dets = [ImageDet("a", np.stack([BOX, _shift(200), _shift(50)]), ["ship"] * 3, [0.9, 0.8, 0.7])]
+    gts = [ImageGT("a", np.stack([BOX, shifted(50)]), ["ship", "ship"])]
+    dets = [ImageDet("a", np.stack([BOX, shifted(200), shifted(50)]), ["ship"] * 3, [0.9, 0.8, 0.7])]
     for convention in ("devkit", "mmrotate"):
         voc07 = evaluate_map(dets, gts, ["ship"], convention=convention, ap_mode="voc07")
         area = evaluate_map(dets, gts, ["ship"], convention=convention, ap_mode="area")
@@ -31,8 +26,8 @@ def test_iou_exactly_at_threshold_is_a_match_only_for_mmrotate() -> None:
 
 
 def test_difficult_objects_per_convention() -> None:
-    gts = [ImageGT("a", np.stack([BOX, _shift(50)]), ["ship", "ship"], [False, True])]
-    dets = [ImageDet("a", np.stack([_shift(50), BOX]), ["ship", "ship"], [0.9, 0.8])]
+    gts = [ImageGT("a", np.stack([BOX, shifted(50)]), ["ship", "ship"], [False, True])]
+    dets = [ImageDet("a", np.stack([shifted(50), BOX]), ["ship", "ship"], [0.9, 0.8])]
     devkit = evaluate_map(dets, gts, ["ship"], convention="devkit")
     assert devkit.per_class["ship"].num_gt == 1 and devkit.map == pytest.approx(1.0)  # the difficult hit is ignored
     ordinary = evaluate_map(dets, gts, ["ship"], convention="mmrotate")
@@ -55,8 +50,8 @@ def test_duplicates_classes_without_gt_and_images_without_detections() -> None:
 
 
 def test_tie_orders() -> None:
-    gts = [ImageGT("a", np.stack([BOX, _shift(50)]), ["ship", "ship"])]
-    dets = [ImageDet("a", np.stack([_shift(300), BOX, _shift(50)]), ["ship"] * 3, [1.0, 1.0, 1.0])]
+    gts = [ImageGT("a", np.stack([BOX, shifted(50)]), ["ship", "ship"])]
+    dets = [ImageDet("a", np.stack([shifted(300), BOX, shifted(50)]), ["ship"] * 3, [1.0, 1.0, 1.0])]
     stable = evaluate_map(dets, gts, ["ship"], ap_mode="area", tie_order="input")
     assert stable.map == pytest.approx(2 / 3)  # FP first, then two TPs: precision 0, 1/2, 2/3
     seeded = {evaluate_map(dets, gts, ["ship"], ap_mode="area", tie_order=seed).map for seed in range(20)}
