@@ -52,20 +52,24 @@ def score_vqa(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
 
 
 def score_lrs_vqa(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
-    result = evaluate_lrs_vqa(
+    return evaluate_lrs_vqa(
         [e["prediction"] for e in entries],
         [e["target"]["answer"] for e in entries],
         [e["target"].get("question_type") or "all" for e in entries],
-        [str(e.get("meta", {}).get("question_id", e["id"])) for e in entries],
+        [e["id"] for e in entries],  # LRS-VQA's question_id, e.g. "GLH-Bridge_381"
     )
+
+
+def zoom_summary(entries: list[Entry]) -> dict[str, Any] | None:
+    """Zoom rate (share of chains that zoomed at least once), mean zoom rounds and chain end states."""
     zoomed = [e["zoom"] for e in entries if e.get("zoom") is not None]
-    if zoomed:
-        result["zoom"] = {
-            "zoom_rate": sum(z["rounds"] > 0 for z in zoomed) / len(zoomed),
-            "mean_rounds": sum(z["rounds"] for z in zoomed) / len(zoomed),
-            "status": dict(Counter(z["status"] for z in zoomed)),
-        }
-    return result
+    if not zoomed:
+        return None
+    return {
+        "zoom_rate": sum(z["rounds"] > 0 for z in zoomed) / len(zoomed),
+        "mean_rounds": sum(z["rounds"] for z in zoomed) / len(zoomed),
+        "status": dict(Counter(z["status"] for z in zoomed)),
+    }
 
 
 def score_multiple_choice(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
@@ -201,5 +205,8 @@ def score_benchmark(metric: str, entries: list[Entry], ctx: dict[str, Any]) -> d
     good = [e for e in entries if "error" not in e]
     errors = Counter(e["error"] for e in entries if "error" in e)
     result = SCORERS[metric](good, ctx) if good else {"count": 0}
+    zoom = zoom_summary(good)
+    if zoom is not None:
+        result["zoom"] = zoom
     result["errors"] = {"count": sum(errors.values()), "reasons": dict(errors)}
     return result
