@@ -24,6 +24,7 @@ def test_yaml_config_with_defaults(tmp_path):
         ({"model": "m", "benchmarks": [{"name": "aid"}, {"name": "aid"}]}, "unique"),
         ({"model": "m", "benchmarks": [{"name": "aid"}], "rank": 2, "world_size": 2}, "rank 2 must be < world_size"),
         ({"model": "m", "benchmarks": []}, "benchmarks"),
+        ({"model": "m", "benchmarks": [{"name": "aid", "zoom": True}]}, "Zoom-in Chain is for UHR VQA"),
     ],
 )
 def test_wrong_config_names_the_field(data, message):

@@ -29,7 +29,7 @@ def main() -> None:
 @click.option("--run-name", help="Run folder name (default: the model folder's name).")
 @click.option("--batch-size", type=int, help="Samples per generate call.")
 @click.option("--limit", type=int, help="Evaluate the first N samples of each benchmark.")
-@click.option("--zoom/--no-zoom", default=None, help="Run the Zoom-in Chain on UHR benchmarks.")
+@click.option("--zoom/--no-zoom", default=None, help="Run the Zoom-in Chain on the UHR VQA benchmarks.")
 @click.option("--rank", type=int, help="This process's shard (default $RANK or 0).")
 @click.option("--world-size", type=int, help="Number of shards (default $WORLD_SIZE or 1).")
 def run(config: Path | None, benchmarks: str | None, data: tuple[str, ...], **options: Any) -> None:
@@ -50,7 +50,7 @@ def run(config: Path | None, benchmarks: str | None, data: tuple[str, ...], **op
             bench["data"] = paths[bench["name"]]
         if limit is not None:
             bench["limit"] = limit
-        if zoom is not None:
+        if zoom is not None and bench.get("name") in BENCHMARKS and BENCHMARKS[bench["name"]].task == "uhr_vqa":
             bench["zoom"] = zoom
     if batch_size is not None:
         source.setdefault("generation", {})["batch_size"] = batch_size

@@ -59,6 +59,12 @@ class BenchmarkConfig(_Strict):
             raise ValueError(f"unknown benchmark {value!r}; known: {', '.join(BENCHMARKS)}")
         return value
 
+    @model_validator(mode="after")
+    def _zoom_needs_uhr(self) -> BenchmarkConfig:
+        if self.zoom and BENCHMARKS[self.name].task != "uhr_vqa":
+            raise ValueError(f"zoom: the Zoom-in Chain is for UHR VQA benchmarks, not {self.name!r}")
+        return self
+
     @property
     def source(self) -> Path:
         """`data`, or the benchmark's name as a folder under data_root."""

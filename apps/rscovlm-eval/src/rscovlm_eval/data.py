@@ -14,11 +14,13 @@ from rscovlm_eval.registry import get_benchmark
 RECORDS_FORMAT = "records"
 
 
-def _read(fmt: str, source: Path, options: dict) -> tuple[list[Record], list[Skipped]]:
+def _read(fmt: str, source: Path, options: dict, progress: bool) -> tuple[list[Record], list[Skipped]]:
     if fmt == RECORDS_FORMAT:
         return list(read_records(source)), []
-    read = EXTRA_READERS.get(fmt) or READERS[fmt].read
-    result = read(source, **options)
+    if fmt in EXTRA_READERS:
+        result = EXTRA_READERS[fmt](source, **options)
+    else:
+        result = READERS[fmt].read(source, progress=progress, **options)
     return list(result.records), list(result.skipped)
 
 
@@ -40,7 +42,7 @@ def load_benchmark_records(bench: BenchmarkConfig, config: EvalConfig) -> tuple[
     if bench.images is not None:
         options["images"] = config.resolve(bench.images)
     try:
-        records, skipped = _read(fmt, source, options)
+        records, skipped = _read(fmt, source, options, config.progress)
     except TypeError as error:
         raise ConfigError(f"benchmark {bench.key!r}: reader {fmt!r} does not take these options: {error}") from error
     except (OSError, ValueError) as error:
