@@ -145,24 +145,22 @@ def score_detection(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]
     if ctx.get("export_only"):
         return export_task1(dets, classes, ctx["report_dir"]) | {"dropped": dropped}
     gts = ground_truths(entries)
+    # VOC07 11-point AP at IoU 0.5 is what DOTA_devkit's main() and mmrotate's DOTA/HRSC evaluation report by default
     devkit = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="devkit", ap_mode="voc07")
-    mmrotate = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="mmrotate", ap_mode="area")
+    mmrotate = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="mmrotate", ap_mode="voc07")
+    mmrotate_area = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="mmrotate", ap_mode="area")
     ctx["curves"] = devkit
     return {
         "map_devkit": devkit.map,
         "map_mmrotate": mmrotate.map,
-        "map_nc": _as_number(evaluate_map_nc(dets, gts, classes)),
-        "mf1": _as_number(evaluate_mf1(dets, gts, classes)),
+        "map_mmrotate_area": mmrotate_area.map,
+        "map_nc": evaluate_map_nc(dets, gts, classes).to_dict(),
+        "mf1": evaluate_mf1(dets, gts, classes).to_dict(),
         "count": len(entries),
         "per_class": devkit.to_dict()["per_class"],
         "per_class_mmrotate": mmrotate.to_dict()["per_class"],
         "dropped": dropped,
     }
-
-
-def _as_number(result: Any) -> Any:
-    """A metric result as JSON: its dict form when it has one."""
-    return result.to_dict() if hasattr(result, "to_dict") else result
 
 
 def export_task1(dets: list, classes: list[str], report_dir: Path) -> dict[str, Any]:

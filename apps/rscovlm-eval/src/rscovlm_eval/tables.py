@@ -19,13 +19,6 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _headline(value: Any, *keys: str) -> Any:
-    """A metric that may be a bare number or a dict holding it under one of `keys`."""
-    if isinstance(value, dict):
-        return next((value[k] for k in keys if k in value), None)
-    return value
-
-
 def _columns(results: dict[str, dict[str, Any]], field: str) -> list[str]:
     return sorted({k for r in results.values() for k in r.get(field, {})})
 
@@ -78,13 +71,14 @@ def _detection(results: dict[str, dict[str, Any]]) -> str:
             k,
             pct(r["map_devkit"]),
             pct(r["map_mmrotate"]),
-            pct(_headline(r.get("map_nc"), "map_nc", "map")),
-            pct(_headline(r.get("mf1"), "mf1", "f1")),
+            pct(r["map_nc"]["map"]),
+            pct(r["mf1"]["f1"]),
             str(r["count"]),
         ]
         for k, r in scored.items()
     ]
-    parts = [_table(["Benchmark", "mAP (DOTA devkit)", "mAP (mmrotate)", "mAP_nc", "mF1", "N"], rows)] if rows else []
+    header = ["Benchmark", "mAP (DOTA devkit)", "mAP (mmrotate)", "mAP_nc", "mF1", "N"]
+    parts = [_table(header, rows)] if rows else []
     for k, r in scored.items():
         classes = list(r["per_class"])
         parts.append(
