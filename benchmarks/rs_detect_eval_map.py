@@ -86,8 +86,11 @@ def main() -> None:
         for c in CLASSES
     )
     gap = abs(ours.map - reference.map)
-    print(f"agreement: |mAP diff| {gap:.2e}, max |AP diff| {worst:.2e}, counts equal {same_counts}")
+    agree = same_counts and gap <= 1e-9 and worst <= 1e-9
+    print(f"agreement: |mAP diff| {gap:.2e}, max |AP diff| {worst:.2e}, counts equal {same_counts} -> {agree}")
     print(f"speed-up (mmrotate / rs_detect_eval mmrotate convention): {baseline / timings['mmrotate']:.1f}x")
+    if not agree:
+        raise SystemExit("rs_detect_eval and mmrotate disagree")
 
 
 if __name__ == "__main__":

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing.dummy
 import types
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from detect_eval_devkit_reference import devkit_class_ap
 from detect_eval_synthetic import synthetic_detections
-from rs_detect_eval import CLASS_SETS, ImageDet, ImageGT, evaluate_map
+from rs_detect_eval import CLASS_SETS, ImageDet, ImageGT, evaluate_map, write_task1
+from rs_detect_eval.cli import main
 from rs_resolution import obb_to_poly, poly_to_obb
 
 CLASSES = CLASS_SETS["dota1.0"]
@@ -99,3 +102,39 @@ def test_mmrotate_convention_matches_eval_rbbox_map(case, eval_rbbox_map, ap_mod
         assert result.per_class[name].num_gt == ref["num_gts"]
         assert result.per_class[name].num_det == ref["num_dets"]
     assert result.map == pytest.approx(mean_ap, abs=1e-9)
+
+
+@pytest.mark.mmrotate
+def test_mmrotate_backend_through_the_cli(tmp_path, case, eval_rbbox_map) -> None:
+    gts, dets = (_as_float32_rectangles(items) for items in case)
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    for gt in gts:
+        rows = [
+            " ".join([*map(repr, p.tolist()), label, str(int(d))])
+            for p, label, d in zip(gt.polygons, gt.labels, gt.difficult, strict=True)
+        ]
+        (labels / f"{gt.image_id}.txt").write_text("\n".join(rows) + "\n")
+    write_task1(dets, tmp_path / "task1", CLASSES)
+    outputs = {}
+    for backend in ("native", "mmrotate"):
+        out = tmp_path / f"{backend}.json"
+        args = [
+            "map",
+            "--gt",
+            str(labels),
+            "--det",
+            str(tmp_path / "task1"),
+            "--convention",
+            "mmrotate",
+            "--backend",
+            backend,
+            "--out",
+            str(out),
+        ]
+        result = CliRunner().invoke(main, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        outputs[backend] = json.loads(out.read_text())
+    assert outputs["native"]["map"] == pytest.approx(outputs["mmrotate"]["map"], abs=1e-9)
+    for name in CLASSES:
+        assert outputs["native"]["per_class"][name] == pytest.approx(outputs["mmrotate"]["per_class"][name], abs=1e-9)

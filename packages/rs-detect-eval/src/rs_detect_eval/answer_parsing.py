@@ -22,8 +22,9 @@ from rs_resolution import Convention, ImageFrame, from_model, hbb_to_poly, obb_t
 from rs_detect_eval.box_text import BOX_LENGTHS, BoxType
 from rs_detect_eval.classes import ClassMatcher, normalize_class
 
-NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
-_NUMBER_RUN = re.compile(rf"{NUMBER}(?:\s*,\s*{NUMBER})+")
+NUMBER = r"[-+]?(?:\d++(?:\.\d*+)?|\.\d++)(?:[eE][-+]?\d++)?"
+# a run starts only where a number starts, which keeps scanning linear on long digit strings
+_NUMBER_RUN = re.compile(rf"(?<![\d.]){NUMBER}(?:\s*,\s*{NUMBER})+")
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*")
 _JSON_HINT = re.compile(r"""[{]\s*["']?(?:bbox_2d|quadrant[ _]bbox|oriented[ _]bbox|bbox|label)""", re.IGNORECASE)
 _OBJECT = re.compile(r"\{[^{}]*(?:\}|(?=\{)|$)")  # an object ends at its brace, the next object, or the text's end

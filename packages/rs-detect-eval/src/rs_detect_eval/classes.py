@@ -123,11 +123,14 @@ class ClassMatcher:
     def __init__(self, classes: list[str], cutoff: float = FUZZY_CUTOFF) -> None:
         self.cutoff = cutoff
         self._by_text = {normalize_class(c): c for c in classes}
+        self._seen: dict[str, str | None] = {}
 
     def match(self, label: str) -> str | None:
         """The class a label names, or None when nothing is close enough."""
         text = normalize_class(label)
         if text in self._by_text:
             return self._by_text[text]
-        close = difflib.get_close_matches(text, list(self._by_text), n=1, cutoff=self.cutoff)
-        return self._by_text[close[0]] if close else None
+        if text not in self._seen:
+            close = difflib.get_close_matches(text, list(self._by_text), n=1, cutoff=self.cutoff)
+            self._seen[text] = self._by_text[close[0]] if close else None
+        return self._seen[text]

@@ -99,10 +99,14 @@ def _flatten(
     unknown: Counter,
 ) -> _Flat:
     images, classes, polygons, values = [], [], [], []
+    label_ids: dict[str, int] = {}
     for item in items:
         if item.image_id not in image_index:
             raise ValueError(f"detections for image {item.image_id!r}, which has no ground truth")
-        ids = np.array([class_index.get(normalize_class(label), -1) for label in item.labels], dtype=np.int64)
+        for label in item.labels:
+            if label not in label_ids:
+                label_ids[label] = class_index.get(normalize_class(label), -1)
+        ids = np.array([label_ids[label] for label in item.labels], dtype=np.int64)
         for label, cls in zip(item.labels, ids, strict=True):
             if cls < 0:
                 unknown[label] += 1
