@@ -1,8 +1,11 @@
 """An interrupted run resumes without recomputing, losing or duplicating a prediction; shards merge."""
 
 import json
+import subprocess
+import sys
 
 import pytest
+import yaml
 from rscovlm_eval import run_evaluation
 from rscovlm_eval.cache import PredictionCache, merge_shards, shard_path
 from rscovlm_eval.config import ConfigError
@@ -108,3 +111,48 @@ def test_a_later_run_adds_benchmarks_to_the_report(
     run_dir = run_evaluation(second, generate=oracle_class(second))
     keys = set(json.loads((run_dir / "results.json").read_text())["benchmarks"])
     assert keys == {subset[0]["name"], subset[1]["name"]}
+
+
+KILLED_RUN = """
+import os, signal, sys
+from rscovlm_eval import run_evaluation
+
+calls = 0
+
+
+def generate(conversations):
+    global calls
+    replies = []
+    for _ in conversations:
+        if calls == int(sys.argv[2]):
+            os.kill(os.getpid(), signal.SIGKILL)
+        calls += 1
+        replies.append("yes")
+    return replies
+
+
+run_evaluation(sys.argv[1], generate=generate)
+"""
+
+
+def test_killed_process_resumes_without_loss_or_duplicates(bench_root, qwen25_folder, tmp_path, subset, make_config):
+    def constant(conversations):
+        return ["yes" for _ in conversations]
+
+    settings = {"benchmarks": subset, "plots": False, "generation": {"batch_size": 2}}
+    reference = make_config(qwen25_folder, bench_root, tmp_path / "reference", **settings)
+    expected = json.loads((run_evaluation(reference, generate=constant) / "results.json").read_text())
+    config = make_config(qwen25_folder, bench_root, tmp_path / "killed", **settings)
+    path = tmp_path / "eval.yaml"
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
+    killed = subprocess.run([sys.executable, "-c", KILLED_RUN, str(path), "5"], capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr
+    assert len(_lines(config.run_dir)) == 4  # two complete batches of two reached the cache
+    run_dir = run_evaluation(config, generate=constant)
+    lines = _lines(run_dir)
+    assert (
+        len(lines)
+        == len({(e["dataset"], e["id"]) for e in lines})
+        == sum(b["count"] for b in expected["benchmarks"].values())
+    )
+    assert json.loads((run_dir / "results.json").read_text())["benchmarks"] == expected["benchmarks"]
