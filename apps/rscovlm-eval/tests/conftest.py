@@ -14,7 +14,7 @@ from PIL import Image
 from rs_zoom import ZOOM_INSTRUCTION, ZOOMED_PROMPT, format_tool_call
 from rscovlm_eval.config import EvalConfig, load_config
 from rscovlm_eval.data import load_benchmark_records
-from rscovlm_eval.inference import _sample_rng, model_spec, render_config, resolution_policy
+from rscovlm_eval.inference import model_spec, render_config, resolution_policy, sample_rng
 
 DATA = Path(__file__).parent / "data"
 
@@ -116,7 +116,7 @@ class Oracle:
             records, _ = load_benchmark_records(bench, config)
             for record in records:
                 sample = render(
-                    record, policy, render_config(config, spec, record.task), _sample_rng(config.seed, record.id)
+                    record, policy, render_config(config, spec, record.task), sample_rng(config.seed, record.id)
                 )
                 image, text = _user_text(sample.messages)
                 self.answers.setdefault((str(image), text), sample.answer)

@@ -103,7 +103,7 @@ def render_config(config: EvalConfig, spec: ModelSpec, task: str) -> RenderConfi
     )
 
 
-def _sample_rng(seed: int, sample_id: str) -> np.random.Generator:
+def sample_rng(seed: int, sample_id: str) -> np.random.Generator:
     """A generator that depends on the sample alone, so that a resumed or sharded run renders identically."""
     return np.random.default_rng([seed, zlib.crc32(sample_id.encode())])
 
@@ -168,7 +168,7 @@ def infer_benchmark(
             for record in records[start : start + size]:
                 if record.task not in renderings:
                     renderings[record.task] = render_config(config, spec, record.task)
-                rng = _sample_rng(config.seed, record.id)
+                rng = sample_rng(config.seed, record.id)
                 try:
                     batch.append((record, render(record, policy, renderings[record.task], rng)))
                 except _PROMPT_ERRORS as error:
