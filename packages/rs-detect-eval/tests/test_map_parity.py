@@ -34,24 +34,38 @@ def case(request, dota_gts) -> tuple[list[ImageGT], list[ImageDet]]:
     return gts, synthetic_detections(gts[:-1], CLASSES, seed=request.param)
 
 
-def _task1_lines(dets: list[ImageDet], gts: list[ImageGT], name: str) -> list[tuple[str, float, np.ndarray]]:
-    order = {g.image_id: i for i, g in enumerate(gts)}
+def _task1_lines(dets: list[ImageDet], name: str) -> list[tuple[str, float, np.ndarray]]:
+    """The rows of the class's Task1 file as `write_task1` writes them: in the order of `dets`."""
     lines = []
-    for det in sorted(dets, key=lambda d: order[d.image_id]):
+    for det in dets:
         rows = zip(det.polygons, det.labels, det.scores, strict=True)
         lines += [(det.image_id, score, polygon) for polygon, label, score in rows if label == name]
     return lines
 
 
+def _interleaved(dets: list[ImageDet]) -> list[ImageDet]:
+    """The same detections with each image split in two and the halves of different images interleaved."""
+    halves = [
+        (
+            d.subset(np.arange(len(d.labels)) < len(d.labels) // 2),
+            d.subset(np.arange(len(d.labels)) >= len(d.labels) // 2),
+        )
+        for d in dets
+    ]
+    return [h[1] for h in reversed(halves)] + [h[0] for h in halves]
+
+
 @pytest.mark.parametrize("iou_thr", [0.5, 0.7])
 @pytest.mark.parametrize("ap_mode", ["voc07", "area"])
-def test_devkit_convention_matches_devkit_procedure(case, iou_thr: float, ap_mode: str) -> None:
+@pytest.mark.parametrize("interleave", [False, True])
+def test_devkit_convention_matches_devkit_procedure(case, iou_thr: float, ap_mode: str, interleave: bool) -> None:
     gts, dets = case
+    dets = _interleaved(dets) if interleave else dets
     result = evaluate_map(dets, gts, CLASSES, iou_thr=iou_thr, convention="devkit", ap_mode=ap_mode)
     gt_by_image = {g.image_id: list(zip(g.polygons, g.labels, g.difficult, strict=True)) for g in gts}
     expected = {}
     for name in CLASSES:
-        lines = _task1_lines(dets, gts, name)
+        lines = _task1_lines(dets, name)
         expected[name] = devkit_class_ap(gt_by_image, lines, name, iou_thr, ap_mode == "voc07") if lines else 0.0
         assert result.per_class[name].ap == pytest.approx(expected[name], abs=1e-9), name
         assert result.per_class[name].num_det == len(lines)

@@ -14,10 +14,11 @@ mAP = mean over the classes that have ground truth.
 In both, each detection is compared with its single best ground truth of the same class and image (the first one on
 ties); only the highest-ranked detection on an unmatched ground truth is a true positive.
 
-Tie order: with `tie_order="reference"` detections are ranked by `numpy.argsort` of the negated scores over the
-detections listed image by image (in ground-truth order) and, within an image, in input order -- the very call both
-references make, so equal scores resolve as they do there. `"input"` ranks ties in that listing order (stable), and an
-integer ranks ties in a random order drawn with that seed.
+Tie order: detections are listed as each reference sees them -- `devkit`: in the order given (for Task1 files, the
+order of the lines of each class file, which `read_task1_dir` keeps); `mmrotate`: image by image in ground-truth order,
+then in the order given within an image. With `tie_order="reference"` they are ranked by `numpy.argsort` of the negated
+scores over that listing -- the very call both references make, so equal scores resolve as they do there. `"input"`
+ranks ties in listing order (stable), and an integer ranks ties in a random order drawn with that seed.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class MapResult:
 
 @dataclass
 class _Flat:
-    """Objects of all images flattened into arrays, image by image."""
+    """Objects of all images flattened into arrays."""
 
     image: np.ndarray
     cls: np.ndarray
@@ -97,7 +98,9 @@ def _flatten(
     image_index: dict[str, int],
     class_index: dict[str, int],
     unknown: Counter,
+    by_image: bool,
 ) -> _Flat:
+    """Objects of every item in the order given, or image by image (stable) with `by_image`."""
     images, classes, polygons, values = [], [], [], []
     label_ids: dict[str, int] = {}
     for item in items:
@@ -118,6 +121,8 @@ def _flatten(
     if not images:
         return _Flat(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 8)), np.zeros(0))
     flat = _Flat(np.concatenate(images), np.concatenate(classes), np.concatenate(polygons), np.concatenate(values))
+    if not by_image:
+        return flat
     order = np.argsort(flat.image, kind="stable")
     return _Flat(flat.image[order], flat.cls[order], flat.polygons[order], flat.values[order])
 
@@ -237,8 +242,8 @@ def evaluate_map(
         image_index[gt.image_id] = len(image_index)
     class_index = {normalize_class(name): i for i, name in enumerate(classes)}
     unknown: Counter = Counter()
-    gt_flat = _flatten(gts, image_index, class_index, unknown)
-    det_flat = _flatten(dets, image_index, class_index, unknown)
+    gt_flat = _flatten(gts, image_index, class_index, unknown, by_image=False)
+    det_flat = _flatten(dets, image_index, class_index, unknown, by_image=convention == "mmrotate")
     if convention == "mmrotate":
         gt_flat.polygons, det_flat.polygons = (
             min_area_rectangles(gt_flat.polygons),

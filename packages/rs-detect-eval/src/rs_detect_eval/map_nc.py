@@ -3,8 +3,8 @@
 A VLM's boxes all get score 1. A scored detector is cut at a score threshold t (boxes with score > t survive, as in
 LMMRotate) and the survivors get score 1; t is the one of {0, 0.05, ..., 0.95} with the best mAP on a validation set
 (the smallest on ties), then applied to the test set. With all scores equal, AP depends on the order of the ranked list:
-the reported mAP uses the deterministic order of `tie_order="input"` (images in ground-truth order, then the order of
-each image's detections), and the mean and standard deviation over K seeded random orders are reported beside it.
+the reported mAP uses the deterministic order of `tie_order="input"` (the detections in the order given, see
+`map_eval`), and the mean and standard deviation over K seeded random orders are reported beside it.
 """
 
 from __future__ import annotations

@@ -50,9 +50,10 @@ def write_task1(
 
 
 def read_task1_dir(directory: str | Path, classes: Sequence[str] | None = None) -> list[ImageDet]:
-    """Read `Task1_<class>.txt` files back into per-image detections (images in order of first appearance).
+    """Read `Task1_<class>.txt` files back into detections, keeping the order of the lines.
 
-    With `classes`, only those classes' files are read and a missing file counts as no detection.
+    One ImageDet per run of consecutive lines of one image in one file (so an image may appear several times), class
+    files in the order of `classes` (else by name). With `classes`, a missing file counts as no detection.
     """
     directory = Path(directory)
     if classes is None:
@@ -61,7 +62,7 @@ def read_task1_dir(directory: str | Path, classes: Sequence[str] | None = None) 
             raise ValueError(f"{directory}: no {TASK1_PREFIX}<class>.txt files")
     else:
         paths = [directory / f"{TASK1_PREFIX}{name}.txt" for name in classes]
-    rows: dict[str, tuple[list, list, list]] = {}
+    runs: list[tuple[str, str, list, list]] = []  # (class, image, polygons, scores)
     for path in paths:
         if not path.is_file():
             continue
@@ -70,11 +71,11 @@ def read_task1_dir(directory: str | Path, classes: Sequence[str] | None = None) 
             if not line.strip():
                 continue
             image_id, score, polygon = _parse_line(line, path, number)
-            polygons, labels, scores = rows.setdefault(image_id, ([], [], []))
-            polygons.append(polygon)
-            labels.append(label)
-            scores.append(score)
-    return [ImageDet(image, np.array(p).reshape(-1, 8), labels, np.array(s)) for image, (p, labels, s) in rows.items()]
+            if not runs or runs[-1][:2] != (label, image_id):
+                runs.append((label, image_id, [], []))
+            runs[-1][2].append(polygon)
+            runs[-1][3].append(score)
+    return [ImageDet(image, np.array(p).reshape(-1, 8), [label] * len(s), np.array(s)) for label, image, p, s in runs]
 
 
 def _parse_line(line: str, path: Path, number: int) -> tuple[str, float, list[float]]:
