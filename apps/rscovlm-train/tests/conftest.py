@@ -26,9 +26,9 @@ def demo_config_data(demo_dir: Path) -> dict[str, Any]:
     return yaml.safe_load((demo_dir / "demo.yaml").read_text(encoding="utf-8"))
 
 
-def _make_config(data: dict[str, Any], output_dir: Path, **sections: dict[str, Any]) -> TrainConfig:
+def _make_config(base: dict[str, Any], output_dir: Path, **sections: dict[str, Any]) -> TrainConfig:
     """The demo config without evaluation, writing to ``output_dir``, with fields of ``sections`` replaced."""
-    data = yaml.safe_load(yaml.safe_dump(data))
+    data = yaml.safe_load(yaml.safe_dump(base))
     data["evaluation"] = None
     data["output"]["dir"] = str(output_dir)
     for section, fields in sections.items():

@@ -138,16 +138,15 @@ class CoTrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
     def _account(self, losses: torch.Tensor, scored: torch.Tensor, inputs: dict[str, Any], meta: dict) -> None:
+        """Credit this micro-batch's token losses to tasks and data sets; count its tokens; trace its samples."""
         groups = [
             [f"task/{task}", f"dataset/{dataset}"]
             for task, dataset in zip(meta["tasks"], meta["datasets"], strict=True)
         ]
         add_sample_losses(self.group_losses, losses, scored, meta["sample_index"].to(losses.device), groups)
-        mask = inputs.get("attention_mask")
-        real = float(mask.sum()) if mask is not None else float(inputs["input_ids"].numel())
+        real = float((meta["sample_index"] >= 0).sum())  # padding of padded and of packed rows is owned by none
         self._tokens += torch.tensor([real, float(inputs["input_ids"].numel())], dtype=torch.float64)
-        if self.is_world_process_zero() or self.args.save_on_each_node:
-            self._trace(meta["ids"])
+        self._trace(meta["ids"])
 
     def _trace(self, ids: list[str]) -> None:
         """Append the ids of this micro-batch to the run's sample trace (one JSON line per micro-batch)."""
