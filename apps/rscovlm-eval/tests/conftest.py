@@ -33,6 +33,7 @@ def bench_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("benchmarks")
     shutil.copytree(DATA, root, dirs_exist_ok=True)
     _blank(root / "hrsc2016" / "100000006.bmp", (1172, 816))
+    _blank(root / "fair1m" / "0.tif", (600, 400))
     for entry in json.loads((root / "captions" / "dataset_sydney_small.json").read_text())["images"]:
         _blank(root / "captions" / "images" / entry["filename"], (500, 500), entry["imgid"])
     _blank(root / "rsvqa" / "Images_LR" / "0.tif", (256, 256))
@@ -66,6 +67,7 @@ ALL_BENCHMARKS: list[dict[str, Any]] = [
     {"name": "dota1.0", "data": "dota"},
     {"name": "dior-r", "data": "dior_r"},
     {"name": "hrsc2016", "data": "hrsc2016"},
+    {"name": "fair1m", "data": "fair1m"},
     {"name": "dota1.0-test", "data": "dota_test"},
     {"name": "lrs-vqa", "data": "lrs_vqa/LRS_VQA_small.jsonl", "images": "lrs_vqa/images"},
     {"name": "lrs-vqa", "data": "lrs_vqa/LRS_VQA_small.jsonl", "images": "lrs_vqa/images", "zoom": True},

@@ -30,7 +30,7 @@ def test_oracle_answers_score_perfectly(oracle_run):
     assert b["vrsbench-vqa"]["accuracy"] == 1.0
     for key in ("dior-rsvg", "vrsbench-ref"):
         assert b[key]["acc@0.5"] == 1.0 and b[key]["mean_iou"] > 0.95, key
-    for key in ("dota1.0", "dior-r", "hrsc2016"):
+    for key in ("dota1.0", "dior-r", "hrsc2016", "fair1m"):
         present = {c: v for c, v in b[key]["per_class"].items() if v["num_gt"]}
         assert present and all(v["ap"] == pytest.approx(1.0) for v in present.values()), (key, present)
         assert b[key]["map_mmrotate"] == pytest.approx(1.0), key

@@ -1,13 +1,13 @@
 """Captioning scores come from pycocoevalcap itself; these cases are checked by hand against its definitions."""
 
 import pytest
-from rscovlm_eval.metrics.captioning import METRIC_NAMES, evaluate_captions
-
-pytestmark = pytest.mark.slow  # Java: the PTB tokenizer and METEOR
+from rscovlm_eval.metrics import captioning
+from rscovlm_eval.metrics.captioning import METRIC_NAMES, JavaMissingError, evaluate_captions
 
 REFERENCES = {"1": ["a small red car"], "2": ["two big white planes"]}
 
 
+@pytest.mark.slow  # Java: the PTB tokenizer and METEOR
 def test_partial_overlap_hand_computed():
     scores = evaluate_captions(REFERENCES, {"1": "A small blue boat", "2": "three big white planes."})
     assert list(scores) == list(METRIC_NAMES)
@@ -23,6 +23,7 @@ def test_partial_overlap_hand_computed():
     assert 0 < scores["CIDEr"] < 10
 
 
+@pytest.mark.slow
 def test_identical_and_disjoint_captions():
     perfect = evaluate_captions(REFERENCES, {"1": "a small red car", "2": "two big white planes"})
     for name in ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L"):
@@ -37,3 +38,9 @@ def test_identical_and_disjoint_captions():
 def test_mismatched_ids_are_an_error():
     with pytest.raises(ValueError, match="different ids"):
         evaluate_captions(REFERENCES, {"1": "a car"})
+
+
+def test_missing_java_names_the_package(monkeypatch):
+    monkeypatch.setattr(captioning.shutil, "which", lambda name: None)
+    with pytest.raises(JavaMissingError, match="default-jre-headless"):
+        evaluate_captions(REFERENCES, {"1": "a car", "2": "a plane"})
