@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -184,3 +185,30 @@ def test_fuzz_truncated_answers_never_invent_boxes(objects, cut: int, box_type: 
     originals = [(o.label, o.polygon) for o in full]
     for item in truncated.objects:
         assert any(item.label == label and np.allclose(item.polygon, polygon) for label, polygon in originals)
+
+
+_JSON_ITEM = st.fixed_dictionaries(
+    {},
+    optional={
+        "bbox_2d": st.lists(
+            st.one_of(st.integers(-5000, 5000), st.floats(allow_nan=False, width=32), st.text(max_size=3)), max_size=9
+        ),
+        "label": st.one_of(st.sampled_from([*CLASSES, "whale", "Small Vehicle", ""]), st.text(max_size=8)),
+        "note": st.text(max_size=5),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=st.lists(_JSON_ITEM, max_size=5), cut=st.integers(0, 5000), single_quotes=st.booleans())
+def test_fuzz_json_answers(items: list[dict], cut: int, single_quotes: bool) -> None:
+    text = json.dumps(items)
+    text = text.replace('"', "'") if single_quotes else text
+    text = text[: cut % (len(text) + 1)]
+    identity = ImageFrame(width=1000, height=1000, resized_width=1000, resized_height=1000)
+    result = parse_objects(text, "hbb", identity, "absolute", CLASSES)
+    assert len(result.objects) <= len(items)
+    written = [float(n) for n in re.findall(NUMBER, text)]
+    for item in result.objects:
+        assert item.label in CLASSES
+        assert all(any(np.isclose(v, n) for n in written) for v in poly_to_hbb(item.polygon))
