@@ -53,6 +53,8 @@ class ImageDet:
         if self.scores is None:
             self.scores = np.ones(len(self.labels), dtype=np.float64)
         self.scores = np.asarray(self.scores, dtype=np.float64).reshape(-1)
+        if not np.isfinite(self.scores).all():
+            raise ValueError(f"{self.image_id}: detection scores must be finite")
         if not len(self.polygons) == len(self.labels) == len(self.scores):
             raise ValueError(
                 f"{self.image_id}: {len(self.polygons)} polygons, {len(self.labels)} labels, {len(self.scores)} scores"
