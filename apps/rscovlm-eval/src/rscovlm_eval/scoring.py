@@ -183,7 +183,7 @@ def export_task1(dets: list, classes: list[str], report_dir: Path) -> dict[str, 
         "count": len(dets),
         "images": len(merged),
         "objects": sum(len(d.labels) for d in merged),
-        "task1": str(out),
+        "task1": str(out.relative_to(report_dir.parent)),  # inside the run folder
     }
 
 
