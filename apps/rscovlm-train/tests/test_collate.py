@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import torch
-from rscovlm_model import PackingCollator, PaddingCollator, load_model
+from rs_data import read_records
+from rs_data.dataset import MixtureDataset
+from rs_data.render import RenderConfig
+from rs_resolution import ResolutionPolicy
+from rscovlm_model import PackingCollator, PaddingCollator, load_model, load_processor
 from rscovlm_train.collate import META_KEY, TrainingCollator, TrainingItem
+from rscovlm_train.data import EncodedMixture
 
 
 def item(tokens: list[int], label_from: int, name: str) -> TrainingItem:
@@ -29,7 +34,8 @@ def test_padded_rows_belong_to_their_samples():
     collator = TrainingCollator(PaddingCollator(pad_token_id=0))
     batch = collator(ITEMS)
     meta = batch[META_KEY]
-    assert meta["ids"] == ["a", "b", "d"] and collator.dropped == {"data_c": 1}  # c has no supervised token
+    assert meta["ids"] == ["a", "b", "d"]
+    assert meta["dropped"] == [("c", "no supervised token left after truncation to max_length")]
     assert meta["sample_index"].tolist() == [[0, 0, 0, 0, 0], [1, 1, 1, -1, -1], [2, 2, 2, -1, -1]]
 
 
@@ -41,3 +47,17 @@ def test_packed_segments_are_matched_to_their_samples(demo_dir):
     for owner, sample in enumerate(samples):
         assert ids[owners == owner].tolist() == sample.encoded.input_ids.tolist()
     assert int((owners >= 0).sum()) == sum(len(s.encoded) for s in samples)
+
+
+def test_an_unreadable_image_is_skipped_with_its_reason(tmp_path, demo_dir):
+    records = list(read_records(demo_dir / "records" / "train" / "ucmerced.jsonl"))[:2]
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    records[1].images[0].path = str(broken)
+    mixture = MixtureDataset([records], ResolutionPolicy(max_pixels=50176), RenderConfig(), seed=0)
+    dataset = EncodedMixture(mixture, ["ucmerced"], load_processor(demo_dir / "model"), max_length=None)
+    good, bad = dataset[(0, 0)], dataset[(0, 1)]
+    assert bad.encoded is None and str(broken) in bad.problem
+    batch = TrainingCollator(PaddingCollator(pad_token_id=0))([good, bad])
+    assert batch[META_KEY]["ids"] == [good.record_id]
+    assert batch[META_KEY]["dropped"] == [(bad.record_id, bad.problem)]

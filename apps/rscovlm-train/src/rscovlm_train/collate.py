@@ -15,42 +15,45 @@ META_KEY = "sample_meta"
 
 @dataclass
 class TrainingItem:
-    """One encoded sample of the mixture and where it came from."""
+    """One encoded sample of the mixture and where it came from; ``encoded`` is None when it could not be read."""
 
-    encoded: EncodedSample
+    encoded: EncodedSample | None
     record_id: str
     dataset: str
     task: str
+    problem: str | None = None
 
 
 class TrainingCollator:
     """Wraps a `PaddingCollator` or `PackingCollator` and adds ``sample_meta`` to each batch.
 
-    ``sample_meta`` holds the ids, tasks and data sets of the samples in the batch and ``sample_index``, a tensor
-    shaped like ``input_ids`` giving the sample that owns each position (-1 for padding). Samples that truncation
-    left without a supervised token are dropped here and counted in ``dropped``.
+    ``sample_meta`` holds the ids, tasks and data sets of the samples in the batch, ``sample_index`` (a tensor shaped
+    like ``input_ids`` giving the sample that owns each position, -1 for padding) and ``dropped``: the samples left
+    out of this batch as ``(record id, reason)`` (an unreadable image, or no supervised token after truncation).
     """
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
-        self.dropped: dict[str, int] = defaultdict(int)
 
     def __call__(self, items: list[TrainingItem]) -> dict[str, Any]:
-        usable = [item for item in items if item.encoded.num_label_tokens > 0]
+        usable, dropped = [], []
         for item in items:
-            if item.encoded.num_label_tokens == 0:
-                self.dropped[item.dataset] += 1
+            if item.encoded is None:
+                dropped.append((item.record_id, item.problem or "unreadable"))
+            elif item.encoded.num_label_tokens == 0:
+                dropped.append((item.record_id, "no supervised token left after truncation to max_length"))
+            else:
+                usable.append(item)
         if not usable:
-            ids = ", ".join(item.record_id for item in items)
-            raise ValueError(
-                f"no sample of this batch keeps a supervised token after truncation ({ids}): raise data.max_length"
-            )
+            reasons = "; ".join(f"{record}: {reason}" for record, reason in dropped)
+            raise ValueError(f"no sample of this batch can be trained on ({reasons})")
         batch = self.inner([item.encoded for item in usable])
         batch[META_KEY] = {
             "ids": [item.record_id for item in usable],
             "tasks": [item.task for item in usable],
             "datasets": [item.dataset for item in usable],
             "sample_index": sample_index(batch, [item.encoded for item in usable]),
+            "dropped": dropped,
         }
         return batch
 

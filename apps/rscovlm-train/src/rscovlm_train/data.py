@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from rs_data.dataset import MixtureDataset, RecordStore
 from rs_data.mixing import MixtureSampler
+from rs_resolution import ImageReadError
 from rscovlm_model import encode
 
 from rscovlm_train.collate import TrainingItem
@@ -64,7 +65,10 @@ class EncodedMixture(torch.utils.data.Dataset):
         epoch, index = key
         self.mixture.set_epoch(epoch)
         sample = self.mixture[index]
-        encoded = encode(sample.messages, self.processor, max_length=self.max_length)
+        try:
+            encoded = encode(sample.messages, self.processor, max_length=self.max_length)
+        except ImageReadError as error:  # a corrupt or missing image: skipped, counted and reported by the trainer
+            return TrainingItem(None, sample.record_id, self.dataset_name(index), sample.task, str(error))
         return TrainingItem(encoded, sample.record_id, self.dataset_name(index), sample.task)
 
 

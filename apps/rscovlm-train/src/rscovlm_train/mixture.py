@@ -42,6 +42,7 @@ class DatasetSummary:
 
     name: str
     path: Path
+    rule: str
     records: int
     samples_per_epoch: int
     visual_tokens: float
@@ -64,10 +65,25 @@ def summarize(data: DataSection) -> list[DatasetSummary]:
         raise ConfigError([("data.mixture", str(error))]) from error
     return [
         DatasetSummary(
-            entry.name, Path(entry.path), len(records), count, visual_tokens_per_sample(records, data.resolution)
+            entry.name,
+            Path(entry.path),
+            sampling_rule(entry, mixture),
+            len(records),
+            count,
+            visual_tokens_per_sample(records, data.resolution),
         )
         for entry, records, count in zip(mixture.datasets, loaded, counts, strict=True)
     ]
+
+
+def sampling_rule(entry: DatasetEntry, mixture: Mixture) -> str:
+    """How a data set is drawn, the way the config says it: ``weight 2``, ``x25``, ``10%``, ``balanced``."""
+    if mixture.strategy != "weighted":
+        return mixture.strategy
+    if entry.weight is not None:
+        return f"weight {entry.weight:g}"
+    parts = [f"{entry.fraction * 100:g}%"] if entry.fraction < 1 else []
+    return " ".join([*parts, f"x{entry.repeat:g}"]) if entry.repeat != 1 or not parts else parts[0]
 
 
 def _read(entry: DatasetEntry) -> tuple[list[Record], str | None]:

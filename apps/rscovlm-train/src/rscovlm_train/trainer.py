@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -27,6 +28,8 @@ from rscovlm_train.collate import META_KEY
 from rscovlm_train.losses import GroupLosses, add_sample_losses, token_losses
 
 SAMPLE_TRACE_DIR = "sample_trace"
+
+logger = logging.getLogger(__name__)
 
 
 class CoTrainer(Trainer):
@@ -56,6 +59,7 @@ class CoTrainer(Trainer):
         self.param_groups = param_groups
         self.config_yaml = config_yaml
         self.group_losses = GroupLosses()
+        self.dropped_samples = 0
         self.loss_is_scaled_for_ga = True
         self.model_accepts_loss_kwargs = True  # makes the Trainer count label tokens over the accumulated batch
         self._tokens = torch.zeros(2, dtype=torch.float64)  # real tokens, token slots (padding included)
@@ -147,6 +151,9 @@ class CoTrainer(Trainer):
         real = float((meta["sample_index"] >= 0).sum())  # padding of padded and of packed rows is owned by none
         self._tokens += torch.tensor([real, float(inputs["input_ids"].numel())], dtype=torch.float64)
         self._trace(meta["ids"])
+        for record_id, reason in meta["dropped"]:
+            self.dropped_samples += 1
+            logger.warning("skipped sample %s: %s", record_id, reason)
 
     def _trace(self, ids: list[str]) -> None:
         """Append the ids of this micro-batch to the run's sample trace (one JSON line per micro-batch)."""
@@ -164,22 +171,24 @@ class CoTrainer(Trainer):
         super().log(logs, start_time)
 
     def _drain_training_metrics(self) -> dict[str, float]:
-        """Per-group losses, tokens/s and real-token fraction since the last log, summed over all ranks."""
-        names = sorted(self.group_losses.sums)
-        names = _all_ranks_union(names)
+        """Per-group losses, tokens/s and real-token fraction since the last log, and samples skipped so far,
+        summed over all ranks."""
+        names = _all_ranks_union(sorted(self.group_losses.sums))
         values = torch.tensor(
             [self.group_losses.sums.get(n, 0.0) for n in names]
             + [self.group_losses.counts.get(n, 0.0) for n in names]
-            + self._tokens.tolist(),
+            + [*self._tokens.tolist(), float(self.dropped_samples)],
             dtype=torch.float64,
         )
         values = _all_ranks_sum(values, self.args.device)
         count = len(names)
-        sums, counts, (real, slots) = values[:count], values[count : 2 * count], values[2 * count :].tolist()
+        sums, counts = values[:count], values[count : 2 * count]
+        real, slots, skipped = values[2 * count :].tolist()
         now = time.perf_counter()
         metrics = {f"loss_{name}": float(s / c) for name, s, c in zip(names, sums, counts, strict=True) if c > 0}
         metrics["tokens_per_second"] = real / max(now - self._last_log_time, 1e-9)
         metrics["real_token_fraction"] = real / slots if slots else 0.0
+        metrics["skipped_samples"] = skipped
         self.group_losses.reset()
         self._tokens.zero_()
         self._last_log_time = now

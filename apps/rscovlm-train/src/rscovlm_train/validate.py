@@ -55,12 +55,16 @@ def report(result: Validation) -> str:
 
 def _mixture_table(datasets: list[DatasetSummary]) -> str:
     total = sum(d.samples_per_epoch for d in datasets) or 1
-    header = f"{'data set':<28} {'records':>10} {'samples/epoch':>14} {'share':>7} {'visual tokens/sample':>21}"
+    header = (
+        f"{'data set':<28} {'sampling':>12} {'records':>10} {'samples/epoch':>14} {'share':>7} "
+        f"{'visual tokens/sample':>21}"
+    )
     rows = [header, "-" * len(header)]
     for d in datasets:
         share = 100 * d.samples_per_epoch / total
         rows.append(
-            f"{d.name:<28} {d.records:>10,} {d.samples_per_epoch:>14,} {share:>6.1f}% {d.visual_tokens:>21,.0f}"
+            f"{d.name:<28} {d.rule:>12} {d.records:>10,} {d.samples_per_epoch:>14,} {share:>6.1f}% "
+            f"{d.visual_tokens:>21,.0f}"
         )
     return "\n".join(rows)
 
