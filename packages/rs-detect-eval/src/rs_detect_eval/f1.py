@@ -5,8 +5,9 @@ each object it overlaps with IoU >= 0.5 adds one to cell [object class, detectio
 adds one to [background, detection class]; an object that no detection of its own class overlaps adds one to
 [object class, background]. Per index i of the C+1: precision = M[i,i] / column sum, recall = M[i,i] / row sum (a zero
 denominator counts as 1, so background's precision and recall are 0); mP and mR are the means over all C+1 indices
-(so neither exceeds C / (C+1)), and mF1 = 2 mP mR / (mP + mR). Like LMMRotate (mmrotate 1.x pipelines set difficult objects aside), difficult ground
-truth is left out, and boxes are compared as their minimum-area rectangles. The number of classes is `len(classes)`.
+(so neither exceeds C / (C+1)), and mF1 = 2 mP mR / (mP + mR). Like LMMRotate (mmrotate 1.x pipelines set difficult
+objects aside), difficult ground truth is left out, and boxes are compared as their minimum-area rectangles. The number
+of classes is `len(classes)`.
 """
 
 from __future__ import annotations
