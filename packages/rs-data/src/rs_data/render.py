@@ -14,7 +14,7 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from rs_detect_eval import format_objects, normalize_class
+from rs_detect_eval import BoxType, TextStyle, format_objects, normalize_class
 from rs_resolution import Convention, ImageFrame, ResolutionPolicy, load_image, resize_image
 
 from rs_data.schema import (
@@ -29,9 +29,6 @@ from rs_data.schema import (
     VQAAnnotation,
 )
 from rs_data.templates import Templates
-
-BoxType = Literal["hbb", "obb", "poly"]
-Style = Literal["plain", "json"]
 
 
 def _normalised(weights: dict[str, float], name: str) -> dict[str, float]:
@@ -48,7 +45,7 @@ class RenderConfig(BaseModel):
 
     convention: Convention = "absolute"
     box_types: dict[BoxType, float] = Field(default_factory=lambda: {"hbb": 1.0, "obb": 1.0, "poly": 1.0})
-    styles: dict[Style, float] = Field(default_factory=lambda: {"plain": 0.5, "json": 0.5})
+    styles: dict[TextStyle, float] = Field(default_factory=lambda: {"plain": 0.5, "json": 0.5})
     instruction_box_type: BoxType = "hbb"
     grounding_label: Literal["expression", "none"] = "expression"
     random_resize_prob: float = Field(default=0.0, ge=0.0, le=1.0)
@@ -69,7 +66,7 @@ class RenderedSample:
     frames: list[ImageFrame]
     target: Annotation | None
     box_type: BoxType | None = None
-    style: Style | None = None
+    style: TextStyle | None = None
     images: list[Image.Image] = field(default_factory=list)
 
     @property
@@ -123,7 +120,7 @@ def _conversation(system: str | None, image: dict, prompt: str, answer: str) -> 
     return messages
 
 
-def _boxes(objects, box_type: BoxType, style: Style, frame: ImageFrame, config: RenderConfig) -> str:
+def _boxes(objects, box_type: BoxType, style: TextStyle, frame: ImageFrame, config: RenderConfig) -> str:
     pairs = [(label, np.asarray(polygon, dtype=np.float64)) for label, polygon in objects]
     return format_objects(pairs, box_type, style, frame, config.convention)
 

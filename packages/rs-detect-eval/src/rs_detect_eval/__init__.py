@@ -2,7 +2,7 @@
 
 from rs_detect_eval.answer_parsing import Dropped, ParsedObject, ParseResult, parse_objects
 from rs_detect_eval.answers import AnswerReport, read_answers
-from rs_detect_eval.box_text import EMPTY_ANSWER, BoxType, TextStyle, box_values, format_objects
+from rs_detect_eval.box_text import EMPTY_ANSWER, BoxType, TextStyle, box_arrays, box_values, format_objects
 from rs_detect_eval.classes import CLASS_SETS, ClassMatcher, load_classes, normalize_class
 from rs_detect_eval.dota_labels import DotaLabelError, read_dota_label, read_dota_label_dir
 from rs_detect_eval.f1 import F1Result, best_mf1, confusion_matrix, evaluate_mf1
@@ -36,6 +36,7 @@ __all__ = [
     "Task1FormatError",
     "TextStyle",
     "best_mf1",
+    "box_arrays",
     "box_values",
     "confusion_matrix",
     "evaluate_map",

@@ -44,40 +44,45 @@ def _round_half_up(values: np.ndarray) -> np.ndarray:
     return np.floor(values + 0.5)
 
 
+def box_arrays(polygons: np.ndarray, box_type: BoxType, frame: ImageFrame, convention: Convention) -> np.ndarray:
+    """The numbers that stand for polygons (N, 8) in original pixels, in the model's convention: (N, 4 | 5 | 8)."""
+    polygons = np.asarray(polygons, dtype=np.float64).reshape(-1, 8)
+    if box_type == "hbb":
+        return to_model(poly_to_hbb(polygons).reshape(-1, 2, 2), frame, convention).reshape(-1, 4)
+    if box_type == "poly":
+        return to_model(canonical_poly(polygons).reshape(-1, 4, 2), frame, convention).reshape(-1, 8)
+    if box_type == "obb":
+        extent = np.array(grid_extent(frame, convention))
+        model_points = polygons.reshape(-1, 4, 2) * extent / np.array([frame.width, frame.height], dtype=np.float64)
+        obb = poly_to_obb(model_points.reshape(-1, 8))
+        angle = _round_half_up(obb[:, 4])
+        angle = np.where(angle >= 90.0, -90.0, angle)
+        sides = obb[:, :4] if convention == "relative1" else _round_half_up(obb[:, :4])
+        return np.column_stack([sides, angle])
+    raise ValueError(f"unknown box type {box_type!r}: use 'hbb', 'obb' or 'poly'")
+
+
 def box_values(polygon: np.ndarray, box_type: BoxType, frame: ImageFrame, convention: Convention) -> list[float | int]:
     """The numbers that stand for one polygon (8,) in original pixels, in the model's convention."""
-    polygon = np.asarray(polygon, dtype=np.float64)
+    return _numbers(box_arrays(polygon, box_type, frame, convention)[0], box_type, convention)
+
+
+def _numbers(values: np.ndarray, box_type: BoxType, convention: Convention) -> list[float | int]:
+    """Written form of one box: integers, or 4-decimal floats for relative1 (an OBB's angle is always an integer)."""
+    if convention != "relative1":
+        return [int(v) for v in values]
+    if box_type == "obb":
+        return [*(round(float(v), 4) for v in values[:4]), int(values[4])]
+    return [round(float(v), 4) for v in values]
+
+
+def _top_left(values: np.ndarray, box_type: BoxType) -> np.ndarray:
+    """(N, 2) ``(y, x)`` of the top-most, then left-most corner of each written box."""
     if box_type == "hbb":
-        values = to_model(poly_to_hbb(polygon).reshape(2, 2), frame, convention).reshape(-1)
-    elif box_type == "poly":
-        values = to_model(canonical_poly(polygon).reshape(4, 2), frame, convention).reshape(-1)
-    elif box_type == "obb":
-        extent = np.array(grid_extent(frame, convention))
-        model_points = polygon.reshape(4, 2) * extent / np.array([frame.width, frame.height], dtype=np.float64)
-        cx, cy, w, h, angle = poly_to_obb(model_points.reshape(8))
-        angle = _round_half_up(angle)
-        angle = -90.0 if angle >= 90.0 else angle
-        values = np.array([cx, cy, w, h])
-        values = values if convention == "relative1" else _round_half_up(values)
-        return [*_numbers(values, convention), int(angle)]
-    else:
-        raise ValueError(f"unknown box type {box_type!r}: use 'hbb', 'obb' or 'poly'")
-    return _numbers(values, convention)
-
-
-def _numbers(values: np.ndarray, convention: Convention) -> list[float | int]:
-    if convention == "relative1":
-        return [round(float(v), 4) for v in values]
-    return [int(v) for v in values]
-
-
-def _top_left(values: list[float | int], box_type: BoxType) -> tuple[float, float]:
-    """(y, x) of the top-most, then left-most corner of a written box."""
-    if box_type == "hbb":
-        return float(values[1]), float(values[0])
-    polygon = obb_to_poly(np.array(values, dtype=np.float64)) if box_type == "obb" else np.array(values, float)
-    start = canonical_poly(polygon)
-    return float(start[1]), float(start[0])
+        return values[:, [1, 0]]
+    polygons = obb_to_poly(values) if box_type == "obb" else values
+    start = canonical_poly(polygons)
+    return start[:, [1, 0]]
 
 
 def _checked(objects: Sequence[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
@@ -100,13 +105,19 @@ def format_objects(
     """The answer text for (label, polygon (8,) in original pixels) objects; `There are none.` when empty."""
     if style not in ("plain", "json"):
         raise ValueError(f"unknown text style {style!r}: use 'plain' or 'json'")
-    rows = [
-        (normalize_class(label), box_values(polygon, box_type, frame, convention))
-        for label, polygon in _checked(objects)
-    ]
-    if not rows:
+    checked = _checked(objects)
+    if not checked:
         return EMPTY_ANSWER
-    rows.sort(key=lambda row: (row[0], *_top_left(row[1], box_type)))
+    arrays = box_arrays(np.stack([polygon for _, polygon in checked]), box_type, frame, convention)
+    corners = _top_left(arrays, box_type).tolist()
+    rows = sorted(
+        (
+            (normalize_class(label), _numbers(row, box_type, convention), corner)
+            for (label, _), row, corner in zip(checked, arrays, corners, strict=True)
+        ),
+        key=lambda row: (row[0], *row[2]),
+    )
+    rows = [(label, numbers) for label, numbers, _ in rows]
     if style == "plain":
         return "\n".join(",".join(str(v) for v in values) + (f" {label}" if label else "") for label, values in rows)
     items = []
