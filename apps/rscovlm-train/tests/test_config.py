@@ -10,9 +10,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from rscovlm_train.cli import main
-from rscovlm_train.config import ConfigError, load_config
+from rscovlm_train.config import ConfigError, load_config, parse_config
 from rscovlm_train.deepspeed_config import SHIPPED, deepspeed_config, zero_stage
 from rscovlm_train.demo import demo_config_data
+from rscovlm_train.evaluation import evaluation_config
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 RECIPE = CONFIGS / "rscovlm-qwen2.5vl-7b.yaml"
@@ -173,3 +174,19 @@ def test_a_deepspeed_json_path_is_read_and_checked(tmp_path):
     path.write_text('{"zero_optimization": ', encoding="utf-8")
     with pytest.raises(ValueError, match="line 1: not valid JSON"):
         deepspeed_config(str(path))
+
+
+def test_evaluation_follows_the_training_budget_and_output(demo_dir):
+    config = load_config(demo_dir / "demo.yaml")
+    settings = evaluation_config(config, demo_dir / "run" / "final")
+    assert settings.model == demo_dir / "run" / "final"
+    assert settings.output_dir == config.output.dir / "eval"
+    budget = config.data.resolution
+    assert (settings.resolution.min_pixels, settings.resolution.max_pixels) == (budget.min_pixels, budget.max_pixels)
+    assert [b.name for b in settings.benchmarks] == ["ucmerced", "sydney-captions", "lrs-vqa", "dior-rsvg", "dior-r"]
+
+
+def test_the_saved_config_reads_back_identically(demo_dir):
+    config = load_config(demo_dir / "demo.yaml")
+    again = parse_config(yaml.safe_load(config.to_yaml()))
+    assert again == config

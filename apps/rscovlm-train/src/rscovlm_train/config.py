@@ -1,7 +1,7 @@
 """The training configuration: one YAML file, validated once up front, saved beside each checkpoint.
 
 Every section rejects unknown keys, and every error names the field path (``optim.lr``,
-``data.mixture[2].weight``). Relative paths are relative to the directory the command runs in.
+``data.mixture.datasets[2].weight``). Relative paths are relative to the directory the command runs in.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pydantic_core import PydanticCustomError
 from rs_data.mixing import Mixture, parse_mixture_spec
 from rs_data.render import RenderConfig
 from rs_resolution import ResolutionPolicy
-from rscovlm_eval.config import EvalConfig
+from rscovlm_eval.config import EvalConfig, ResolutionConfig
 from rscovlm_model.training import LoraSettings
 
 from rscovlm_train.overrides import OverrideError, apply_overrides
@@ -169,11 +169,12 @@ class EvaluationSection(EvalConfig):
     """rscovlm-eval settings (``rscovlm-eval run --help``) for the final checkpoint.
 
     ``model`` is the final checkpoint, ``output_dir`` defaults to OUTPUT_DIR/eval and ``resolution`` to the training
-    pixel budget.
+    pixel budget (``data.resolution``).
     """
 
     model: Path | None = None
     output_dir: Path | None = None
+    resolution: ResolutionConfig | None = None
 
 
 class TrainConfig(_Section):

@@ -20,7 +20,7 @@ def evaluation_config(config: TrainConfig, checkpoint: Path) -> EvalConfig:
     values.update(model=checkpoint, family=config.model.family, rank=0, world_size=1)
     values["output_dir"] = section.output_dir or config.output.dir / EVAL_DIR
     values["run_name"] = section.run_name or config.output.run_name or config.output.dir.name
-    if "resolution" not in section.model_fields_set:
+    if section.resolution is None:
         policy = config.data.resolution
         values["resolution"] = {
             "min_pixels": policy.min_pixels,

@@ -45,7 +45,6 @@ class Ranks:
     """This process's place in a torchrun / DeepSpeed launch (all zero / one when started directly)."""
 
     rank: int
-    local_rank: int
     world_size: int
 
     @classmethod
@@ -53,7 +52,7 @@ class Ranks:
         def number(name: str, default: int) -> int:
             return int(os.environ.get(name, default))
 
-        return cls(number("RANK", 0), number("LOCAL_RANK", 0), number("WORLD_SIZE", 1))
+        return cls(number("RANK", 0), number("WORLD_SIZE", 1))
 
 
 def training_arguments(config: TrainConfig, ranks: Ranks) -> TrainingArguments:
