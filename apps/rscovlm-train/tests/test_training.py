@@ -30,6 +30,8 @@ def test_loss_falls_and_is_logged_per_task_and_dataset(demo_run, logged):
     assert losses[30] < losses[5] - 0.5
     for group in [*(f"task/{t}" for t in TASKS), *(f"dataset/{d}" for d in DATASETS)]:
         assert logged(last, f"loss_{group}"), f"loss_{group} never logged"
+    for part in ("vision", "merger", "llm"):
+        assert logged(last, f"lr_{part}") == logged(last, "learning_rate")  # one rate for all parts in the demo
     assert all(value > 0 for value in logged(last, "tokens_per_second").values())
     assert all(0 < value <= 1 for value in logged(last, "real_token_fraction").values())
 

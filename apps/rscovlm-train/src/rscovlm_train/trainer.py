@@ -60,6 +60,7 @@ class CoTrainer(Trainer):
         self.config_yaml = config_yaml
         self.group_losses = GroupLosses()
         self.dropped_samples = 0
+        self._step_rates: dict[str, float] = {}  # learning rate per model part at the last optimiser step
         self.loss_is_scaled_for_ga = True
         self.model_accepts_loss_kwargs = True  # makes the Trainer count label tokens over the accumulated batch
         self._tokens = torch.zeros(2, dtype=torch.float64)  # real tokens, token slots (padding included)
@@ -189,10 +190,20 @@ class CoTrainer(Trainer):
         metrics["tokens_per_second"] = real / max(now - self._last_log_time, 1e-9)
         metrics["real_token_fraction"] = real / slots if slots else 0.0
         metrics["skipped_samples"] = skipped
+        metrics.update(self._step_rates)
         self.group_losses.reset()
         self._tokens.zero_()
         self._last_log_time = now
         return metrics
+
+    def _get_learning_rate(self) -> float:
+        """The Trainer asks this after each optimiser step, before the scheduler moves: note every part's rate too."""
+        self._step_rates = {}
+        for group in self.optimizer.param_groups:
+            part = str(group.get("name", "")).split("/")[0]
+            if part:
+                self._step_rates[f"lr_{part}"] = float(group["lr"])
+        return super()._get_learning_rate()
 
     # ---- checkpoints ----
 
