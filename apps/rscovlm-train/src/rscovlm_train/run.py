@@ -89,7 +89,7 @@ def training_arguments(config: TrainConfig, ranks: Ranks) -> TrainingArguments:
     )
 
 
-def prepare_model(config: TrainConfig, processor: Any) -> torch.nn.Module:
+def prepare_model(config: TrainConfig) -> torch.nn.Module:
     """Load the checkpoint and set what trains (parts or LoRA) and gradient checkpointing."""
     settings = config.model
     model = load_model(settings.path, settings.family, settings.dtype, settings.attn_implementation)
@@ -117,12 +117,19 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
     ``callbacks`` are added to the Trainer (transformers ``TrainerCallback`` objects).
     """
     raise_on_problems(config)
+    final, main_process = _train_and_save(config, callbacks)
+    # the training copy of the model is gone here, before the evaluation loads the final checkpoint
+    report = evaluate_final(config, final) if config.evaluation is not None and main_process else None
+    return TrainResult(final, report)
+
+
+def _train_and_save(config: TrainConfig, callbacks: Sequence[TrainerCallback]) -> tuple[Path, bool]:
     ranks = Ranks.from_environment()
     output = config.output.dir
     args = training_arguments(config, ranks)
     set_seed(config.seed)
     processor = load_processor(config.model.path, config.data.resolution)
-    model = prepare_model(config, processor)
+    model = prepare_model(config)
     dataset, sampler = build_sampling(config, processor, ranks.rank, ranks.world_size)
     pad_token_id = processor.tokenizer.pad_token_id
     inner = (
@@ -159,20 +166,15 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
         trainer.restore_sampler(resume)
         trim_trace(output, trainer.args.process_index, int(resume.name.split("-")[-1]))
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    final = save_final(trainer, processor, config)
-    report = None
-    if config.evaluation is not None and trainer.is_world_process_zero():
-        del trainer, model  # free the training copy before the evaluation loads the final checkpoint
-        report = evaluate_final(config, final)
-    return TrainResult(final, report)
+    return save_final(trainer, processor, config), trainer.is_world_process_zero()
 
 
 def save_final(trainer: CoTrainer, processor: Any, config: TrainConfig) -> Path:
     """Save the trained model and processor as a Hugging Face checkpoint, atomically, to OUTPUT_DIR/final."""
     output = config.output.dir
     staged = staging_root(output) / FINAL_DIR
-    if trainer.args.should_save and _is_peft(trainer.model):
-        trainer.model = trainer.model.merge_and_unload()
+    if _is_peft(trainer.model):
+        trainer.model = trainer.model.merge_and_unload()  # a plain checkpoint: LoRA weights folded in
     trainer.save_model(str(staged))
     final = output / FINAL_DIR
     if trainer.args.should_save:
