@@ -5,6 +5,8 @@ Every problem is reported with the field path it comes from, all at once, before
 
 from __future__ import annotations
 
+import importlib.util
+
 from rscovlm_eval.registry import BENCHMARKS
 from rscovlm_model.families import FAMILY_SPECS, detect_family
 
@@ -50,6 +52,8 @@ def problems(config: TrainConfig) -> list[tuple[str, str]]:
             deepspeed_config(config.distributed.deepspeed)
         except ValueError as error:
             found.append(("distributed.deepspeed", str(error)))
+    if "wandb" in config.output.report_to and importlib.util.find_spec("wandb") is None:
+        found.append(("output.report_to", "wandb is not installed (pip install wandb) or leave it out"))
     for index, benchmark in enumerate(config.evaluation.benchmarks if config.evaluation else []):
         if benchmark.name not in BENCHMARKS:
             found.append((f"evaluation.benchmarks[{index}].name", f"unknown benchmark {benchmark.name!r}"))
