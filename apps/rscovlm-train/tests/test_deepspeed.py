@@ -42,10 +42,10 @@ def test_zero2_run_trains_and_saves_a_loadable_model(tmp_path, demo_config_data,
         [sys.executable, "-m", "rscovlm_train", "run", str(path)], env=env, capture_output=True, text=True, timeout=900
     )
     assert done.returncode == 0, done.stderr[-4000:]
-    assert "ZeRO" in done.stderr + done.stdout or "zero" in (done.stderr + done.stdout).lower()
 
     last = tmp_path / "run" / f"checkpoint-{STEPS}"
-    assert (last / f"global_step{STEPS}").is_dir()  # DeepSpeed's own partitioned optimizer state
+    # DeepSpeed's own checkpoint layout, with the ZeRO-partitioned optimizer state
+    assert (last / f"global_step{STEPS}").is_dir() and list((last / f"global_step{STEPS}").glob("*optim_states.pt"))
     losses = logged(last, "loss")
     assert sorted(losses) == [5, 10, 15, 20] and losses[20] < losses[5]
     for task in ("detection", "captioning", "uhr_vqa", "classification"):
