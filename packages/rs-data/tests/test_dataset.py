@@ -37,10 +37,19 @@ def test_items_are_deterministic_and_follow_the_sampler(mixture: Mixture) -> Non
     assert clone[0].messages == dataset[0].messages
     sampler = dataset.sampler()
     indices = list(sampler)
-    assert len(indices) == 7 and sorted(indices).count(0) == 4
+    assert len(indices) == 7 and sorted(i % len(dataset) for i in indices).count(0) == 4
+    assert sorted(i for i in indices if i % len(dataset) == 0) == [0, 4, 8, 12]  # four copies of the one record
     assert {dataset[i].task for i in indices} == {"detection", "vqa"}
+    assert dataset.record(4) == dataset.record(0)
     with pytest.raises(IndexError):
-        dataset.record(4)
+        dataset.record(-1)
+
+
+def test_copies_of_a_repeated_sample_are_rendered_afresh(mixture: Mixture) -> None:
+    dataset = MixtureDataset.from_mixture(mixture, ResolutionPolicy(max_pixels=256 * 256))
+    copies = [key for key in dataset.sampler() if key % len(dataset) == 0]
+    renders = {(dataset[key].box_type, dataset[key].style, dataset[key].answer) for key in copies}
+    assert len(copies) == 4 and len(renders) > 1
 
 
 @pytest.mark.slow

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,9 +56,9 @@ class EncodedMixture(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.mixture)
 
-    def dataset_name(self, index: int) -> str:
-        """The mixture entry name of a global index (what per-dataset losses are logged under)."""
-        return self.names[bisect.bisect_right(self.mixture.offsets, index) - 1]
+    def dataset_name(self, key: int) -> str:
+        """The mixture entry name of a sampler key (what per-dataset losses are logged under)."""
+        return self.names[self.mixture.locate(key)[0]]
 
     def __getitem__(self, key: tuple[int, int]) -> TrainingItem:
         epoch, index = key

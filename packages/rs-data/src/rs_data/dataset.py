@@ -47,8 +47,10 @@ class RecordStore:
 
 
 class MixtureDataset:
-    """The datasets of a mixture behind one index space; item `i` is rendered deterministically from
-    (seed, epoch, i), so workers and resumed runs produce the same conversation for the same index."""
+    """The datasets of a mixture behind one index space. Items are addressed by the sampler's keys (a global index
+    plus which repetition of it this is, see `MixtureSampler`); key `k` is rendered deterministically from
+    (seed, epoch, k), so workers and resumed runs produce the same conversation for the same key, and the copies of a
+    repeated sample get their own render choices."""
 
     def __init__(
         self,
@@ -92,12 +94,18 @@ class MixtureDataset:
     def __len__(self) -> int:
         return self.offsets[-1]
 
-    def record(self, index: int) -> Record:
-        if not 0 <= index < len(self):
-            raise IndexError(f"index {index} out of range for {len(self)} samples")
+    def locate(self, key: int) -> tuple[int, int]:
+        """(dataset number, record number within it) of a sampler key."""
+        if key < 0 or len(self) == 0:
+            raise IndexError(f"key {key} out of range for {len(self)} samples")
+        index = int(key) % len(self)
         source = bisect.bisect_right(self.offsets, index) - 1
-        return self.sources[source][index - self.offsets[source]]
+        return source, index - self.offsets[source]
 
-    def __getitem__(self, index: int) -> RenderedSample:
-        rng = np.random.default_rng([self.seed & 0xFFFFFFFF, self.epoch, int(index)])
-        return render(self.record(int(index)), self.policy, self.config, rng, load_images=self.load_images)
+    def record(self, key: int) -> Record:
+        source, index = self.locate(key)
+        return self.sources[source][index]
+
+    def __getitem__(self, key: int) -> RenderedSample:
+        rng = np.random.default_rng([self.seed & 0xFFFFFFFF, self.epoch, int(key)])
+        return render(self.record(int(key)), self.policy, self.config, rng, load_images=self.load_images)

@@ -150,7 +150,11 @@ def _rng(*key: int) -> np.random.Generator:
 
 
 class MixtureSampler:
-    """Yields global indices (into the concatenation of the datasets) for one rank, epoch by epoch.
+    """Yields sample keys for one rank, epoch by epoch.
+
+    A key is `copy * total + index`: `index` is the global index into the concatenation of the datasets (`total`
+    samples) and `copy` counts the repetitions of that sample within the epoch (0 for its first pass), so that a
+    repeated dataset (`dota*25`) is rendered afresh for each copy; `MixtureDataset` splits keys back.
 
     Per epoch every dataset contributes its planned count: whole passes over its (subsampled) pool plus a seeded
     partial pass; the epoch's list is shuffled with (seed, epoch). Rank `r` of `world_size` takes positions
@@ -196,14 +200,16 @@ class MixtureSampler:
             self.epoch, self.consumed = epoch, 0
 
     def epoch_indices(self, epoch: int) -> np.ndarray:
-        """Every global index of `epoch`, over all ranks, in order."""
+        """Every sample key of `epoch`, over all ranks, in order."""
+        total = int(self.offsets[-1])
         parts = []
         for dataset, (pool, count) in enumerate(zip(self.pools, self.counts, strict=True)):
             if count == 0 or len(pool) == 0:
                 continue
             rng = _rng(self.seed, epoch, dataset, 1)
             passes, rest = divmod(count, len(pool))
-            chosen = [pool] * passes + [rng.choice(pool, size=rest, replace=False)]
+            copies = [pool + copy * total for copy in range(passes)]
+            chosen = [*copies, rng.choice(pool, size=rest, replace=False) + passes * total]
             parts.append(np.concatenate(chosen) + self.offsets[dataset])
         indices = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         if self.shuffle:
