@@ -3,6 +3,7 @@ format's documented structure; every record-level problem is reported with its f
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -210,3 +211,112 @@ def test_structural_errors_name_the_file(sources: dict[str, Path], tmp_path: Pat
 def test_unknown_reader_option_is_named(data_dir: Path) -> None:
     with pytest.raises(ValueError, match=r"dota: unknown option\(s\) \['bogus'\]"):
         READERS["dota"](data_dir / "dota", bogus=1)
+
+
+def _copy_with_images(src: Path, dest: Path, images: dict[str, tuple[int, int]]) -> Path:
+    """`src` copied into `dest`, with plain images of the given (width, height) under `dest`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / src.name).write_text(src.read_text())
+    for name, size in images.items():
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", size, (60, 90, 120)).save(dest / name)
+    return dest / src.name
+
+
+def test_nwpu_captions_per_class_lists_with_five_sentences(data_dir: Path, tmp_path: Path) -> None:
+    names = ["airplane/airplane_001.jpg", "airplane/airplane_002.jpg", "baseball_diamond/baseball_diamond_001.jpg"]
+    src = _copy_with_images(data_dir / "nwpu_captions" / "dataset_nwpu_small.json", tmp_path, {})
+    for name in names[:2]:
+        _copy_with_images(src, tmp_path / "NWPU_images", {name: (256, 256)})
+    result = READERS["nwpu-captions"](src, images=tmp_path / "NWPU_images", split="test")
+    (record,) = result.records
+    truth = json.loads(src.read_text())["airplane"][0]
+    assert (record.id, record.task, record.split, record.meta["class"]) == (
+        "airplane_001",
+        "captioning",
+        "test",
+        "airplane",
+    )
+    assert record.annotation.captions == [truth[k] for k in ("raw", "raw_1", "raw_2", "raw_3", "raw_4")]
+    assert record.images[0].path.endswith("airplane/airplane_001.jpg")
+    # the baseball-diamond test image is missing: reported with its class-relative name
+    (skip,) = result.skipped
+    assert skip.reason == "image not found: baseball_diamond/baseball_diamond_001.jpg"
+    assert len(READERS["nwpu-captions"](src, images=tmp_path / "NWPU_images").records) == 2
+    flat = tmp_path / "karpathy.json"
+    flat.write_text('{"images": [{"filename": "a.jpg", "sentences": []}], "dataset": "rsicd"}')
+    with pytest.raises(ValueError, match="per-class lists"):
+        READERS["nwpu-captions"](flat)
+
+
+def test_mme_realworld_keeps_remote_sensing_with_lettered_choices(data_dir: Path, tmp_path: Path) -> None:
+    src = _copy_with_images(
+        data_dir / "mme_realworld" / "MME_RealWorld_small.json", tmp_path, {"remote_sensing/00001.jpg": (800, 800)}
+    )
+    result = READERS["mme-realworld"](src)
+    assert [r.annotation.answer for r in result.records] == ["B", "C"]
+    first = result.records[0]
+    assert first.task == "uhr_vqa" and first.annotation.question_type == "color"
+    assert first.annotation.question.splitlines()[1] == "(A) Blue"
+    assert first.annotation.question.endswith("Respond with only the letter (A, B, C, D, or E) of the correct option.")
+    assert not result.skipped
+    (tmp_path / "remote_sensing" / "00001.jpg").unlink()
+    missing = READERS["mme-realworld"](src)
+    assert not missing.records and len(missing.skipped) == 2
+
+
+def test_image_folder_gives_unlabelled_detection_records(tmp_path: Path) -> None:
+    Image.new("RGB", (64, 32)).save(tmp_path / "P0001__1__0___0.png")
+    (tmp_path / "sub").mkdir()
+    Image.new("RGB", (16, 16)).save(tmp_path / "sub" / "P0002.jpg")
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    (tmp_path / "notes.txt").write_text("ignored")
+    result = READERS["image-folder"](tmp_path, classes="dota1.0")
+    assert [(r.id, r.images[0].width, r.annotation.objects) for r in result.records] == [
+        ("P0001__1__0___0", 64, []),
+        ("sub/P0002", 16, []),
+    ]
+    assert result.records[0].annotation.classes[0] == "plane"
+    assert "unreadable image" in result.skipped[0].reason and result.skipped[0].file.endswith("broken.png")
+
+
+def test_geochat_bench_scene_and_vqa_lines(data_dir: Path, tmp_path: Path) -> None:
+    scene_images = {"Airport/airport_1.jpg": (600, 600), "Beach/beach_7.jpg": (600, 600)}
+    scene = READERS["geochat-bench"](
+        _copy_with_images(data_dir / "geochat_bench" / "aid_small.jsonl", tmp_path / "aid", scene_images), kind="scene"
+    )
+    labels = [(r.id, r.annotation.label) for r in scene.records]
+    assert labels == [("Airport/airport_1.jpg", "Airport"), ("Beach/beach_7.jpg", "Beach")]
+    assert scene.records[0].annotation.classes == ["Airport", "BareLand", "Beach"]  # the last line's class from its id
+    assert [(s.line, s.reason) for s in scene.skipped] == [(3, "image not found: BareLand/bareland_3.jpg")]
+    src = _copy_with_images(data_dir / "geochat_bench" / "lrben_small.jsonl", tmp_path / "lr", {"0.tif": (256, 256)})
+    vqa = READERS["geochat-bench"](src, kind="vqa")
+    assert [(r.annotation.question_type, r.annotation.answer) for r in vqa.records] == [
+        ("presence", "yes"),
+        ("count", "4"),
+    ]
+    assert vqa.records[0].annotation.question.startswith("Is there a road?")
+    assert [s.line for s in vqa.skipped] == [3] and "ground_truth" in vqa.skipped[0].reason
+    with pytest.raises(ValueError, match="kind must be"):
+        READERS["geochat-bench"](src, kind="caption")
+
+
+def test_geochat_bench_referring_boxes_match_the_llava_conversion(data_dir: Path, tmp_path: Path) -> None:
+    from rs_data.readers.llava import geochat_to_poly_tags
+    from rs_data.schema import ImageRef, poly_tag
+
+    src = _copy_with_images(data_dir / "geochat_bench" / "referring_small.jsonl", tmp_path, {"00001.png": (800, 600)})
+    result = READERS["geochat-bench"](src, kind="referring")
+    first, second = result.records
+    assert (first.task, first.annotation.expression, first.meta["size_group"]) == (
+        "grounding",
+        "the golf field in the middle",
+        "large",
+    )
+    # 0-100 grid of an 800 x 600 image: x * 8, y * 6
+    assert poly_to_hbb(np.array(first.annotation.polygon)).tolist() == [128.0, 180.0, 688.0, 504.0]
+    assert poly_to_hbb(np.array(second.annotation.polygon)).tolist() == [16.0, 60.0, 160.0, 300.0]
+    image = ImageRef(path="x.png", width=800, height=600)
+    assert geochat_to_poly_tags("at {<16><30><86><84>|<0>}", image) == "at " + poly_tag(first.annotation.polygon)
+    (skip,) = result.skipped
+    assert skip.line == 3 and "only `ref` lines" in skip.reason

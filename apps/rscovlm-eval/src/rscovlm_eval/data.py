@@ -8,7 +8,6 @@ from rs_data import Record, Skipped, read_records
 from rs_data.readers import READERS
 
 from rscovlm_eval.config import BenchmarkConfig, ConfigError, EvalConfig
-from rscovlm_eval.extra_readers import EXTRA_READERS
 from rscovlm_eval.registry import get_benchmark
 
 RECORDS_FORMAT = "records"
@@ -17,10 +16,7 @@ RECORDS_FORMAT = "records"
 def _read(fmt: str, source: Path, options: dict, progress: bool) -> tuple[list[Record], list[Skipped]]:
     if fmt == RECORDS_FORMAT:
         return list(read_records(source)), []
-    if fmt in EXTRA_READERS:
-        result = EXTRA_READERS[fmt](source, **options)
-    else:
-        result = READERS[fmt].read(source, progress=progress, **options)
+    result = READERS[fmt].read(source, progress=progress, **options)
     return list(result.records), list(result.skipped)
 
 
@@ -35,7 +31,7 @@ def load_benchmark_records(bench: BenchmarkConfig, config: EvalConfig) -> tuple[
     if not source.exists():
         raise ConfigError(f"benchmark {bench.key!r}: data {source} does not exist ({registered.expects})")
     fmt = bench.format or registered.reader
-    known = [RECORDS_FORMAT, *EXTRA_READERS, *READERS]
+    known = [RECORDS_FORMAT, *READERS]
     if fmt not in known:
         raise ConfigError(f"benchmark {bench.key!r}: unknown format {fmt!r}; known: {', '.join(known)}")
     options = {} if fmt == RECORDS_FORMAT else {**registered.reader_options, **bench.options}

@@ -1,6 +1,18 @@
 """Readers of the public formats: `READERS[name](src, **options) -> ReadResult(records, skipped)`."""
 
-from rs_data.readers import captions, classification, coco, dota, llava, lrs_vqa, rsvqa
+from rs_data.readers import (
+    captions,
+    classification,
+    coco,
+    dota,
+    geochat_bench,
+    image_folder,
+    llava,
+    lrs_vqa,
+    mme_realworld,
+    nwpu_captions,
+    rsvqa,
+)
 from rs_data.readers._common import Reader, ReadResult
 from rs_data.readers.grounding import DIOR_RSVG, VRSBENCH
 from rs_data.readers.xml_detection import DIOR, DIOR_R, FAIR1M, HRSC2016
@@ -17,10 +29,14 @@ READERS: dict[str, Reader] = {
         DIOR_RSVG,
         VRSBENCH,
         captions.READER,
+        nwpu_captions.READER,
         rsvqa.READER,
         classification.READER,
         llava.READER,
+        geochat_bench.READER,
         lrs_vqa.READER,
+        mme_realworld.READER,
+        image_folder.READER,
     )
 }
 

@@ -30,10 +30,10 @@ def prepare(
     return CaptionContext(dataset, str(src), ImageIndex(image_dir), split), units
 
 
-def read_unit(context: CaptionContext, unit: tuple[int, dict]) -> ReadResult:
+def read_unit(context: CaptionContext, unit: tuple[int | str, dict]) -> ReadResult:
     index, entry = unit
     result = ReadResult()
-    where = f"images[{index}]"
+    where = index if isinstance(index, str) else f"images[{index}]"
     filename = entry.get("filename")
     captions = [s.get("raw", "").strip() for s in entry.get("sentences", []) if isinstance(s, dict)]
     captions = [c for c in captions if c]

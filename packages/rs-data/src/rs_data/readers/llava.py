@@ -53,18 +53,23 @@ def prepare(
     return LlavaContext(dataset, str(src), ImageIndex(image_dir), split), entries
 
 
+def geochat_polygon(box: tuple[float, float, float, float, float], image: ImageRef) -> list[float]:
+    """A GeoChat box (x1, y1, x2, y2 on the 0-100 grid of the image, θ in degrees) as a polygon in original pixels."""
+    frame = ImageFrame(width=image.width, height=image.height, resized_width=image.width, resized_height=image.height)
+    x1, y1, x2, y2, angle = (float(v) for v in box)
+    (px1, py1), (px2, py2) = from_model(np.array([[x1, y1], [x2, y2]]), frame, "relative100")
+    obb = np.array([(px1 + px2) / 2, (py1 + py2) / 2, abs(px2 - px1), abs(py2 - py1), angle])
+    return obb_to_poly(obb).tolist()
+
+
+def geochat_polygons(text: str, image: ImageRef) -> list[list[float]]:
+    """Every GeoChat box `{<x1><y1><x2><y2>|<θ>}` of `text` as a polygon in original pixels."""
+    return [geochat_polygon(tuple(float(v) for v in m.groups()), image) for m in GEOCHAT_BOX.finditer(text)]
+
+
 def geochat_to_poly_tags(text: str, image: ImageRef) -> str:
     """Rewrite every GeoChat box of `text` as a `<poly>` marker in original pixels."""
-    frame = ImageFrame(width=image.width, height=image.height, resized_width=image.width, resized_height=image.height)
-
-    def replace(match: re.Match) -> str:
-        x1, y1, x2, y2, angle = (float(v) for v in match.groups())
-        corners = from_model(np.array([[x1, y1], [x2, y2]]), frame, "relative100")
-        (px1, py1), (px2, py2) = corners
-        obb = np.array([(px1 + px2) / 2, (py1 + py2) / 2, abs(px2 - px1), abs(py2 - py1), angle])
-        return poly_tag(obb_to_poly(obb).tolist())
-
-    return GEOCHAT_BOX.sub(replace, text)
+    return GEOCHAT_BOX.sub(lambda m: poly_tag(geochat_polygon(tuple(float(v) for v in m.groups()), image)), text)
 
 
 def _content(text: str, next_image: int) -> tuple[list, int]:
