@@ -10,6 +10,7 @@ from rs_data import write_records
 from rs_data.dataset import MixtureDataset, RecordStore
 from rs_data.mixing import Mixture
 from rs_data.readers import READERS
+from rs_data.render import RenderConfig
 from rs_resolution import ResolutionPolicy
 
 
@@ -50,6 +51,25 @@ def test_copies_of_a_repeated_sample_are_rendered_afresh(mixture: Mixture) -> No
     copies = [key for key in dataset.sampler() if key % len(dataset) == 0]
     renders = {(dataset[key].box_type, dataset[key].style, dataset[key].answer) for key in copies}
     assert len(copies) == 4 and len(renders) > 1
+
+
+def test_each_entry_renders_with_its_own_box_types(mixture: Mixture) -> None:
+    dota, rsvqa = (entry.path for entry in mixture.datasets)
+    spec = "dota@poly*3,dota@hbb*3,dota*3,rsvqa@hbb"
+    paths = {"dota": dota, "rsvqa": rsvqa}
+    variants = Mixture.from_spec(spec, paths, seed=1)
+    config = RenderConfig(box_types={"obb": 1.0}, styles={"plain": 1.0})
+    dataset = MixtureDataset.from_mixture(variants, ResolutionPolicy(max_pixels=256 * 256), config)
+    assert dataset.sources[0] is dataset.sources[1] is dataset.sources[2]  # one store for the shared file
+    seen: dict[str, set] = {}
+    for key in dataset.sampler():
+        sample = dataset[key]
+        seen.setdefault(variants.datasets[dataset.locate(key)[0]].name, set()).add(sample.box_type)
+        values = sample.answer.splitlines()[0].split(" ")[0].split(",") if sample.box_type else []
+        assert len(values) == {"poly": 8, "hbb": 4, "obb": 5, None: 0}[sample.box_type]
+    assert seen == {"dota@poly": {"poly"}, "dota@hbb": {"hbb"}, "dota": {"obb"}, "rsvqa@hbb": {None}}
+    plain = MixtureDataset.from_mixture(Mixture.from_spec("dota*3", paths), ResolutionPolicy(), config)
+    assert {plain[key].box_type for key in plain.sampler()} == {"obb"}
 
 
 @pytest.mark.slow

@@ -30,6 +30,47 @@ def test_spec_strings() -> None:
         parse_mixture_spec("c", available=["a"])
 
 
+def test_spec_box_variants_equal_their_yaml_form(tmp_path: Path) -> None:
+    entries = parse_mixture_spec("dota@poly*25, dota@hbb, dior@hbb+obb%50, rsvqa")
+    assert [(e.name, e.records_name, e.repeat, e.fraction) for e in entries] == [
+        ("dota@poly", "dota", 25.0, 1.0),
+        ("dota@hbb", "dota", 1.0, 1.0),
+        ("dior@hbb+obb", "dior", 1.0, 0.5),
+        ("rsvqa", "rsvqa", 1.0, 1.0),
+    ]
+    path = tmp_path / "mix.yaml"
+    path.write_text(
+        "datasets:\n"
+        "  - {name: dota@poly, repeat: 25, render: {box_types: {poly: 1}}}\n"
+        "  - {name: dota@hbb, render: {box_types: {hbb: 1}}}\n"
+        "  - {name: dior@hbb+obb, fraction: 0.5, render: {box_types: {hbb: 1, obb: 1}}}\n"
+        "  - {name: rsvqa}\n"
+    )
+    assert Mixture.from_yaml(path).datasets == entries
+    dumped = [e.model_dump(exclude_defaults=True) for e in entries]
+    assert dumped[1] == {"name": "dota@hbb", "render": {"box_types": {"hbb": 1.0}}}  # only what the entry sets
+    assert [DatasetEntry.model_validate(d) for d in dumped] == entries
+    assert [DatasetEntry.model_validate_json(e.model_dump_json()) for e in entries] == entries
+    both = Mixture.from_spec("dota@poly*2,dota@hbb,all@obb", {"dota": "d.jsonl", "x": "x.jsonl"})
+    assert [(e.name, e.path) for e in both.datasets] == [
+        ("dota@poly", "d.jsonl"),
+        ("dota@hbb", "d.jsonl"),
+        ("dota@obb", "d.jsonl"),
+        ("x@obb", "x.jsonl"),
+    ]
+    with pytest.raises(ValueError, match="unknown box type 'circle'"):
+        parse_mixture_spec("dota@circle")
+    with pytest.raises(ValueError, match="expected NAME"):
+        parse_mixture_spec("dota@")
+
+
+def test_an_unknown_render_key_is_rejected_with_its_path() -> None:
+    with pytest.raises(ValueError, match=r"datasets\.0\.render\.box_type\n"):
+        Mixture.model_validate({"datasets": [{"name": "dota", "render": {"box_type": {"hbb": 1}}}]})
+    with pytest.raises(ValueError, match=r"datasets\.0\.render\.templates\.detection\n"):
+        Mixture.model_validate({"datasets": [{"name": "dota", "render": {"templates": {"detection": "x"}}}]})
+
+
 def test_weighted_counts_follow_fraction_and_repeat() -> None:
     mixture = Mixture.from_spec("a%50,b*3,c*1.5")
     assert mixture.counts(SIZES) == [25, 90, 10]

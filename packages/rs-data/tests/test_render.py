@@ -17,7 +17,7 @@ from rs_data import (
     VQAAnnotation,
 )
 from rs_data.readers import READERS
-from rs_data.render import RenderConfig, prompt_messages, render
+from rs_data.render import RenderConfig, RenderOverride, prompt_messages, render
 from rs_detect_eval import parse_objects
 from rs_resolution import ResolutionPolicy, canonical_poly, obb_to_poly, poly_to_hbb
 
@@ -199,3 +199,22 @@ def test_obb_round_trip_on_a_wide_image_in_absolute_pixels(rectangles_record: Re
     wide = rectangles_record.model_copy(deep=True)
     wide.images[0] = ImageRef(path="unused.png", width=812, height=1120)
     _round_trip(wide, "absolute", "obb", style)
+
+
+def test_an_override_replaces_only_the_fields_it_gives() -> None:
+    base = RenderConfig(styles={"plain": 1.0}, random_resize_prob=0.5, templates={"captioning": "Describe it"})
+    override = RenderOverride.model_validate(
+        {"box_types": {"hbb": 1}, "random_resize_prob": 0.0, "templates": {"vqa": "Q: {question}"}}
+    )
+    merged = base.merged(override)
+    assert type(merged) is RenderConfig and merged.box_types == {"hbb": 1.0} and merged.random_resize_prob == 0.0
+    assert merged.styles == {"plain": 1.0}  # not given: the global value stays
+    assert (merged.templates.vqa, merged.templates.captioning) == ("Q: {question}", "Describe it")
+    assert merged.templates.detection_plain == base.templates.detection_plain
+    assert base.merged(None) is base and base.merged(RenderOverride()) == base
+    assert override.model_dump() == {
+        "box_types": {"hbb": 1.0},
+        "random_resize_prob": 0.0,
+        "templates": {"vqa": "Q: {question}"},
+    }
+    assert RenderOverride.model_validate(override.model_dump()) == override

@@ -50,7 +50,9 @@ class MixtureDataset:
     """The datasets of a mixture behind one index space. Items are addressed by the sampler's keys (a global index
     plus which repetition of it this is, see `MixtureSampler`); key `k` is rendered deterministically from
     (seed, epoch, k), so workers and resumed runs produce the same conversation for the same key, and the copies of a
-    repeated sample get their own render choices."""
+    repeated sample get their own render choices.
+
+    Each source renders with `config` merged with its mixture entry's `render` override (`configs[i]`)."""
 
     def __init__(
         self,
@@ -64,6 +66,10 @@ class MixtureDataset:
         self.sources = list(sources)
         self.mixture = mixture
         self.policy, self.config = policy, config or RenderConfig()
+        if mixture is not None and len(mixture.datasets) != len(self.sources):
+            raise ValueError(f"{len(self.sources)} sources for the {len(mixture.datasets)} datasets of the mixture")
+        overrides = [d.render for d in mixture.datasets] if mixture is not None else [None] * len(self.sources)
+        self.configs = [self.config.merged(override) for override in overrides]
         self.seed, self.load_images = seed, load_images
         self.offsets = np.concatenate([[0], np.cumsum([len(s) for s in self.sources])]).astype(np.int64).tolist()
         self.epoch = 0
@@ -72,12 +78,13 @@ class MixtureDataset:
     def from_mixture(
         cls, mixture: Mixture, policy: ResolutionPolicy, config: RenderConfig | None = None, load_images: bool = False
     ) -> MixtureDataset:
-        """Open every dataset's records file (`DatasetEntry.path`)."""
+        """Open every dataset's records file (`DatasetEntry.path`); entries with the same path share one store."""
         missing = [d.name for d in mixture.datasets if d.path is None]
         if missing:
             raise ValueError(f"mixture datasets without a records path: {missing}")
-        stores = [RecordStore(d.path) for d in mixture.datasets]  # type: ignore[arg-type]
-        return cls(stores, policy, config, mixture.seed, load_images, mixture)
+        paths = [str(d.path) for d in mixture.datasets]
+        stores = {path: RecordStore(path) for path in dict.fromkeys(paths)}
+        return cls([stores[path] for path in paths], policy, config, mixture.seed, load_images, mixture)
 
     @property
     def sizes(self) -> list[int]:
@@ -107,5 +114,7 @@ class MixtureDataset:
         return self.sources[source][index]
 
     def __getitem__(self, key: int) -> RenderedSample:
+        source, index = self.locate(int(key))
         rng = np.random.default_rng([self.seed & 0xFFFFFFFF, self.epoch, int(key)])
-        return render(self.record(int(key)), self.policy, self.config, rng, load_images=self.load_images)
+        record = self.sources[source][index]
+        return render(record, self.policy, self.configs[source], rng, load_images=self.load_images)

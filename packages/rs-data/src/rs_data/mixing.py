@@ -5,6 +5,11 @@ times (fractions allowed: `*1.5` adds a seeded half copy), `all*2` applies to ev
 combine (`dota%50*2`). A YAML mixture may give explicit `weight`s instead (sampling proportions), or choose
 `strategy: balanced` (every dataset equally often) or `strategy: temperature` (p_i ∝ n_i^(1/T)).
 
+Each entry may carry its own render settings (`render:`, a partial `RenderConfig` merged over the global one), so
+one records file can enter a mixture twice, e.g. DOTA as polygons 25 times and as horizontal boxes once. In a spec
+string, `name@poly*25,name@hbb` says the same: `@BOX[+BOX...]` draws that entry's boxes from those types only; the
+entry is named `name@poly` and reads the records of `name`.
+
 Seeds are honoured: the subsample of `%` depends on the mixture seed only (fixed across epochs); which samples fill a
 fractional repeat or a weighted share depends on the seed and the epoch.
 """
@@ -15,19 +20,26 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from rs_detect_eval import BoxType
+
+from rs_data.render import RenderOverride
 
 Strategy = Literal["weighted", "balanced", "temperature"]
-_SPEC_ITEM = re.compile(r"^(?P<name>[A-Za-z0-9_.\-]+)(?P<mods>(?:[%*][0-9]*\.?[0-9]+)*)$")
+BOX_TYPES: tuple[str, ...] = get_args(BoxType)
+_SPEC_ITEM = re.compile(
+    r"^(?P<name>[A-Za-z0-9_.\-]+)(?:@(?P<boxes>[a-z]+(?:\+[a-z]+)*))?(?P<mods>(?:[%*][0-9]*\.?[0-9]+)*)$"
+)
 _MOD = re.compile(r"([%*])([0-9]*\.?[0-9]+)")
 
 
 class DatasetEntry(BaseModel):
-    """One dataset of a mixture: its records file, an optional subsample fraction, repeat count or weight."""
+    """One dataset of a mixture: its records file, an optional subsample fraction, repeat count or weight, and
+    render settings of its own (the fields given replace the global `RenderConfig`'s for this entry only)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -36,6 +48,12 @@ class DatasetEntry(BaseModel):
     fraction: float = Field(default=1.0, gt=0.0, le=1.0)
     repeat: float = Field(default=1.0, gt=0.0)
     weight: float | None = Field(default=None, ge=0.0)
+    render: RenderOverride | None = None
+
+    @property
+    def records_name(self) -> str:
+        """The data set whose records this entry reads when it has no `path`: the name before any `@` variant."""
+        return self.name.split("@", 1)[0]
 
 
 class Mixture(BaseModel):
@@ -62,7 +80,7 @@ class Mixture(BaseModel):
         """A mixture from an upstream spec string; `paths` maps names to records files (and lists `all`)."""
         entries = parse_mixture_spec(spec, available=list(paths) if paths else None)
         for entry in entries:
-            entry.path = (paths or {}).get(entry.name)
+            entry.path = (paths or {}).get(entry.records_name)
         return cls(datasets=entries, **settings)
 
     @classmethod
@@ -111,14 +129,17 @@ def _scale(shares: Sequence[float], total: int) -> list[int]:
 
 
 def parse_mixture_spec(spec: str, available: Sequence[str] | None = None) -> list[DatasetEntry]:
-    """Parse `"dota%50,dior*3"` into entries; `all` (e.g. `all*2`) stands for every name in `available`."""
+    """Parse `"dota@poly*25,dota@hbb,dior%50"` into entries; `all` (e.g. `all*2`) stands for every name in
+    `available`."""
     entries: dict[str, DatasetEntry] = {}
     for raw in (item.strip() for item in spec.split(",")):
         if not raw:
             continue
         match = _SPEC_ITEM.match(raw)
         if match is None:
-            raise ValueError(f"mixture spec item {raw!r}: expected NAME, NAME%PERCENT or NAME*REPEAT")
+            raise ValueError(f"mixture spec item {raw!r}: expected NAME[@BOX][%PERCENT][*REPEAT]")
+        render = _box_override(raw, match["boxes"])
+        variant = f"@{match['boxes']}" if match["boxes"] else ""
         fraction, repeat = 1.0, 1.0
         for op, value in _MOD.findall(match["mods"]):
             if op == "%":
@@ -139,10 +160,21 @@ def parse_mixture_spec(spec: str, available: Sequence[str] | None = None) -> lis
                 raise ValueError(f"mixture spec names unknown dataset {name!r}; known: {sorted(available)}")
             names = [name]
         for n in names:
-            entries[n] = DatasetEntry(name=n, fraction=fraction, repeat=repeat)
+            entries[n + variant] = DatasetEntry(name=n + variant, fraction=fraction, repeat=repeat, render=render)
     if not entries:
         raise ValueError(f"empty mixture spec {spec!r}")
     return list(entries.values())
+
+
+def _box_override(item: str, boxes: str | None) -> RenderOverride | None:
+    """The render override of a spec item's `@hbb+obb` part: boxes drawn from those types, equally often."""
+    if boxes is None:
+        return None
+    names = boxes.split("+")
+    unknown = [b for b in names if b not in BOX_TYPES]
+    if unknown:
+        raise ValueError(f"mixture spec item {item!r}: unknown box type {unknown[0]!r}; known: {list(BOX_TYPES)}")
+    return RenderOverride(box_types=dict.fromkeys(names, 1.0))
 
 
 def _rng(*key: int) -> np.random.Generator:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, field_validator, model_serializer
 from rs_detect_eval import BoxType, TextStyle, format_objects, normalize_class
 from rs_resolution import Convention, ImageFrame, ResolutionPolicy, load_image, resize_image
 
@@ -53,6 +53,33 @@ class RenderConfig(BaseModel):
 
     _box_types = field_validator("box_types")(lambda v: _normalised(v, "box_types"))
     _styles = field_validator("styles")(lambda v: _normalised(v, "styles"))
+
+    def merged(self, override: RenderOverride | None) -> RenderConfig:
+        """This config with the fields `override` gives replaced (templates: template by template)."""
+        if override is None:
+            return self
+        update = {name: getattr(override, name) for name in override.model_fields_set if name != "templates"}
+        if "templates" in override.model_fields_set:
+            given = override.templates.model_fields_set
+            update["templates"] = self.templates.model_copy(
+                update={name: getattr(override.templates, name) for name in given}
+            )
+        return self.model_copy(update=update)
+
+
+class RenderOverride(RenderConfig):
+    """A partial `RenderConfig` for one mixture entry: only the fields written (`model_fields_set`) apply, e.g.
+    `{"box_types": {"hbb": 1}}` renders that entry's boxes as horizontal boxes whatever the global setting.
+    Unknown keys and bad values are rejected like in `RenderConfig`; it dumps only the fields it sets."""
+
+    @model_serializer(mode="wrap")
+    def _given_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        given = {name: value for name, value in data.items() if name in self.model_fields_set}
+        if "templates" in given:
+            templates = self.templates.model_fields_set
+            given["templates"] = {name: value for name, value in given["templates"].items() if name in templates}
+        return given
 
 
 @dataclass
