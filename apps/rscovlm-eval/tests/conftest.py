@@ -47,6 +47,13 @@ def bench_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dior.save(root / "mme" / "remote_sensing" / "00001.jpg")
     (root / "vrsbench" / "Images").mkdir()
     dior.save(root / "vrsbench" / "Images" / "00001.jpg")
+    for category, entries in json.loads((root / "nwpu_captions" / "dataset_nwpu_small.json").read_text()).items():
+        for entry in entries:
+            _blank(root / "nwpu_captions" / "NWPU_images" / category / entry["filename"], (256, 256), entry["imgid"])
+    for name in ("Airport/airport_1.jpg", "Beach/beach_7.jpg", "BareLand/bareland_3.jpg"):
+        _blank(root / "geochat" / name, (600, 600))
+    _blank(root / "geochat" / "0.tif", (256, 256))
+    dior.save(root / "geochat" / "00001.png")
     for i, box in enumerate([(0, 0, 256, 256), (300, 200, 556, 456)]):
         (root / "scenes" / "parking_lot").mkdir(parents=True, exist_ok=True)
         dota.crop(box).save(root / "scenes" / "parking_lot" / f"parking_lot_{i}.png")
@@ -59,11 +66,15 @@ def bench_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 ALL_BENCHMARKS: list[dict[str, Any]] = [
     {"name": "aid", "data": "scenes"},
     {"name": "sydney-captions", "data": "captions/dataset_sydney_small.json", "images": "captions/images"},
+    {"name": "nwpu-captions", "data": "nwpu_captions/dataset_nwpu_small.json", "images": "nwpu_captions/NWPU_images"},
     {"name": "vrsbench-cap", "data": "vrsbench"},
     {"name": "rsvqa-lr", "data": "rsvqa", "images": "rsvqa/Images_LR"},
     {"name": "vrsbench-vqa", "data": "vrsbench"},
+    {"name": "geochat-aid", "data": "geochat/aid_small.jsonl"},
+    {"name": "geochat-lrben", "data": "geochat/lrben_small.jsonl"},
     {"name": "dior-rsvg", "data": "dior_rsvg", "images": "dior_r"},
     {"name": "vrsbench-ref", "data": "vrsbench"},
+    {"name": "geochat-referring", "data": "geochat/referring_small.jsonl"},
     {"name": "dota1.0", "data": "dota"},
     {"name": "dior-r", "data": "dior_r"},
     {"name": "hrsc2016", "data": "hrsc2016"},

@@ -26,9 +26,14 @@ def test_oracle_answers_score_perfectly(oracle_run):
     b = results["benchmarks"]
     assert b["aid"]["accuracy"] == 1.0 and b["aid"]["count"] == 4
     assert b["sydney-captions"]["count"] == 3  # the train image is not part of the test split
+    assert b["nwpu-captions"]["count"] == 2  # the test split of both classes
+    assert b["geochat-aid"]["accuracy"] == 1.0 and b["geochat-aid"]["count"] == 3
+    assert b["geochat-lrben"]["accuracy"] == 1.0 and b["geochat-lrben"]["count"] == 2
+    assert b["geochat-lrben"]["skipped_inputs"] == 1  # the line without an answer
     assert b["rsvqa-lr"]["accuracy"] == 1.0 and b["rsvqa-lr"]["count_mae"] == 0.0
     assert b["vrsbench-vqa"]["accuracy"] == 1.0
-    for key in ("dior-rsvg", "vrsbench-ref"):
+    assert b["geochat-referring"]["count"] == 2 and b["geochat-referring"]["skipped_inputs"] == 1
+    for key in ("dior-rsvg", "vrsbench-ref", "geochat-referring"):
         assert b[key]["acc@0.5"] == 1.0 and b[key]["mean_iou"] > 0.95, key
     for key in ("dota1.0", "dior-r", "hrsc2016", "fair1m"):
         present = {c: v for c, v in b[key]["per_class"].items() if v["num_gt"]}
@@ -46,7 +51,7 @@ def test_oracle_answers_score_perfectly(oracle_run):
 @pytest.mark.slow
 def test_captions_perfect(oracle_run):
     _, results = oracle_run
-    for key in ("sydney-captions", "vrsbench-cap"):
+    for key in ("sydney-captions", "nwpu-captions", "vrsbench-cap"):
         assert results["benchmarks"][key]["BLEU-1"] > 0.2, key
 
 

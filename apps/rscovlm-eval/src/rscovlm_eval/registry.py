@@ -44,6 +44,17 @@ def _captions(name: str, title: str) -> Benchmark:
     )
 
 
+def _geochat(name: str, task: str, metric: Metric, kind: str, what: str) -> Benchmark:
+    return Benchmark(
+        name,
+        task,
+        metric,
+        "geochat-bench",
+        f"GeoChat-Bench {what}: its question JSONL and the image folder (`images`)",
+        reader_options={"kind": kind},
+    )
+
+
 def _rsvqa(name: str, title: str, prefix: str) -> Benchmark:
     return Benchmark(
         name,
@@ -79,10 +90,22 @@ BENCHMARKS: dict[str, Benchmark] = {
         _captions("ucm-captions", "UCM-captions"),
         _captions("sydney-captions", "Sydney-captions"),
         _captions("rsicd", "RSICD"),
+        Benchmark(
+            "nwpu-captions",
+            "captioning",
+            "captioning",
+            "nwpu-captions",
+            "NWPU-Captions: dataset_nwpu.json (its test split) and NWPU_images (`images`, a folder per class)",
+            reader_options={"split": "test"},
+        ),
         _vrsbench("vrsbench-cap", "captioning", "`caption`"),
         _rsvqa("rsvqa-lr", "RSVQA-LR", "LR_split_test"),
         _rsvqa("rsvqa-hr", "RSVQA-HR", "USGS_split_test"),
         _vrsbench("vrsbench-vqa", "vqa", "`qa_pairs`"),
+        _geochat("geochat-aid", "classification", "classification", "scene", "scene classification (aid.jsonl)"),
+        _geochat("geochat-ucmerced", "classification", "classification", "scene", "scene classification (UCmerced)"),
+        _geochat("geochat-lrben", "vqa", "vqa", "vqa", "LRBEN VQA with `ground_truth` answers"),
+        _geochat("geochat-hrben", "vqa", "vqa", "vqa", "HRBEN VQA with `ground_truth` answers"),
         Benchmark(
             "dior-rsvg",
             "grounding",
@@ -92,6 +115,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             reader_options={"split": "test"},
         ),
         _vrsbench("vrsbench-ref", "grounding", "`objects` with referring sentences"),
+        _geochat("geochat-referring", "grounding", "grounding", "referring", "referring (`type: ref` lines)"),
         _detection("dota1.0", "dota", "dota1.0", "DOTA-v1.0 val: a folder with images/ and labelTxt/"),
         _detection(
             "dota1.0-test",
