@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from rs_zoom import ZOOMED_PROMPT, format_tool_call, tool_system_prompt, zoom_question
 from rscovlm_model import FAMILY_SPECS, load_model, load_processor
 from rscovlm_model.testing import tiny_checkpoint, tiny_checkpoints  # noqa: F401
 
@@ -32,7 +33,7 @@ class Tiny:
         return image_part(source, self.factor, rows, cols)
 
     def conversations(self) -> dict[str, list[dict[str, Any]]]:
-        return conversations(self.factor)
+        return conversations(self.family)
 
 
 @pytest.fixture(scope="session", params=sorted(FAMILY_SPECS))
@@ -51,8 +52,13 @@ def text(value: str) -> dict[str, str]:
     return {"type": "text", "text": value}
 
 
-def conversations(factor: int) -> dict[str, list[dict[str, Any]]]:
-    """A caption, a two-round zoom chain (two assistant turns, second image a PIL crop) and a text-only exchange."""
+ZOOM_BOX = {"absolute": [12, 40, 96, 120], "relative1000": [67, 288, 539, 863]}
+
+
+def conversations(family: str) -> dict[str, list[dict[str, Any]]]:
+    """A caption, a one-round zoom chain in rs-zoom's protocol (two assistant turns, the crop a PIL image) and a
+    text-only exchange."""
+    factor, convention = FAMILY_SPECS[family].factor, FAMILY_SPECS[family].convention
     crop = Image.open(DOTA).convert("RGB").crop((20, 10, 120, 90))
     return {
         "caption": [
@@ -60,29 +66,13 @@ def conversations(factor: int) -> dict[str, list[dict[str, Any]]]:
             {"role": "assistant", "content": [text("A playground with green trees around it.")]},
         ],
         "zoom": [
-            {"role": "system", "content": [text("You are a helpful assistant.")]},
+            {"role": "system", "content": [text(tool_system_prompt(convention))]},
             {
                 "role": "user",
-                "content": [
-                    image_part(str(DOTA), factor, 4, 4),
-                    text("How many planes are there? Zoom in to the region of interest and answer the question."),
-                ],
+                "content": [image_part(str(DOTA), factor, 4, 4), text(zoom_question("How many planes are there?"))],
             },
-            {
-                "role": "assistant",
-                "content": [
-                    text(
-                        '<tool_call>\n{"name": "image_zoom_in", "arguments": {"bbox": [12, 40, 96, 120]}}\n</tool_call>'
-                    )
-                ],
-            },
-            {
-                "role": "user",
-                "content": [
-                    image_part(crop, factor, 2, 2),
-                    text("Here's the zoomed-in image. You can complete your task now."),
-                ],
-            },
+            {"role": "assistant", "content": [text(format_tool_call(ZOOM_BOX[convention]))]},
+            {"role": "user", "content": [image_part(crop, factor, 2, 2), text(ZOOMED_PROMPT)]},
             {"role": "assistant", "content": [text("3")]},
         ],
         "text_only": [

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 from rs_resolution import ImageReadError, ResolutionPolicy, load_image, resize_image
 from rscovlm_model import IGNORE_INDEX, encode, prepare_images, truncate
+from rscovlm_model.encoding import reply_spans
 
 
 def _with_pil_images(messages: list[dict]) -> list[dict]:
@@ -48,19 +49,80 @@ def test_input_ids_equal_the_processor_chat_template(tiny, name: str) -> None:
         assert torch.equal(sample.image_grid_thw, reference["image_grid_thw"])
 
 
+def _supervised_runs(sample, tokenizer) -> list[str]:
+    """The decoded text of each contiguous run of supervised tokens."""
+    kept = (sample.labels != IGNORE_INDEX).tolist()
+    runs, current = [], []
+    for token, keep in zip(sample.input_ids.tolist(), kept, strict=True):
+        if keep:
+            current.append(token)
+        elif current:
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    return [tokenizer.decode(run) for run in runs]
+
+
 def test_labels_cover_every_assistant_reply_and_its_end_token(tiny) -> None:
-    sample = encode(tiny.conversations()["zoom"], tiny.processor)
-    tokenizer = tiny.processor.tokenizer
-    supervised = sample.input_ids[sample.labels != IGNORE_INDEX]
-    expected = (
-        '<tool_call>\n{"name": "image_zoom_in", "arguments": {"bbox": [12, 40, 96, 120]}}\n</tool_call><|im_end|>'
-        "3<|im_end|>"
-    )
-    assert tokenizer.decode(supervised) == expected
-    # labels equal input_ids where supervised, and the two replies are separate runs
+    messages = tiny.conversations()["zoom"]
+    sample = encode(messages, tiny.processor)
+    tool_call, answer = (m["content"][0]["text"] for m in messages if m["role"] == "assistant")
+    assert tool_call.startswith("<tool_call>\n{") and tool_call.endswith("}\n</tool_call>")
+    assert _supervised_runs(sample, tiny.processor.tokenizer) == [tool_call + "<|im_end|>", answer + "<|im_end|>"]
     kept = sample.labels != IGNORE_INDEX
     assert torch.equal(sample.labels[kept], sample.input_ids[kept])
-    assert int(torch.diff(kept.int()).eq(1).sum()) == 2
+
+
+def test_a_leading_newline_merges_with_the_assistant_header(tiny) -> None:
+    """The case token matching cannot handle: the header's newline and the reply's share one token."""
+    tokenizer = tiny.processor.tokenizer
+    header = tokenizer.tokenize("<|im_start|>assistant\n")
+    assert tokenizer.tokenize("<|im_start|>assistant\n\nyes")[: len(header)] != header
+
+
+REPLIES = [
+    "\n\nTwo leading newlines.",
+    "\nOne leading newline, one trailing.\n",
+    "Trailing blank lines.\n\n\n",
+    "  two leading spaces and two trailing  ",
+    " \n \n",
+    "",
+    '<tool_call>\n{"name": "image_zoom_in", "arguments": {"bbox": [1, 2, 3, 4]}}\n</tool_call>',
+    '\n\n<tool_call>\n{"name": "image_zoom_in", "arguments": {"bbox": [5, 6, 7, 8]}}\n</tool_call>\n\n',
+    "Let me look closer.\n<tool_call>\n[1, 2, 3, 4]\n</tool_call>",
+]
+
+
+@pytest.mark.parametrize("first", REPLIES)
+def test_labels_cover_replies_whatever_they_start_or_end_with(tiny, first: str) -> None:
+    second = REPLIES[(REPLIES.index(first) + 1) % len(REPLIES)]
+    messages = [
+        {"role": "user", "content": [tiny.image_part(str(tiny.dior), 2, 2), {"type": "text", "text": "Look."}]},
+        {"role": "assistant", "content": [{"type": "text", "text": first}]},
+        {"role": "user", "content": "And now?"},
+        {"role": "assistant", "content": second},
+    ]
+    sample = encode(messages, tiny.processor)
+    reference = tiny.processor.apply_chat_template(
+        _with_pil_images(messages), tokenize=True, return_dict=True, return_tensors="pt"
+    )
+    assert torch.equal(sample.input_ids, reference["input_ids"][0])
+    runs = _supervised_runs(sample, tiny.processor.tokenizer)
+    assert len(runs) == 2
+    for run, reply in zip(runs, (first, second), strict=True):
+        # a token merging the header's newline with the reply's leading newline is supervised whole
+        assert run == reply + "<|im_end|>" or (reply.startswith("\n") and run == "\n" + reply + "<|im_end|>")
+
+
+def test_reply_spans_find_each_reply_with_its_end_token() -> None:
+    text = (
+        "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n\nyes\n<|im_end|>\n"
+        "<|im_start|>assistant\n<|im_end|>\n<|im_start|>assistant\nopen"
+    )
+    replies = [text[start:end] for start, end in reply_spans(text)]
+    assert replies == ["\nyes\n<|im_end|>", "<|im_end|>", "open"]
+    assert reply_spans("<|im_start|>user\nassistant\n<|im_end|>\n") == []
 
 
 def test_images_follow_the_parts_size_or_the_policy(tiny) -> None:

@@ -13,6 +13,7 @@ from rscovlm_model.images import prepare_images
 IGNORE_INDEX = -100
 ASSISTANT_HEADER = "<|im_start|>assistant\n"
 TURN_END = "<|im_end|>"
+IMAGE_PAD = "<|image_pad|>"
 
 
 @dataclass
@@ -42,27 +43,54 @@ def patch_factor(processor: Any) -> int:
     return int(image_processor.patch_size * image_processor.merge_size)
 
 
-def assistant_mask(input_ids: list[int], header: list[int], end_id: int) -> list[bool]:
-    """True on every assistant reply token and its closing ``<|im_end|>``; False on everything else.
+def reply_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans ``[start, end)`` of the assistant replies in a rendered conversation, ``<|im_end|>`` included.
 
-    A reply starts after the token sequence of ``<|im_start|>assistant\\n``; a reply left open by truncation runs to
-    the end of the sequence.
+    A reply starts right after ``<|im_start|>assistant\\n`` and ends with the next ``<|im_end|>`` (or the text's end).
+    Working on characters, not tokens, keeps this right whatever the reply starts with: BPE may merge the header's
+    newline with a reply's leading newlines into one token.
     """
-    mask = [False] * len(input_ids)
-    width = len(header)
-    i = 0
-    while i + width <= len(input_ids):
-        if input_ids[i : i + width] != header:
-            i += 1
-            continue
-        j = i + width
-        while j < len(input_ids) and input_ids[j] != end_id:
-            mask[j] = True
-            j += 1
-        if j < len(input_ids):
-            mask[j] = True
-        i = j + 1
-    return mask
+    spans = []
+    header = text.find(ASSISTANT_HEADER)
+    while header >= 0:
+        start = header + len(ASSISTANT_HEADER)
+        end = text.find(TURN_END, start)
+        end = len(text) if end < 0 else end + len(TURN_END)
+        spans.append((start, end))
+        header = text.find(ASSISTANT_HEADER, end)
+    return spans
+
+
+def assistant_mask(text: str, tokenizer: Any) -> tuple[list[int], list[bool]]:
+    """Tokenise the template ``text`` alone (one token per ``<|image_pad|>``): its ids, and which tokens hold reply
+    characters.
+
+    A token that straddles a reply's first character (the header newline merged with the reply's own leading
+    newlines) is supervised, so no character of a reply goes unlearned.
+    """
+    tokens = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    spans = reply_spans(text)
+    mask, span = [], 0
+    for start, end in tokens["offset_mapping"]:
+        while span < len(spans) and spans[span][1] <= start:
+            span += 1
+        mask.append(span < len(spans) and start < spans[span][1] and end > spans[span][0])
+    return tokens["input_ids"], mask
+
+
+def expand_image_pads(
+    mask: list[bool], text_ids: list[int], input_ids: torch.Tensor, grid: torch.Tensor | None, processor: Any
+) -> torch.Tensor:
+    """Carry a per-token mask of the template text onto the processor's ``input_ids``, where each ``<|image_pad|>``
+    became as many tokens as its image has after the merge."""
+    image_pad_id = processor.tokenizer.convert_tokens_to_ids(IMAGE_PAD)
+    repeats = torch.ones(len(text_ids), dtype=torch.long)
+    pads = [i for i, token in enumerate(text_ids) if token == image_pad_id]
+    if pads:
+        repeats[pads] = grid.prod(dim=-1) // processor.image_processor.merge_size**2
+    if not torch.equal(torch.repeat_interleave(torch.tensor(text_ids, dtype=torch.long), repeats), input_ids):
+        raise ValueError("the processor's token ids differ from the chat-template text's: cannot place the labels")
+    return torch.repeat_interleave(torch.tensor(mask, dtype=torch.bool), repeats)
 
 
 def _image_spans(mm_token_type_ids: torch.Tensor) -> list[tuple[int, int]]:
@@ -122,10 +150,8 @@ def encode(
     text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=False)
     inputs = processor(text=[text], images=images or None, return_tensors="pt")
     input_ids = inputs["input_ids"][0]
-    tokenizer = processor.tokenizer
-    header = tokenizer.encode(ASSISTANT_HEADER, add_special_tokens=False)
-    end_id = tokenizer.convert_tokens_to_ids(TURN_END)
-    mask = torch.tensor(assistant_mask(input_ids.tolist(), header, end_id), dtype=torch.bool)
+    text_ids, text_mask = assistant_mask(text, processor.tokenizer)
+    mask = expand_image_pads(text_mask, text_ids, input_ids, inputs.get("image_grid_thw"), processor)
     sample = EncodedSample(
         input_ids=input_ids,
         labels=input_ids.masked_fill(~mask, IGNORE_INDEX),

@@ -75,6 +75,8 @@ _CORPUS = (
     '[{"bbox_2d": [12, 345, 67, 890], "label": "plane"}, {"quadrant bbox": [1, 2, 3, 4, 5, 6, 7, 8]}]',
     '{"name": "image_zoom_in", "arguments": {"bbox": [120, 64, 512, 384]}}',
     "0 1 2 3 4 5 6 7 8 9 10 100 1000 -90 45.5 rural urban presence comparison count area",
+    # paragraph breaks, so that newlines merge into multi-newline tokens as in the real Qwen vocabulary
+    "First paragraph.\n\nSecond paragraph.\n\n\nThird one, \n indented\n  twice.\n\n",
 )
 
 
