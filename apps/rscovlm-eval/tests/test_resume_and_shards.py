@@ -78,14 +78,56 @@ def test_shards_merge_into_the_same_report(bench_root, qwen25_folder, tmp_path, 
     assert again.calls == 0
 
 
-def test_changed_settings_do_not_reuse_a_cache(bench_root, qwen25_folder, tmp_path, subset, make_config, oracle_class):
-    config = make_config(qwen25_folder, bench_root, tmp_path, benchmarks=subset[:1], plots=False)
-    run_evaluation(config, generate=oracle_class(config))
-    changed = make_config(
-        qwen25_folder, bench_root, tmp_path, benchmarks=subset[:1], plots=False, prompt={"box_type": "obb"}
+def _constant(conversations):
+    return ["parking lot" for _ in conversations]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"prompt": {"box_type": "obb"}}, "prompt.box_type"),
+        ({"prompt": {"style": "json"}}, "prompt.style"),
+        ({"resolution": {"min_pixels": 3136, "max_pixels": 100352}}, "resolution.max_pixels"),
+        (
+            {"resolution": {"min_pixels": 3136, "max_pixels": 200704, "tasks": {"classification": [3136, 50176]}}},
+            "policy",
+        ),
+        ({"resolution": {"min_pixels": 3136, "max_pixels": 200704, "datasets": {"scenes": [3136, 50176]}}}, "policy"),
+        ({"dtype": "float32"}, "dtype"),
+        ({"seed": 1}, "seed"),
+        ({"generation": {"max_new_tokens": 8}}, "generation.max_new_tokens"),
+        ({"zoom": {"max_rounds": 3}}, "zoom.max_rounds"),
+        ({"benchmarks": [{"name": "aid", "data": "scenes", "options": {"dataset": "other"}}]}, "aid.options"),
+        ({"benchmarks": [{"name": "aid", "data": "scenes", "split": "test"}]}, "aid.split"),
+    ],
+)
+def test_changed_settings_do_not_reuse_a_cache(bench_root, qwen25_folder, tmp_path, make_config, change, named):
+    aid = [{"name": "aid", "data": "scenes"}]
+    config = make_config(qwen25_folder, bench_root, tmp_path, benchmarks=aid, plots=False)
+    run_evaluation(config, generate=_constant)
+    changed = make_config(qwen25_folder, bench_root, tmp_path, **{"benchmarks": aid, "plots": False, **change})
+    with pytest.raises(ConfigError, match="other settings") as refused:
+        run_evaluation(changed, generate=_constant)
+    assert named in str(refused.value)
+
+
+def test_settings_that_do_not_change_predictions_reuse_the_cache(bench_root, qwen25_folder, tmp_path, make_config):
+    aid = [{"name": "aid", "data": "scenes"}]
+    run_evaluation(make_config(qwen25_folder, bench_root, tmp_path, benchmarks=aid, plots=False), generate=_constant)
+    again = make_config(
+        qwen25_folder,
+        bench_root,
+        tmp_path,
+        benchmarks=[{**aid[0], "limit": 2}],
+        plots=False,
+        generation={"batch_size": 1},
+        progress=True,
     )
-    with pytest.raises(ConfigError, match="other settings"):
-        run_evaluation(changed, generate=oracle_class(changed))
+
+    def must_not_run(conversations):
+        raise AssertionError("every prediction is cached")
+
+    run_evaluation(again, generate=must_not_run)
 
 
 def test_cache_refuses_duplicates_and_reports_bad_lines(tmp_path):

@@ -51,6 +51,16 @@ class BenchmarkConfig(_Strict):
     zoom: bool | None = Field(default=None, description="Run the Zoom-in Chain (UHR VQA); default from the registry.")
     options: dict[str, Any] = Field(default_factory=dict, description="Extra keyword options for the reader.")
     label: str | None = Field(default=None, description="Name shown in the report; defaults to `name`.")
+    merge_patches: bool | None = Field(
+        default=None,
+        description="Detection: merge patch answers into full images before scoring (as DOTA_devkit); default: when "
+        "every sample is a DOTA_devkit patch (`P0001__1__0___0`) of a scored benchmark.",
+    )
+    full_images: Path | None = Field(
+        default=None,
+        description="Detection on patches: the full-image data the patches were cut from, in the benchmark's public "
+        "format (e.g. DOTA/val) or an rs-data records .jsonl; merged answers are scored against its labels.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -63,6 +73,12 @@ class BenchmarkConfig(_Strict):
     def _zoom_needs_uhr(self) -> BenchmarkConfig:
         if self.zoom and BENCHMARKS[self.name].task != "uhr_vqa":
             raise ValueError(f"zoom: the Zoom-in Chain is for UHR VQA benchmarks, not {self.name!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _merge_needs_detection(self) -> BenchmarkConfig:
+        if (self.merge_patches or self.full_images is not None) and BENCHMARKS[self.name].metric != "detection":
+            raise ValueError(f"merge_patches/full_images: patch merging is for detection benchmarks, not {self.name!r}")
         return self
 
     @property
@@ -164,10 +180,14 @@ class EvalConfig(_Strict):
         return self.data_root.expanduser() / path
 
     def fingerprint(self) -> dict[str, Any]:
-        """The settings that change predictions: a cache made under other settings is not reused."""
+        """The run-wide settings that change predictions: a cache made under other settings is not reused.
+
+        Each benchmark's own inputs are checked apart (see `BenchmarkConfig.inputs`).
+        """
         return {
             "model": str(self.model),
             "family": self.family,
+            "dtype": self.dtype,
             "generation": {"max_new_tokens": self.generation.max_new_tokens},
             "resolution": self.resolution.model_dump(mode="json"),
             "prompt": self.prompt.model_dump(mode="json"),

@@ -7,6 +7,7 @@ report and never retried silently.
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -22,7 +23,9 @@ from tqdm import tqdm
 
 from rscovlm_eval.cache import PredictionCache
 from rscovlm_eval.config import ConfigError, EvalConfig
+from rscovlm_eval.registry import BENCHMARKS
 
+TASKS = {b.task for b in BENCHMARKS.values()}
 GenerateFn = Callable[[list[list[dict[str, Any]]]], list[str]]
 _IMAGE_ERRORS = (ImageReadError, OSError)  # an unreadable image: that sample's fault, not the run's
 _PROMPT_ERRORS = (*_IMAGE_ERRORS, ValueError)
@@ -101,6 +104,18 @@ def render_config(config: EvalConfig, spec: ModelSpec, task: str) -> RenderConfi
         box_types={box_type_for(task, config): 1.0},
         styles={config.prompt.style: 1.0},
     )
+
+
+def prediction_settings(config: EvalConfig, spec: ModelSpec) -> dict[str, Any]:
+    """Every run-wide setting that shapes a prediction, as JSON: the config's fingerprint, the model's conventions,
+    the resolved resolution policy and the prompt rendering of every task (rs-data's templates included)."""
+    settings = {
+        **config.fingerprint(),
+        "spec": spec.to_dict(),
+        "policy": resolution_policy(config, spec).model_dump(mode="json"),
+        "render": {t: render_config(config, spec, t).model_dump(mode="json") for t in sorted(TASKS)},
+    }
+    return json.loads(json.dumps(settings))
 
 
 def sample_rng(seed: int, sample_id: str) -> np.random.Generator:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rscovlm_eval.cache import merge_shards
+from rscovlm_eval.data import FULL_TARGETS
 from rscovlm_eval.scoring import score_benchmark
 from rscovlm_eval.tables import results_markdown
 
@@ -43,6 +44,7 @@ def compute_results(run_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, 
             "classes": bench["classes"],
             "export_only": bench["export_only"],
             "report_dir": folder,
+            "full_targets": _read_json(folder / FULL_TARGETS) if bench.get("merge_patches") else None,
         }
         scores = score_benchmark(bench["metric"], entries, ctx)
         scores["skipped_inputs"] = len(manifest["skipped"])

@@ -4,6 +4,7 @@ Run folder layout::
 
     RUN_DIR/run.json                         settings that shape predictions (checked on resume)
     RUN_DIR/<benchmark>/manifest.json        the benchmark's sample ids (all shards) and skipped inputs
+    RUN_DIR/<benchmark>/full_targets.json    full-image labels that merged patch answers are scored on (if merged)
     RUN_DIR/<benchmark>/predictions.rank{r}-of-{w}.jsonl
     RUN_DIR/results.json, results.md, plots/*.png
 """
@@ -18,8 +19,15 @@ from typing import Any
 
 from rscovlm_eval.cache import PredictionCache, merge_shards, shard_path
 from rscovlm_eval.config import BenchmarkConfig, ConfigError, EvalConfig, load_config
-from rscovlm_eval.data import load_benchmark_records
-from rscovlm_eval.inference import GenerateFn, ModelSpec, infer_benchmark, load_generator, model_spec
+from rscovlm_eval.data import FULL_TARGETS, load_benchmark_records, load_full_targets
+from rscovlm_eval.inference import (
+    GenerateFn,
+    ModelSpec,
+    infer_benchmark,
+    load_generator,
+    model_spec,
+    prediction_settings,
+)
 from rscovlm_eval.registry import get_benchmark
 from rscovlm_eval.report import write_report
 
@@ -36,14 +44,22 @@ def _write_json(path: Path, data: Any) -> None:
 def _update_run_file(run_dir: Path, settings: dict[str, Any]) -> None:
     """Write run.json; an existing run folder must have been made with the same settings.
 
-    The benchmarks of earlier runs into the same folder stay listed, so the report covers them all.
+    Run-wide settings (`fingerprint`) must match, and so must the inputs of a benchmark evaluated into the folder
+    before. The benchmarks of earlier runs into the same folder stay listed, so the report covers them all.
     """
     path = run_dir / "run.json"
     if path.exists():
         previous = json.loads(path.read_text(encoding="utf-8"))
-        if previous.get("fingerprint") != settings["fingerprint"]:
+        changed = _changed(previous.get("fingerprint") or {}, settings["fingerprint"])
+        before = {b["key"]: b for b in previous["benchmarks"]}
+        for bench in settings["benchmarks"]:
+            if bench["key"] in before:
+                changed += [
+                    f"{bench['key']}.{c}" for c in _changed(before[bench["key"]].get("inputs"), bench["inputs"])
+                ]
+        if changed:
             raise ConfigError(
-                f"{run_dir} holds predictions made with other settings (see {path}); "
+                f"{run_dir} holds predictions made with other settings ({', '.join(changed)}; see {path}); "
                 "choose another output_dir/run_name or delete that folder"
             )
         current = {b["key"] for b in settings["benchmarks"]}
@@ -52,8 +68,28 @@ def _update_run_file(run_dir: Path, settings: dict[str, Any]) -> None:
     _write_json(path, settings)
 
 
-def _benchmark_settings(bench: BenchmarkConfig, config: EvalConfig) -> dict[str, Any]:
+def _changed(before: Any, now: Any, prefix: str = "") -> list[str]:
+    """The dotted names of the settings that differ between two JSON values (the whole value when not a dict)."""
+    if not isinstance(before, dict) or not isinstance(now, dict):
+        return [] if before == now else [prefix or "settings"]
+    return [
+        name
+        for key in sorted(set(before) | set(now))
+        for name in _changed(before.get(key), now.get(key), f"{prefix}.{key}" if prefix else key)
+    ]
+
+
+def _benchmark_settings(bench: BenchmarkConfig, config: EvalConfig, merge_patches: bool) -> dict[str, Any]:
     registered = get_benchmark(bench.name)
+    zoom = registered.zoom if bench.zoom is None else bench.zoom
+    inputs = {
+        "data": str(config.resolve(bench.source)),
+        "images": None if bench.images is None else str(config.resolve(bench.images)),
+        "format": bench.format or registered.reader,
+        "options": {**registered.reader_options, **bench.options},
+        "split": bench.split,
+        "zoom": zoom,
+    }
     return {
         "name": bench.name,
         "key": bench.key,
@@ -61,8 +97,10 @@ def _benchmark_settings(bench: BenchmarkConfig, config: EvalConfig) -> dict[str,
         "task": registered.task,
         "classes": registered.classes,
         "export_only": registered.export_only,
-        "zoom": registered.zoom if bench.zoom is None else bench.zoom,
-        "data": str(config.resolve(bench.source)),
+        "zoom": zoom,
+        "merge_patches": merge_patches,
+        "data": inputs["data"],
+        "inputs": json.loads(json.dumps(inputs, default=str)),
     }
 
 
@@ -78,12 +116,18 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
     config = load_config(config)
     spec: ModelSpec = model_spec(config)
     run_dir = config.run_dir
-    benchmarks = [_benchmark_settings(b, config) for b in config.benchmarks]
     loaded = [load_benchmark_records(b, config) for b in config.benchmarks]  # every data error before any work
+    full_targets = [
+        load_full_targets(b, config, records) for b, (records, _) in zip(config.benchmarks, loaded, strict=True)
+    ]
+    benchmarks = [
+        _benchmark_settings(b, config, targets is not None)
+        for b, targets in zip(config.benchmarks, full_targets, strict=True)
+    ]
     _update_run_file(
         run_dir,
         {
-            "fingerprint": config.fingerprint(),
+            "fingerprint": prediction_settings(config, spec),
             "spec": spec.to_dict(),
             "benchmarks": benchmarks,
             "config": config.model_dump(mode="json"),
@@ -97,11 +141,13 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
         return lazy_generate[0]
 
     complete = True
-    for settings, (records, skipped) in zip(benchmarks, loaded, strict=True):
+    for settings, (records, skipped), targets in zip(benchmarks, loaded, full_targets, strict=True):
         folder = run_dir / settings["key"]
         manifest = {"ids": [r.id for r in records], "skipped": [s.__dict__ for s in skipped]}
         folder.mkdir(parents=True, exist_ok=True)
         _write_json(folder / "manifest.json", manifest)
+        if targets is not None:
+            _write_json(folder / FULL_TARGETS, targets)
         mine = records[config.rank :: config.world_size]
         done_elsewhere = {e["id"] for e in merge_shards(folder, manifest["ids"])[0]}  # e.g. under another world_size
         with PredictionCache(shard_path(folder, config.rank, config.world_size)) as cache:

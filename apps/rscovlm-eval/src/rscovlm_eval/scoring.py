@@ -112,15 +112,16 @@ def detections(entries: list[Entry], ctx: dict[str, Any], classes: list[str]) ->
     return dets, dict(dropped)
 
 
-def ground_truths(entries: list[Entry]) -> list:
+def ground_truths(targets: list[tuple[str, dict[str, Any]]]) -> list:
+    """ImageGT per (image id, detection annotation as JSON)."""
     from rs_detect_eval import ImageGT
 
     gts = []
-    for e in entries:
-        objects = e["target"]["objects"]
+    for image_id, target in targets:
+        objects = target["objects"]
         gts.append(
             ImageGT(
-                image_id=e["id"],
+                image_id=image_id,
                 polygons=np.array([o["polygon"] for o in objects], dtype=float).reshape(-1, 8),
                 labels=[o["label"] for o in objects],
                 difficult=np.array([o.get("difficult", False) for o in objects], dtype=bool),
@@ -144,7 +145,10 @@ def score_detection(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]
     dets, dropped = detections(entries, ctx, classes)
     if ctx.get("export_only"):
         return export_task1(dets, classes, ctx["report_dir"]) | {"dropped": dropped}
-    gts = ground_truths(entries)
+    if ctx.get("full_targets") is not None:
+        dets, gts = merged_to_full_images(dets, ctx["full_targets"])
+    else:
+        gts = ground_truths([(e["id"], e["target"]) for e in entries])
     # VOC07 11-point AP at IoU 0.5 is what DOTA_devkit's main() and mmrotate's DOTA/HRSC evaluation report by default
     devkit = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="devkit", ap_mode="voc07")
     mmrotate = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="mmrotate", ap_mode="voc07")
@@ -157,10 +161,22 @@ def score_detection(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]
         "map_nc": evaluate_map_nc(dets, gts, classes).to_dict(),
         "mf1": evaluate_mf1(dets, gts, classes).to_dict(),
         "count": len(entries),
+        "images": len(gts),
         "per_class": devkit.to_dict()["per_class"],
         "per_class_mmrotate": mmrotate.to_dict()["per_class"],
         "dropped": dropped,
     }
+
+
+def merged_to_full_images(dets: list, full_targets: dict[str, dict[str, Any]]) -> tuple[list, list]:
+    """Patch answers shifted to their full image and merged with rotated NMS (DOTA_devkit's ResultMerge: original =
+    (patch + offset) / rate, NMS IoU 0.1), paired with the full-image labels; an image without answers stays in."""
+    from rs_detect_eval import ImageDet, merge_patches
+
+    merged = {d.image_id: d for d in merge_patches(dets, rate_in_name=True)}
+    images = sorted(full_targets)
+    full_dets = [merged.get(image) or ImageDet(image, np.zeros((0, 8)), []) for image in images]
+    return full_dets, ground_truths([(image, full_targets[image]) for image in images])
 
 
 def export_task1(dets: list, classes: list[str], report_dir: Path) -> dict[str, Any]:
