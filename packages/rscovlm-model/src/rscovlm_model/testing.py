@@ -4,14 +4,18 @@ Use them from a ``conftest.py`` by importing the fixtures into it::
 
     from rscovlm_model.testing import tiny_checkpoint, tiny_checkpoints  # noqa: F401
 
-Checkpoints are built once per test session (about a second each) in pytest's temporary directory.
+Checkpoints are built once per test session (about a second each) in pytest's temporary directory. This is the one
+module of the package that needs pytest (a test dependency, not a runtime one); no other module imports it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+try:
+    import pytest
+except ImportError as error:
+    raise ImportError("rscovlm_model.testing holds pytest fixtures: it needs pytest, a test dependency") from error
 
 from rscovlm_model.families import FAMILY_SPECS
 from rscovlm_model.tiny import build_tiny_checkpoint

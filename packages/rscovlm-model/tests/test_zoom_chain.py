@@ -1,0 +1,128 @@
+"""rs-zoom's protocol through the real Qwen chat templates, and `Generator` as the chain runner's `generate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from rs_resolution import ResolutionPolicy, load_image, resize_image, to_model
+from rs_zoom import (
+    TOOL_NAME,
+    TOOL_SYSTEM_PROMPT,
+    ZOOMED_PROMPT,
+    CropPolicy,
+    format_tool_call,
+    run_chains,
+    tool_schema,
+    tool_system_prompt,
+    zoom_question,
+)
+from rscovlm_model import FAMILY_SPECS, Generator, load_processor
+
+VISION = "<|vision_start|><|image_pad|><|vision_end|>"
+
+
+def test_zoom_chain_renders_turn_by_turn_in_the_qwen_template(tiny) -> None:
+    convention = FAMILY_SPECS[tiny.family].convention
+    messages = tiny.conversations()["zoom"]
+    tool_call = messages[2]["content"][0]["text"]
+    assert messages[0]["content"][0]["text"] == tool_system_prompt(convention)
+    assert convention != "absolute" or tool_system_prompt(convention) == TOOL_SYSTEM_PROMPT
+    expected = (
+        f"<|im_start|>system\n{tool_system_prompt(convention)}<|im_end|>\n"
+        f"<|im_start|>user\n{VISION}{zoom_question('How many planes are there?')}<|im_end|>\n"
+        f"<|im_start|>assistant\n{tool_call}<|im_end|>\n"
+        f"<|im_start|>user\n{VISION}{ZOOMED_PROMPT}<|im_end|>\n"
+        "<|im_start|>assistant\n3<|im_end|>\n"
+    )
+    assert tiny.processor.apply_chat_template(messages, tokenize=False) == expected
+
+
+@pytest.mark.parametrize("convention", ["absolute", "relative1000"])
+def test_tool_prompt_and_call_are_the_templates_own_tool_format(
+    tiny_checkpoints: dict[str, Path], convention: str
+) -> None:
+    """Qwen3-VL's template writes `tools` and `tool_calls` itself (Qwen2.5-VL's has no tool branch): rs-zoom's system
+    prompt and tool-call text are exactly what it writes."""
+    processor = load_processor(tiny_checkpoints["qwen3_vl"])
+    user = {"role": "user", "content": [{"type": "text", "text": "Where?"}]}
+    system = {"role": "system", "content": [{"type": "text", "text": tool_system_prompt(convention)}]}
+    declared = processor.apply_chat_template([user], tools=[tool_schema(convention)], tokenize=False)
+    assert processor.apply_chat_template([system, user], tokenize=False) == declared
+    box = [12, 40, 96, 120]
+    as_text = {"role": "assistant", "content": format_tool_call(box)}
+    as_call = {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [{"type": "function", "function": {"name": TOOL_NAME, "arguments": {"bbox": box}}}],
+    }
+    assert processor.apply_chat_template([user, as_text], tokenize=False) == processor.apply_chat_template(
+        [user, as_call], tokenize=False
+    )
+
+
+class ZoomThenAnswer:
+    """A `generate` for the chain runner: round one replies with scripted zoom calls (the tiny model's own text is
+    random), later rounds are the real model's greedy answers, kept free of tool-call tags."""
+
+    def __init__(self, generator: Generator, boxes: list[list[int]]) -> None:
+        self.generator = generator
+        self.boxes = boxes
+        tokenizer = generator.processor.tokenizer
+        self.kwargs = {
+            "max_new_tokens": 6,
+            "bad_words_ids": [[tokenizer.convert_tokens_to_ids(t)] for t in ("<tool_call>", "</tool_call>")],
+        }
+        self.calls: list[list[list[dict]]] = []
+
+    def __call__(self, conversations: list[list[dict]]) -> list[str]:
+        self.calls.append(conversations)
+        if len(self.calls) == 1:
+            return [format_tool_call(box) for box in self.boxes]
+        return self.generator(conversations, **self.kwargs)
+
+
+def test_generator_drives_a_zoom_chain_end_to_end(tiny) -> None:
+    spec = FAMILY_SPECS[tiny.family]
+    f = spec.factor
+    policy = ResolutionPolicy(factor=f, min_pixels=4 * f * f, max_pixels=16 * f * f)
+    originals = [load_image(tiny.dota), load_image(tiny.dior)]
+    regions = [[40, 30, 120, 100], [0, 0, 80, 60]]  # original pixels
+    boxes = [
+        to_model(np.reshape(region, (2, 2)), policy.frame(*image.size, task="uhr_vqa"), spec.convention)
+        .reshape(4)
+        .tolist()
+        for image, region in zip(originals, regions, strict=True)
+    ]
+    model = ZoomThenAnswer(Generator(tiny.model, tiny.processor, policy), boxes)
+    items = [(str(tiny.dota), "How many vehicles are there?"), (Image.open(tiny.dior), "What is in the corner?")]
+    exact = CropPolicy(margin=0, min_size=1)
+    results = run_chains(model, items, max_rounds=1, policy=policy, convention=spec.convention, crop_policy=exact)
+
+    assert [r.status for r in results] == ["zoomed", "zoomed"]
+    assert [len(r.rounds) for r in results] == [2, 2]
+    assert len(model.calls) == 2 and len(model.calls[1]) == 2  # both second rounds in one batched call
+    second_round = model.calls[1]
+    for result, conversation, original, region in zip(results, second_round, originals, regions, strict=True):
+        zoom = result.rounds[0]
+        assert [m["role"] for m in conversation] == ["system", "user", "assistant", "user"]
+        # the crop reaches the model as an in-memory image at its resized size, cut from the original pixels
+        crop = conversation[3]["content"][0]
+        assert isinstance(crop["image"], Image.Image)
+        assert crop["image"].size == (crop["resized_width"], crop["resized_height"]) == zoom.crop_size
+        window = zoom.window
+        step = original.width / result.frame.resized_width  # original pixels per overview pixel
+        assert np.allclose([window.x0, window.y0, window.x1, window.y1], region, atol=step + 1)
+        cut = original.crop((window.x0, window.y0, window.x1, window.y1))
+        cut = resize_image(cut, crop["resized_height"], crop["resized_width"])
+        assert np.array_equal(np.asarray(crop["image"]), np.asarray(cut))
+    # the model saw overview and crop of both chains, and the answers are its own replies to those conversations
+    grids = model.generator._inputs(second_round)["image_grid_thw"]
+    patch = tiny.processor.image_processor.patch_size
+    crop_grids = [[1, r.rounds[0].crop_size[1] // patch, r.rounds[0].crop_size[0] // patch] for r in results]
+    assert grids.tolist()[1::2] == crop_grids
+    replies = model.generator(second_round, **model.kwargs)
+    assert [r.answer for r in results] == [reply.strip() for reply in replies]
+    assert [r.rounds[1].text for r in results] == replies
