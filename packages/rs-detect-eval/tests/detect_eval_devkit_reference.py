@@ -1,9 +1,11 @@
 """A literal, loop-per-detection restatement of DOTA_devkit `dota_evaluation_task1.voc_eval` used as a test oracle.
 
 It follows the devkit's published procedure step by step (one class at a time, detections ranked by
-`numpy.argsort(-confidence)`, an axis-aligned prefilter with the devkit's +1 pixel convention, then polygon IoU of the
-surviving ground truth, a match when IoU > threshold, difficult objects neither counted nor penalised, VOC AP in
-float64). Polygon IoU here is shapely's, one pair at a time, which equals the devkit's C routine on valid polygons.
+`numpy.argsort(-confidence)`, an axis-aligned prefilter keeping ground truth whose +1-pixel box IoU is positive, then
+polygon IoU of the survivors, the first maximum as the match, a match when IoU > threshold, difficult objects neither
+counted nor penalised, recall = tp / float(npos) and VOC AP in float64, all arithmetic included: with npos = 0 the
+recall is NaN, so the 11-point AP is 0 and the all-point AP NaN). Polygon IoU here is shapely's, one pair at a time,
+which equals the devkit's C routine on valid polygons.
 """
 
 from __future__ import annotations
@@ -63,7 +65,9 @@ def devkit_class_ap(
             ixmax = np.minimum(gt[:, 0::2].max(1), bb[0::2].max())
             iymax = np.minimum(gt[:, 1::2].max(1), bb[1::2].max())
             inters = np.maximum(ixmax - ixmin + 1.0, 0.0) * np.maximum(iymax - iymin + 1.0, 0.0)
-            keep = np.flatnonzero(inters > 0)
+            gt_area = (gt[:, 0::2].max(1) - gt[:, 0::2].min(1) + 1.0) * (gt[:, 1::2].max(1) - gt[:, 1::2].min(1) + 1.0)
+            bb_area = (bb[0::2].max() - bb[0::2].min() + 1.0) * (bb[1::2].max() - bb[1::2].min() + 1.0)
+            keep = np.flatnonzero(inters / (bb_area + gt_area - inters) > 0)
             if len(keep):
                 overlaps = [_pair_iou(gt[k], bb) for k in keep]
                 ovmax = np.max(overlaps)
@@ -77,9 +81,8 @@ def devkit_class_ap(
                     fp[d] = 1.0
         else:
             fp[d] = 1.0
-    if npos == 0:
-        return 0.0
     fp, tp = np.cumsum(fp), np.cumsum(tp)
-    rec = tp / float(npos)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rec = tp / float(npos)
     prec = tp / np.maximum(tp + fp, np.finfo(np.float64).eps)
     return float(_voc_ap(rec, prec, use_07_metric))

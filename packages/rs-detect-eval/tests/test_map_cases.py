@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from detect_eval_devkit_reference import devkit_class_ap
 from detect_eval_synthetic import BOX, shifted
 from rs_detect_eval import ImageDet, ImageGT, evaluate_map
 
@@ -68,3 +69,36 @@ def test_bad_arguments() -> None:
         evaluate_map([], gts, ["ship"], iou_thr=0.0)
     result = evaluate_map([ImageDet("a", BOX[None], ["whale"])], gts, ["ship"])
     assert result.unknown_labels == {"whale": 1} and result.map == 0.0
+
+
+def test_eleven_point_recall_thresholds_are_numpy_arange_values() -> None:
+    # 10 objects; ranked: 3 hits, 2 misses, 7 hits. Recall 3/10 = 0.3 lies below the 4th threshold 0.1 * 3
+    # (0.30000000000000004), so the best precision counted there is the one beyond it (10/12), not 1. Both references
+    # compare in float64 (mmrotate's float32 true-positive sums become float64 over the integer object count).
+    gts = [ImageGT("a", np.stack([shifted(20 * i) for i in range(10)]), ["ship"] * 10)]
+    order = [0, 1, 2, None, None, 3, 4, 5, 6, 7, 8, 9]
+    polygons = np.stack([shifted(20 * i) if i is not None else shifted(1000 + 20 * k) for k, i in enumerate(order)])
+    dets = [ImageDet("a", polygons, ["ship"] * 12, np.linspace(0.95, 0.4, 12))]
+    devkit = evaluate_map(dets, gts, ["ship"], convention="devkit", ap_mode="voc07")
+    assert devkit.map == pytest.approx((3 * 1 + 8 * 10 / 12) / 11, abs=1e-12)
+    mmrotate = evaluate_map(dets, gts, ["ship"], convention="mmrotate", ap_mode="voc07")
+    assert mmrotate.map == pytest.approx((3 * 1 + 8 * 10 / 12) / 11, abs=1e-6)  # float32 AP
+
+
+def test_devkit_tie_order_is_numpy_default_argsort() -> None:
+    # 60 detections with three distinct scores; numpy's default (unstable) argsort decides the order within a score,
+    # exactly as in the devkit, whose restatement gives the same AP
+    rng = np.random.default_rng(5)
+    gts = [ImageGT("a", np.stack([shifted(20 * i) for i in range(30)]), ["ship"] * 30)]
+    hits = rng.permutation(60) < 30
+    polygons = np.stack([shifted(20 * (k % 30) + (0 if hit else 5000)) for k, hit in enumerate(hits)])
+    scores = rng.choice([0.3, 0.6, 0.9], 60)
+    dets = [ImageDet("a", polygons, ["ship"] * 60, scores)]
+    gt_by_image = {"a": [(p, "ship", False) for p in gts[0].polygons]}
+    lines = [("a", s, p) for s, p in zip(scores, polygons, strict=True)]
+    for ap_mode in ("voc07", "area"):
+        result = evaluate_map(dets, gts, ["ship"], convention="devkit", ap_mode=ap_mode)
+        assert result.map == pytest.approx(devkit_class_ap(gt_by_image, lines, "ship", 0.5, ap_mode == "voc07"), abs=0)
+    if not np.array_equal(np.argsort(-scores), np.argsort(-scores, kind="stable")):
+        stable = evaluate_map(dets, gts, ["ship"], convention="devkit", ap_mode="area", tie_order="input")
+        assert stable.map != result.map

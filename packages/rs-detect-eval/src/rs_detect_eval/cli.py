@@ -213,8 +213,10 @@ def f1_command(gt_dir, det, class_set, box_type, coords, out, iou_thr, score_thr
         result = evaluate_mf1(dets, gts, classes, iou_thr, score_thr)
     click.echo(
         f"mF1 {100 * result.f1:.2f}  mP {100 * result.precision:.2f}  mR {100 * result.recall:.2f}  "
-        f"score threshold {result.score_thr}"
+        f"score threshold {result.score_thr}  classes {result.num_classes}"
     )
+    for reason, count in result.left_out.items():
+        click.echo(f"left out: {count} ({reason})")
     _write_json(result.to_dict(), out)
 
 

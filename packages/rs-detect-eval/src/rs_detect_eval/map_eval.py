@@ -1,10 +1,13 @@
 """Rotated-box mAP under the two conventions of the literature, vectorised over all images and classes at once.
 
-`devkit` reproduces DOTA_devkit `dota_evaluation_task1.py`: polygons as given, a detection matches when IoU > thr
-(strictly), difficult ground truth is left out of the positives and a detection whose best match is difficult counts
-neither as true nor as false positive; float64 arithmetic; mAP = mean over all classes. A class without positives gets
-AP 0 (the devkit's 11-point form gives 0; its all-point form would give NaN), a class without detections AP 0 (the
-devkit cannot read an empty result file).
+`devkit` reproduces DOTA_devkit `dota_evaluation_task1.py` (`voc_eval` per class, `main` for the mean): polygons as
+given; a detection's match is the ground truth of its class and image with the highest polygon IoU (the first on ties),
+a true positive when IoU > thr (strictly) and no higher-ranked detection took that object; difficult ground truth is
+left out of npos and a detection whose match is difficult counts neither as true nor as false positive; recall =
+tp / npos and precision = tp / max(tp + fp, eps) in float64; VOC AP 11-point (recall thresholds 0.1 * i) or all-point;
+mAP = the sum of all classes' AP divided by the number of classes. Two cases the devkit cannot score get AP 0 here: a
+class without positives (npos = 0: the devkit's 11-point AP is 0, its all-point AP NaN from 0 / 0, which would make
+the mAP NaN) and a class without detections (the devkit fails on an empty or missing Task1 file).
 
 `mmrotate` reproduces mmrotate 0.3.4 `eval_rbbox_map`: every polygon is first reduced to its minimum-area rectangle
 (mmrotate evaluates rotated rectangles), a detection matches when IoU >= thr, difficult objects are ordinary ground
@@ -18,7 +21,9 @@ Tie order: detections are listed as each reference sees them -- `devkit`: in the
 order of the lines of each class file, which `read_task1_dir` keeps); `mmrotate`: image by image in ground-truth order,
 then in the order given within an image. With `tie_order="reference"` they are ranked by `numpy.argsort` of the negated
 scores over that listing -- the very call both references make, so equal scores resolve as they do there. `"input"`
-ranks ties in listing order (stable), and an integer ranks ties in a random order drawn with that seed.
+ranks ties in listing order (stable), and an integer ranks ties in a random order drawn with that seed. numpy's
+default argsort is not stable (and its order of ties may vary with the numpy version and CPU), so `"reference"` equals
+the reference run with the same numpy on the same machine.
 """
 
 from __future__ import annotations
