@@ -1,3 +1,5 @@
+import runpy
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -136,3 +138,11 @@ def test_tile_command_refuses_clashing_names(coordinate_png, tmp_path):
     (other / "coords.png").write_bytes(Path(coordinate_png).read_bytes())
     result = CliRunner().invoke(main, ["tile", coordinate_png, str(other / "coords.png"), "--out", str(tmp_path)])
     assert result.exit_code != 0 and "same file: coords" in result.output
+
+
+def test_region_read_benchmark_runs_and_checks_its_crops(tmp_path, monkeypatch, capsys):
+    script = Path(__file__).parents[3] / "benchmarks" / "rs_zoom_region_read.py"
+    argv = [str(script), "--size", "700", "--window", "128", "--repeats", "2", "--workdir", str(tmp_path)]
+    monkeypatch.setattr(sys, "argv", argv)
+    runpy.run_path(str(script), run_name="__main__")
+    assert "speed-up:" in capsys.readouterr().out

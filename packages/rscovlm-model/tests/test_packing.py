@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import runpy
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from hypothesis import given
@@ -152,3 +156,11 @@ def test_packing_uses_one_row_under_flash_attention() -> None:
     assert PackingCollator(Model(), max_length=8, pad_token_id=0).single_row is True
     Inner.config._attn_implementation = "sdpa"
     assert PackingCollator(Model(), max_length=8, pad_token_id=0).single_row is False
+
+
+def test_packing_benchmark_runs(monkeypatch, capsys) -> None:
+    script = Path(__file__).parents[3] / "benchmarks" / "rscovlm_model_packing.py"
+    monkeypatch.setattr(sys, "argv", [str(script), "--samples", "400", "--window", "100"])
+    runpy.run_path(str(script), run_name="__main__")
+    ratio = capsys.readouterr().out.rsplit("ratio packing / padding: ", 1)[1]
+    assert float(ratio.rstrip("x\n")) > 1.5
