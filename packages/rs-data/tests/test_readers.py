@@ -269,15 +269,18 @@ def test_image_folder_gives_unlabelled_detection_records(tmp_path: Path) -> None
     Image.new("RGB", (64, 32)).save(tmp_path / "P0001__1__0___0.png")
     (tmp_path / "sub").mkdir()
     Image.new("RGB", (16, 16)).save(tmp_path / "sub" / "P0002.jpg")
+    Image.new("RGB", (16, 16)).save(tmp_path / "sub" / "P0001__1__0___0.tif")
     (tmp_path / "broken.png").write_bytes(b"not an image")
     (tmp_path / "notes.txt").write_text("ignored")
     result = READERS["image-folder"](tmp_path, classes="dota1.0")
     assert [(r.id, r.images[0].width, r.annotation.objects) for r in result.records] == [
         ("P0001__1__0___0", 64, []),
-        ("sub/P0002", 16, []),
+        ("P0002", 16, []),
     ]
     assert result.records[0].annotation.classes[0] == "plane"
-    assert "unreadable image" in result.skipped[0].reason and result.skipped[0].file.endswith("broken.png")
+    reasons = {Path(s.file).name: s.reason for s in result.skipped}
+    assert reasons["broken.png"].startswith("unreadable image")
+    assert reasons["P0001__1__0___0.tif"].startswith("same name as") and len(reasons) == 2
 
 
 def test_geochat_bench_scene_and_vqa_lines(data_dir: Path, tmp_path: Path) -> None:
