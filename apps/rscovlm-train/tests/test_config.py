@@ -14,6 +14,7 @@ from rscovlm_train.config import ConfigError, load_config, parse_config
 from rscovlm_train.deepspeed_config import SHIPPED, deepspeed_config, zero_stage
 from rscovlm_train.demo import demo_config_data
 from rscovlm_train.evaluation import evaluation_config
+from rscovlm_train.mixture import records_path
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 RECIPE = CONFIGS / "rscovlm-qwen2.5vl-7b.yaml"
@@ -54,6 +55,22 @@ def test_the_prepared_demo_config_validates(demo_dir):
         ),
         (lambda d: d["data"]["mixture"].update(datasets=["dota*-2"]), "data.mixture", "expected NAME"),
         (lambda d: d["data"]["render"].update(box_types={"circle": 1}), "data.render.box_types.circle", "'hbb'"),
+        (
+            lambda d: d["data"]["mixture"]["datasets"].insert(1, {"name": "x", "render": {"box_type": "hbb"}}),
+            "data.mixture.datasets[1].render.box_type",
+            "unknown key",
+        ),
+        (
+            lambda d: d["data"]["mixture"]["datasets"].insert(1, {"name": "x", "render": {"templates": {"vqa2": ""}}}),
+            "data.mixture.datasets[1].render.templates.vqa2",
+            "unknown key",
+        ),
+        (
+            lambda d: d["data"]["mixture"]["datasets"].insert(1, {"name": "x", "render": {"styles": {"json": 0}}}),
+            "data.mixture.datasets[1].render.styles",
+            "positive sum",
+        ),
+        (lambda d: d["data"]["mixture"].update(datasets=["dota@circle"]), "data.mixture", "unknown box type"),
         (lambda d: d["data"]["resolution"].update(min_pixels=10**9), "data.resolution", "must not exceed"),
         (lambda d: d["evaluation"]["benchmarks"][0].update(nmae="x"), "evaluation.benchmarks[0].nmae", "unknown key"),
     ],
@@ -109,7 +126,8 @@ def test_an_empty_or_corrupt_records_file_is_reported_with_its_line(tmp_path, de
     (root / "ucmerced.jsonl").write_text("\n".join([*lines[:2], '{"id": 1}', *lines[2:]]) + "\n", encoding="utf-8")
     result = run_validate(demo_dir / "demo.yaml", "--set", f"data.root={root}")
     assert result.exit_code == 1
-    assert "data.mixture.datasets[0].path: dota:" in result.output and "holds no records" in result.output
+    assert "data.mixture.datasets[0].path: dota@poly:" in result.output and "holds no records" in result.output
+    assert "data.mixture.datasets[1].path: dota@hbb:" in result.output
     assert "ucmerced.jsonl:3: invalid record" in result.output
 
 
@@ -124,10 +142,8 @@ def recipe_records(tmp_path: Path, demo_dir: Path) -> Path:
     """A records folder with a small file for each data set the recipe names."""
     root = tmp_path / "records"
     root.mkdir()
-    data = yaml.safe_load(RECIPE.read_text(encoding="utf-8"))
-    for spec in data["data"]["mixture"]["datasets"]:
-        name = spec.split("*")[0].split("%")[0]
-        shutil.copy(demo_dir / "records" / "train" / "ucmerced.jsonl", root / f"{name}.jsonl")
+    for entry in load_config(RECIPE).data.mixture.datasets:
+        shutil.copy(demo_dir / "records" / "train" / "ucmerced.jsonl", records_path(entry, root))
     return root
 
 
@@ -146,6 +162,38 @@ def test_the_upstream_recipe_validates_with_a_model(tmp_path, demo_dir):
     result = run_validate(RECIPE, "--set", f"data.root={root}", "--set", f"model.path={model}", "--world-size", "32")
     assert result.exit_code == 0, result.output
     assert "deepspeed:    zero1 (ZeRO stage 1)" in result.output
+    own = result.output.split("own render settings (over data.render):\n")[1].split("\n\n")[0].splitlines()
+    assert [line.split(maxsplit=1) for line in own] == [
+        ["refgeo_poly", "box_types: {poly: 1.0}"],
+        ["refgeo_hbb", "box_types: {hbb: 1.0}"],
+        ["dota_poly_trainval512", "box_types: {poly: 1.0}"],
+        ["dota_hbb_trainval512", "box_types: {hbb: 1.0}"],
+    ]
+
+
+def test_the_recipe_mirrors_upstream_entries():
+    """Upstream's data.json, entry by entry: DOTA's 512 px patches as polygons x25 and as horizontal boxes x1."""
+    config = load_config(RECIPE)
+    entries = {entry.name: entry for entry in config.data.mixture.datasets}
+    poly, hbb = entries["dota_poly_trainval512"], entries["dota_hbb_trainval512"]
+    assert poly.path == hbb.path == "dota_trainval512.jsonl" and (poly.repeat, hbb.repeat) == (25, 1)
+    assert config.data.render.merged(poly.render).box_types == {"poly": 1.0}
+    assert config.data.render.merged(hbb.render).box_types == {"hbb": 1.0}
+    assert config.data.render.merged(hbb.render).styles == {"plain": 1.0}  # the global style still applies
+    assert entries["refgeo_poly"].render.box_types == {"poly": 1.0}
+    assert entries["refgeo_hbb"].render.box_types == {"hbb": 1.0}
+    assert (entries["geochat_instruct"].repeat, entries["vhm_sft"].repeat) == (6, 8)
+    assert entries["llava_onevision_vl"].fraction == 0.1 and entries["lrsvqa_train_zoom"].repeat == 2
+    assert all(entries[name].render is None for name in ("geochat_instruct", "vhm_sft", "lrsvqa_train_zoom"))
+
+
+def test_a_per_entry_convention_is_checked_against_the_model(tmp_path, demo_config_data):
+    data = json.loads(json.dumps(demo_config_data))
+    data["data"]["mixture"]["datasets"].append({"name": "ucmerced_1000", "path": "ucmerced.jsonl"})
+    data["data"]["mixture"]["datasets"][-1]["render"] = {"convention": "relative1000"}
+    result = run_validate(write(tmp_path, data))
+    assert result.exit_code == 1
+    assert "data.mixture.datasets[6].render.convention: 'relative1000' is not qwen2_5_vl's" in result.output
     config = load_config(RECIPE)
     assert (config.optim.lr, config.optim.scheduler, config.optim.warmup_ratio) == (2.0e-6, "cosine", 0.05)
     assert (config.optim.weight_decay, config.optim.epochs, config.data.max_length) == (0.1, 1, 6144)
@@ -190,3 +238,25 @@ def test_the_saved_config_reads_back_identically(demo_dir):
     config = load_config(demo_dir / "demo.yaml")
     again = parse_config(yaml.safe_load(config.to_yaml()))
     assert again == config
+    saved = yaml.safe_load(config.to_yaml())["data"]["mixture"]["datasets"]
+    assert saved[:2] == [
+        {
+            "name": "dota@poly",
+            "path": None,
+            "fraction": 1.0,
+            "repeat": 5.0,
+            "weight": None,
+            "render": {"box_types": {"poly": 1.0}},
+        },
+        {
+            "name": "dota@hbb",
+            "path": None,
+            "fraction": 1.0,
+            "repeat": 1.0,
+            "weight": None,
+            "render": {"box_types": {"hbb": 1.0}},
+        },
+    ]
+    assert saved[2]["render"] is None
+    recipe = load_config(RECIPE)
+    assert parse_config(yaml.safe_load(recipe.to_yaml())) == recipe

@@ -14,7 +14,7 @@ from rscovlm_train.trainer import SAMPLE_TRACE_DIR
 pytestmark = pytest.mark.slow
 
 TASKS = ("detection", "captioning", "uhr_vqa", "classification")
-DATASETS = ("dota", "hrsc2016", "sydney_captions", "lrs_vqa", "ucmerced")
+DATASETS = ("dota@poly", "dota@hbb", "hrsc2016", "sydney_captions", "lrs_vqa", "ucmerced")
 
 
 @pytest.fixture(scope="module")

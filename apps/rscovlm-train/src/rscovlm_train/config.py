@@ -63,11 +63,14 @@ class DataSection(_Section):
 
     root: Path = Field(default=Path("."), description="folder of the records files (a data set's default NAME.jsonl)")
     mixture: Mixture = Field(
-        description="rs-data mixture: datasets (entries, or upstream spec strings such as 'dota*25' or 'vhm%10'), "
-        "strategy, temperature, epoch_size, seed (default: the run's seed)"
+        description="rs-data mixture: datasets (entries, or upstream spec strings such as 'dota@poly*25' or "
+        "'vhm%10'; an entry's own 'render' settings replace data.render's for it), strategy, temperature, "
+        "epoch_size, seed (default: the run's seed)"
     )
     resolution: ResolutionPolicy = Field(default_factory=ResolutionPolicy)
-    render: RenderConfig = Field(default_factory=RenderConfig)
+    render: RenderConfig = Field(
+        default_factory=RenderConfig, description="render settings of every data set without its own 'render'"
+    )
     max_length: int | None = Field(
         default=None, gt=0, description="longer samples are truncated, never inside an image"
     )
@@ -201,7 +204,8 @@ class TrainConfig(_Section):
 
 
 def spec_entries(spec: str) -> list[dict[str, Any]]:
-    """Mixture entries of an upstream spec string: ``dota*25`` repeats 25 times, ``vhm%10`` keeps 10 %."""
+    """Mixture entries of an upstream spec string: ``dota*25`` repeats 25 times, ``vhm%10`` keeps 10 %,
+    ``dota@hbb`` renders DOTA's boxes as horizontal boxes only."""
     try:
         return [entry.model_dump(exclude_defaults=True) for entry in parse_mixture_spec(spec)]
     except ValueError as error:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from rs_data.dataset import MixtureDataset, RecordStore
+from rs_data.dataset import MixtureDataset
 from rs_data.mixing import MixtureSampler
 from rs_resolution import ImageReadError
 from rscovlm_model import encode
@@ -76,8 +76,7 @@ def build_sampling(
 ) -> tuple[EncodedMixture, EpochSampler]:
     """The training dataset and this rank's sampler for the configured mixture."""
     mixture = resolved_mixture(config.data)
-    stores = [RecordStore(entry.path) for entry in mixture.datasets]
-    rendered = MixtureDataset(stores, config.data.resolution, config.data.render, seed=mixture.seed, mixture=mixture)
+    rendered = MixtureDataset.from_mixture(mixture, config.data.resolution, config.data.render)
     dataset = EncodedMixture(rendered, [entry.name for entry in mixture.datasets], processor, config.data.max_length)
     sampler = MixtureSampler(rendered.sizes, mixture, rank=rank, world_size=world_size, pad=True)
     return dataset, EpochSampler(sampler)

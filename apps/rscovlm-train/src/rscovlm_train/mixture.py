@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from rs_data import Record, RecordFileError, read_records
 from rs_data.mixing import DatasetEntry, Mixture
 from rs_resolution import ResolutionPolicy, visual_tokens
@@ -13,8 +14,8 @@ from rscovlm_train.config import ConfigError, DataSection
 
 
 def records_path(entry: DatasetEntry, root: Path) -> Path:
-    """The records file of a data set: its ``path`` (relative to ``root``) or ROOT/NAME.jsonl."""
-    path = Path(entry.path) if entry.path is not None else Path(f"{entry.name}.jsonl")
+    """The records file of a data set: its ``path`` (relative to ``root``) or ROOT/NAME.jsonl (``dota@hbb``: dota)."""
+    path = Path(entry.path) if entry.path is not None else Path(f"{entry.records_name}.jsonl")
     return path if path.is_absolute() else root / path
 
 
@@ -46,6 +47,7 @@ class DatasetSummary:
     records: int
     samples_per_epoch: int
     visual_tokens: float
+    render: str = ""
 
 
 def summarize(data: DataSection) -> list[DatasetSummary]:
@@ -71,6 +73,7 @@ def summarize(data: DataSection) -> list[DatasetSummary]:
             len(records),
             count,
             visual_tokens_per_sample(records, data.resolution),
+            render_override(entry),
         )
         for entry, records, count in zip(mixture.datasets, loaded, counts, strict=True)
     ]
@@ -84,6 +87,14 @@ def sampling_rule(entry: DatasetEntry, mixture: Mixture) -> str:
         return f"weight {entry.weight:g}"
     parts = [f"{entry.fraction * 100:g}%"] if entry.fraction < 1 else []
     return " ".join([*parts, f"x{entry.repeat:g}"]) if entry.repeat != 1 or not parts else parts[0]
+
+
+def render_override(entry: DatasetEntry) -> str:
+    """An entry's own render settings in flow YAML (``box_types: {hbb: 1.0}``), or ``""`` when it has none."""
+    if entry.render is None:
+        return ""
+    text = yaml.safe_dump(entry.render.model_dump(mode="json"), default_flow_style=True, width=10**6, sort_keys=False)
+    return text.strip()[1:-1]
 
 
 def _read(entry: DatasetEntry) -> tuple[list[Record], str | None]:

@@ -34,13 +34,19 @@ def model_problems(config: TrainConfig) -> list[tuple[str, str]]:
                 f"{config.data.resolution.factor} does not match {family} (factor {spec.factor})",
             )
         )
-    if config.data.render.convention != spec.convention:
-        problems.append(
-            (
-                "data.render.convention",
-                f"{config.data.render.convention!r} is not {family}'s coordinate convention {spec.convention!r}",
+    renders = [("data.render", config.data.render)] + [
+        (f"data.mixture.datasets[{index}].render", entry.render)
+        for index, entry in enumerate(config.data.mixture.datasets)
+        if entry.render is not None and "convention" in entry.render.model_fields_set
+    ]
+    for where, render in renders:
+        if render.convention != spec.convention:
+            problems.append(
+                (
+                    f"{where}.convention",
+                    f"{render.convention!r} is not {family}'s coordinate convention {spec.convention!r}",
+                )
             )
-        )
     return problems
 
 

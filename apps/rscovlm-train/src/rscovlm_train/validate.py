@@ -66,6 +66,9 @@ def _mixture_table(datasets: list[DatasetSummary]) -> str:
             f"{d.name:<28} {d.rule:>12} {d.records:>10,} {d.samples_per_epoch:>14,} {share:>6.1f}% "
             f"{d.visual_tokens:>21,.0f}"
         )
+    overrides = [f"{d.name:<28} {d.render}" for d in datasets if d.render]
+    if overrides:
+        rows += ["", "own render settings (over data.render):", *overrides]
     return "\n".join(rows)
 
 
