@@ -82,3 +82,8 @@ def test_patches_without_full_images_are_refused(bench_root, qwen25_folder, tmp_
     )
     with pytest.raises(ConfigError, match="needs DOTA_devkit patch ids, not 'P1888'"):
         run_evaluation(whole, generate=lambda conversations: ["" for _ in conversations])
+
+
+def test_patch_options_are_for_detection_only(bench_root, qwen25_folder, tmp_path, make_config):
+    with pytest.raises(ConfigError, match="patch merging is for detection benchmarks, not 'aid'"):
+        make_config(qwen25_folder, bench_root, tmp_path, benchmarks=[{"name": "aid", "merge_patches": True}])
