@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from rs_resolution import ImageReadError, ResolutionPolicy, load_image, resize_image
 from rscovlm_model import IGNORE_INDEX, encode, prepare_images, truncate
-from rscovlm_model.encoding import reply_spans
+from rscovlm_model.encoding import assistant_mask, expand_image_pads, reply_spans
 
 
 def _with_pil_images(messages: list[dict]) -> list[dict]:
@@ -209,3 +209,15 @@ def test_prepared_images_equal_qwen_vl_utils_pixels() -> None:
     assert [image.size for image in ours] == [image.size for image in reference] == [(112, 84), (112, 112)]
     for mine, theirs in zip(ours, reference, strict=True):
         assert np.array_equal(np.asarray(mine), np.asarray(theirs))
+
+
+def test_labels_are_refused_when_the_processor_tokenises_differently(tiny) -> None:
+    text = "<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>hi<|im_end|>\n"
+    ids, mask = assistant_mask(text, tiny.processor.tokenizer)
+    grid = torch.tensor([[1, 4, 4]])  # 16 patches, 4 tokens after the 2x2 merge
+    pad = ids.index(tiny.processor.tokenizer.convert_tokens_to_ids("<|image_pad|>"))
+    processed = torch.tensor(ids[:pad] + ids[pad : pad + 1] * 4 + ids[pad + 1 :])
+    expanded = expand_image_pads(mask, ids, processed, grid, tiny.processor)
+    assert len(expanded) == len(ids) + 3 and not expanded.any()
+    with pytest.raises(ValueError, match="processor's token ids differ"):
+        expand_image_pads(mask, ids, torch.tensor(ids), grid, tiny.processor)
