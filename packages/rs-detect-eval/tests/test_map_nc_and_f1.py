@@ -143,3 +143,11 @@ def test_mf1_matches_lmmrotate_procedure_on_real_labels(dota_gts, score_thr: flo
     assert result.precision == pytest.approx(mean_p, abs=1e-12) and result.recall == pytest.approx(mean_r, abs=1e-12)
     assert result.f1 == pytest.approx(f1, abs=1e-12) and 0.1 < result.f1 < 0.9
     assert np.trace(matrix) > 0 and matrix[-1].sum() > 0 and matrix[:, -1].sum() > 0  # hits, misses, false alarms
+
+
+def test_mf1_rejects_an_image_given_twice_or_unknown() -> None:
+    gts = [ImageGT("a", BOX[None], ["ship"])]
+    with pytest.raises(ValueError, match="given twice"):
+        evaluate_mf1([], gts * 2, ["ship"])
+    with pytest.raises(ValueError, match="no ground truth"):
+        evaluate_mf1([ImageDet("b", BOX[None], ["ship"])], gts, ["ship"])

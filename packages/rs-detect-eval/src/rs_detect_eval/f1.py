@@ -24,7 +24,8 @@ the best with the whole sweep. Its optional NMS before counting (off by default)
 Where LMMRotate gives no usable answer, ours is defined: mF1 is 0 where mP + mR = 0 (LMMRotate: NaN); detections of
 a class after the last class with ground truth (LMMRotate: an index error, or, for the class right after it, counts in
 the background column) and detections or objects whose label is not in `classes` are left out and counted in
-`F1Result.left_out`. Counts are exact integers; the means are float64 (LMMRotate's float32 agrees to about 1e-7).
+`F1Result.left_out`. A zero-area rectangle overlaps nothing here (mmrotate widens it to 1e-3 pixels first). Counts are
+exact integers; the means are float64 (LMMRotate's float32 agrees to about 1e-7).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import shapely
 
 from rs_detect_eval.classes import normalize_class
 from rs_detect_eval.iou import hbb_overlap_pairs, min_area_rectangles, paired_iou, polygon_geometries, polygon_hbbs
-from rs_detect_eval.records import ImageDet, ImageGT
+from rs_detect_eval.records import ImageDet, ImageGT, image_positions
 
 #: LMMRotate's default sweep, [0.1 * x for x in range(10)], written rounded (equal once compared in float32).
 DEFAULT_SCORE_THRESHOLDS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(10))
@@ -120,7 +121,7 @@ def _confusion(
     iou_thr: float,
     score_thr: float,
 ) -> tuple[np.ndarray, dict[str, int]]:
-    image_index = {gt.image_id: i for i, gt in enumerate(gts)}
+    image_index = image_positions(gts)
     class_index = {normalize_class(name): i for i, name in enumerate(classes)}
     left_out: Counter = Counter()
     gt = _flatten(gts, image_index, class_index, left_out)

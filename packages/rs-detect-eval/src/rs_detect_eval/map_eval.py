@@ -45,7 +45,7 @@ from rs_detect_eval.iou import (
     polygon_geometries,
     polygon_hbbs,
 )
-from rs_detect_eval.records import ImageDet, ImageGT
+from rs_detect_eval.records import ImageDet, ImageGT, image_positions
 
 MapConvention = Literal["devkit", "mmrotate"]
 TieOrder = Literal["reference", "input"] | int
@@ -240,11 +240,7 @@ def evaluate_map(
         raise ValueError(f"unknown ap_mode {ap_mode!r}: use 'voc07' or 'area'")
     if not 0.0 < iou_thr <= 1.0:
         raise ValueError(f"iou_thr must lie in (0, 1], got {iou_thr}")
-    image_index: dict[str, int] = {}
-    for gt in gts:
-        if gt.image_id in image_index:
-            raise ValueError(f"ground truth of image {gt.image_id!r} given twice")
-        image_index[gt.image_id] = len(image_index)
+    image_index = image_positions(gts)
     class_index = {normalize_class(name): i for i, name in enumerate(classes)}
     unknown: Counter = Counter()
     gt_flat = _flatten(gts, image_index, class_index, unknown, by_image=False)

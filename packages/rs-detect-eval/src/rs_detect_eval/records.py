@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,3 +65,13 @@ class ImageDet:
         """The detections selected by a boolean mask or index array."""
         index = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else np.asarray(keep, dtype=np.int64)
         return ImageDet(self.image_id, self.polygons[index], [self.labels[i] for i in index], self.scores[index])
+
+
+def image_positions(gts: Iterable[ImageGT]) -> dict[str, int]:
+    """Position of each image in the ground truth; an image given twice raises ValueError."""
+    positions: dict[str, int] = {}
+    for gt in gts:
+        if gt.image_id in positions:
+            raise ValueError(f"ground truth of image {gt.image_id!r} given twice")
+        positions[gt.image_id] = len(positions)
+    return positions
