@@ -30,7 +30,7 @@ from rs_detect_eval import BoxType
 from rs_data.render import RenderOverride
 
 Strategy = Literal["weighted", "balanced", "temperature"]
-BOX_TYPES: tuple[str, ...] = get_args(BoxType)
+_BOX_TYPES: tuple[str, ...] = get_args(BoxType)
 _SPEC_ITEM = re.compile(
     r"^(?P<name>[A-Za-z0-9_.\-]+)(?:@(?P<boxes>[a-z]+(?:\+[a-z]+)*))?(?P<mods>(?:[%*][0-9]*\.?[0-9]+)*)$"
 )
@@ -171,9 +171,9 @@ def _box_override(item: str, boxes: str | None) -> RenderOverride | None:
     if boxes is None:
         return None
     names = boxes.split("+")
-    unknown = [b for b in names if b not in BOX_TYPES]
+    unknown = [b for b in names if b not in _BOX_TYPES]
     if unknown:
-        raise ValueError(f"mixture spec item {item!r}: unknown box type {unknown[0]!r}; known: {list(BOX_TYPES)}")
+        raise ValueError(f"mixture spec item {item!r}: unknown box type {unknown[0]!r}; known: {list(_BOX_TYPES)}")
     return RenderOverride(box_types=dict.fromkeys(names, 1.0))
 
 
