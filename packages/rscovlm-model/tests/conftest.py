@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from PIL import Image
 from rs_zoom import ZOOMED_PROMPT, format_tool_call, tool_system_prompt, zoom_question
-from rscovlm_model import FAMILY_SPECS, load_model, load_processor
+from rscovlm_model import FAMILY_SPECS, IGNORE_INDEX, load_model, load_processor
 from rscovlm_model.testing import tiny_checkpoint, tiny_checkpoints  # noqa: F401
 
 DATA = Path(__file__).parent / "data"
@@ -34,6 +34,20 @@ class Tiny:
 
     def conversations(self) -> dict[str, list[dict[str, Any]]]:
         return conversations(self.family)
+
+    def supervised_runs(self, sample: Any) -> list[str]:
+        """The decoded text of each contiguous run of supervised tokens of an encoded sample."""
+        kept = (sample.labels != IGNORE_INDEX).tolist()
+        runs, current = [], []
+        for token, keep in zip(sample.input_ids.tolist(), kept, strict=True):
+            if keep:
+                current.append(token)
+            elif current:
+                runs.append(current)
+                current = []
+        if current:
+            runs.append(current)
+        return [self.processor.tokenizer.decode(run) for run in runs]
 
 
 @pytest.fixture(scope="session", params=sorted(FAMILY_SPECS))

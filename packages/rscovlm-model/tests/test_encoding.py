@@ -49,27 +49,12 @@ def test_input_ids_equal_the_processor_chat_template(tiny, name: str) -> None:
         assert torch.equal(sample.image_grid_thw, reference["image_grid_thw"])
 
 
-def _supervised_runs(sample, tokenizer) -> list[str]:
-    """The decoded text of each contiguous run of supervised tokens."""
-    kept = (sample.labels != IGNORE_INDEX).tolist()
-    runs, current = [], []
-    for token, keep in zip(sample.input_ids.tolist(), kept, strict=True):
-        if keep:
-            current.append(token)
-        elif current:
-            runs.append(current)
-            current = []
-    if current:
-        runs.append(current)
-    return [tokenizer.decode(run) for run in runs]
-
-
 def test_labels_cover_every_assistant_reply_and_its_end_token(tiny) -> None:
     messages = tiny.conversations()["zoom"]
     sample = encode(messages, tiny.processor)
     tool_call, answer = (m["content"][0]["text"] for m in messages if m["role"] == "assistant")
     assert tool_call.startswith("<tool_call>\n{") and tool_call.endswith("}\n</tool_call>")
-    assert _supervised_runs(sample, tiny.processor.tokenizer) == [tool_call + "<|im_end|>", answer + "<|im_end|>"]
+    assert tiny.supervised_runs(sample) == [tool_call + "<|im_end|>", answer + "<|im_end|>"]
     kept = sample.labels != IGNORE_INDEX
     assert torch.equal(sample.labels[kept], sample.input_ids[kept])
 
@@ -108,7 +93,7 @@ def test_labels_cover_replies_whatever_they_start_or_end_with(tiny, first: str) 
         _with_pil_images(messages), tokenize=True, return_dict=True, return_tensors="pt"
     )
     assert torch.equal(sample.input_ids, reference["input_ids"][0])
-    runs = _supervised_runs(sample, tiny.processor.tokenizer)
+    runs = tiny.supervised_runs(sample)
     assert len(runs) == 2
     for run, reply in zip(runs, (first, second), strict=True):
         # a token merging the header's newline with the reply's leading newline is supervised whole

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from rs_resolution import ResolutionPolicy, load_image, resize_image, to_model
+from rs_data import read_records
+from rs_data.render import RenderConfig, render
+from rs_resolution import ResolutionPolicy, from_model, load_image, resize_image, to_model
 from rs_zoom import (
     TOOL_NAME,
     TOOL_SYSTEM_PROMPT,
     ZOOMED_PROMPT,
+    BuildConfig,
     CropPolicy,
+    build_zoom_dataset,
     format_tool_call,
+    parse_tool_call,
     run_chains,
     tool_schema,
     tool_system_prompt,
     zoom_question,
 )
-from rscovlm_model import FAMILY_SPECS, Generator, load_processor
+from rscovlm_model import FAMILY_SPECS, Generator, encode, load_processor
 
 VISION = "<|vision_start|><|image_pad|><|vision_end|>"
 
@@ -126,3 +132,42 @@ def test_generator_drives_a_zoom_chain_end_to_end(tiny) -> None:
     replies = model.generator(second_round, **model.kwargs)
     assert [r.answer for r in results] == [reply.strip() for reply in replies]
     assert [r.rounds[1].text for r in results] == replies
+
+
+# A real LRS-VQA row (VisionXLab/LRS-VQA, GLH-Bridge_381), its 8192-pixel image size and evidence box divided by 32.
+LRS_VQA_ROW = {
+    "question_id": "GLH-Bridge_381",
+    "image": "test-704.png",
+    "category": "object color",
+    "text": "What color is the roof of the buildings near the largest bridge?\n "
+    "Answer the question using a single word or phrase.",
+    "ground_truth": "blue",
+    "hbox": [61.03125, 156.96875, 67.15625, 160.0625],
+    "image_size": [256, 256],
+}
+
+
+def test_a_built_zoom_record_trains_on_both_turns(tiny, tmp_path: Path) -> None:
+    """rs-zoom's builder output, rendered by rs-data, encodes with its tool call and answer supervised."""
+    spec = FAMILY_SPECS[tiny.family]
+    f = spec.factor
+    policy = ResolutionPolicy(factor=f, min_pixels=4 * f * f, max_pixels=16 * f * f)
+    pixels = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / LRS_VQA_ROW["image"])
+    (tmp_path / "rows.jsonl").write_text(json.dumps(LRS_VQA_ROW) + "\n")
+    config = BuildConfig(policy=policy, convention=spec.convention, crop=CropPolicy(min_size=16))
+    manifest = build_zoom_dataset(tmp_path / "rows.jsonl", tmp_path, tmp_path / "built", config)
+    assert manifest.zoom_records == 1
+    record = next(read_records(tmp_path / "built" / "records.jsonl"))
+    sample = render(record, policy, RenderConfig(convention=spec.convention), np.random.default_rng(0))
+
+    assert sample.messages[0]["content"][0]["text"] == tool_system_prompt(spec.convention)
+    call_text = sample.messages[2]["content"][0]["text"]
+    call = parse_tool_call(call_text)
+    assert call.status == "ok"
+    overview = sample.frames[0]
+    back = from_model(np.reshape(call.bbox, (2, 2)), overview, spec.convention) * (256 / overview.resized_width)
+    np.testing.assert_allclose(back.reshape(4), LRS_VQA_ROW["hbox"], atol=256 / overview.resized_width)
+    encoded = encode(sample.messages, tiny.processor)
+    assert tiny.supervised_runs(encoded) == [call_text + "<|im_end|>", "blue<|im_end|>"]
+    assert len(encoded.image_grid_thw) == 2
