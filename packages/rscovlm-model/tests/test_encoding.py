@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from rs_resolution import ImageReadError, ResolutionPolicy, load_image, resize_image
 from rscovlm_model import IGNORE_INDEX, encode, prepare_images, truncate
@@ -98,6 +100,18 @@ def test_labels_cover_replies_whatever_they_start_or_end_with(tiny, first: str) 
     for run, reply in zip(runs, (first, second), strict=True):
         # a token merging the header's newline with the reply's leading newline is supervised whole
         assert run == reply + "<|im_end|>" or (reply.startswith("\n") and run == "\n" + reply + "<|im_end|>")
+
+
+PIECES = ["\n", "\n\n", " ", "  ", "\t", "a", "roof", "12", ",", "{", "}", "é", "<tool_call>", "</tool_call>"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=10).map("".join))
+def test_labels_cover_any_reply_exactly(tiny, reply: str) -> None:
+    messages = [{"role": "user", "content": "Look."}, {"role": "assistant", "content": reply}]
+    (run,) = tiny.supervised_runs(encode(messages, tiny.processor))
+    # the reply and its end token; the header's newline too where BPE merged it with the reply's leading whitespace
+    assert run == reply + "<|im_end|>" or (reply[:1].isspace() and run == "\n" + reply + "<|im_end|>")
 
 
 def test_reply_spans_find_each_reply_with_its_end_token() -> None:
