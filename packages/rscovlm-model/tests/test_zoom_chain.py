@@ -132,6 +132,10 @@ def test_generator_drives_a_zoom_chain_end_to_end(tiny) -> None:
     replies = model.generator(second_round, **model.kwargs)
     assert [r.answer for r in results] == [reply.strip() for reply in replies]
     assert [r.rounds[1].text for r in results] == replies
+    # passed straight to the runner, a Generator's first replies are its replies to the overview conversations
+    direct = Generator(tiny.model, tiny.processor, policy, max_new_tokens=6)
+    straight = run_chains(direct, items, max_rounds=1, policy=policy, convention=spec.convention, crop_policy=exact)
+    assert [r.rounds[0].text for r in straight] == direct(model.calls[0])
 
 
 # A real LRS-VQA row (VisionXLab/LRS-VQA, GLH-Bridge_381), its 8192-pixel image size and evidence box divided by 32.
