@@ -35,10 +35,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import shapely
 
 from rs_detect_eval.classes import normalize_class
-from rs_detect_eval.iou import hbb_overlap_pairs, min_area_rectangles, paired_iou, polygon_geometries, polygon_hbbs
+from rs_detect_eval.iou import hbb_overlap_pairs, min_area_rectangles, pair_ious, polygon_hbbs
 from rs_detect_eval.records import ImageDet, ImageGT, image_positions
 
 #: LMMRotate's default sweep, [0.1 * x for x in range(10)], written rounded (equal once compared in float32).
@@ -131,8 +130,7 @@ def _confusion(
     det = det.subset((det.cls < background) & (det.scores.astype(np.float32) >= np.float32(score_thr)))
     gt_poly, det_poly = min_area_rectangles(gt.polygons), min_area_rectangles(det.polygons)
     rows, cols = hbb_overlap_pairs(polygon_hbbs(det_poly), polygon_hbbs(gt_poly), det.image, gt.image)
-    det_geoms, gt_geoms = polygon_geometries(det_poly), polygon_geometries(gt_poly)
-    ious = paired_iou(det_geoms[rows], gt_geoms[cols], shapely.area(det_geoms)[rows], shapely.area(gt_geoms)[cols])
+    ious = pair_ious(det_poly, gt_poly, rows, cols)
     hit = ious.astype(np.float32) >= np.float32(iou_thr)
     rows, cols = rows[hit], cols[hit]
     matrix = np.zeros((background + 1, background + 1), dtype=np.int64)

@@ -1,4 +1,10 @@
-"""Rotated IoU of 4-point polygons: shapely 2, vectorised, with an axis-aligned prefilter.
+"""Rotated IoU of 4-point polygons, vectorised, with an axis-aligned prefilter.
+
+Candidate pairs are those whose axis-aligned boxes overlap. When both polygons of a pair are strictly convex quads
+(every real box: rectangles, rotated rectangles, convex annotations), the intersection is computed in numpy for all such
+pairs at once: Sutherland–Hodgman clipping of one quad by the four edges of the other, then the shoelace area, in
+coordinates centred on the pair. Every other pair (a concave, repaired or degenerate polygon) goes through shapely 2;
+the two paths agree to 1e-12 in IoU.
 
 Rule for invalid polygons (documented, applied to every polygon before any IoU):
 - a polygon with a non-finite coordinate has no area;
@@ -59,12 +65,88 @@ def polygon_hbbs(polygons: np.ndarray) -> np.ndarray:
     return np.concatenate([points.min(axis=1), points.max(axis=1)], axis=1)
 
 
-def paired_iou(geoms_a: np.ndarray, geoms_b: np.ndarray, areas_a: np.ndarray, areas_b: np.ndarray) -> np.ndarray:
-    """IoU of aligned geometry pairs given their areas; pairs with a zero-area member get 0."""
-    inter = shapely.area(shapely.intersection(geoms_a, geoms_b))
-    union = areas_a + areas_b - inter
-    valid = (areas_a > 0) & (areas_b > 0) & (union > 0)
+def _strictly_convex_ccw(polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mask of the finite, strictly convex quads of (N, 8) polygons, and their vertices (N, 4, 2) counter-clockwise."""
+    finite = np.flatnonzero(np.isfinite(polygons).all(axis=1))
+    crosses = _cross_signs(polygons[finite])
+    clockwise, convex = np.zeros(len(polygons), dtype=bool), np.zeros(len(polygons), dtype=bool)
+    clockwise[finite] = (crosses < 0).all(axis=1)
+    convex[finite] = clockwise[finite] | (crosses > 0).all(axis=1)
+    points = polygons.reshape(-1, 4, 2).copy()
+    points[clockwise] = points[clockwise, ::-1]
+    return convex, points
+
+
+def _shoelace(points: np.ndarray) -> np.ndarray:
+    """Signed areas of closed polygons (K, M, 2); a vertex repeated in place adds nothing."""
+    following = np.roll(points, -1, axis=1)
+    return 0.5 * (points[..., 0] * following[..., 1] - points[..., 1] * following[..., 0]).sum(axis=1)
+
+
+def convex_quad_intersection_areas(subject: np.ndarray, clip: np.ndarray) -> np.ndarray:
+    """Intersection areas of aligned pairs of counter-clockwise convex quads (K, 4, 2), by Sutherland–Hodgman clipping.
+
+    The clipped polygon is kept at a fixed width per pair, its unused slots filled with its first vertex (a repeated
+    vertex changes neither the clipping nor the area); each of the four clip edges adds at most one vertex.
+    """
+    if len(subject) == 0:
+        return np.zeros(0)
+    origin = clip.mean(axis=1, keepdims=True)
+    polygon, clip = subject - origin, clip - origin
+    rows = np.arange(len(polygon))[:, None]
+    for start, end in zip(clip.transpose(1, 0, 2), np.roll(clip, -1, axis=1).transpose(1, 0, 2), strict=True):
+        edge = (end - start)[:, None, :]
+        offset = polygon - start[:, None, :]
+        side = edge[..., 0] * offset[..., 1] - edge[..., 1] * offset[..., 0]  # >= 0: inside (left of the edge)
+        following, side_following = np.roll(polygon, -1, axis=1), np.roll(side, -1, axis=1)
+        inside = side >= 0
+        crossing = inside != (side_following >= 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(crossing, side / (side - side_following), 0.0)
+        cut = polygon + t[..., None] * (following - polygon)
+        # each vertex emits itself when inside, then the edge's crossing point when the edge crosses the clip line
+        candidates = np.stack([polygon, cut], axis=2).reshape(len(polygon), -1, 2)
+        keep = np.stack([inside, crossing], axis=2).reshape(len(polygon), -1)
+        width = polygon.shape[1] + 1
+        slot = np.cumsum(keep, axis=1) - 1
+        polygon = np.zeros((len(keep), width, 2))
+        polygon.reshape(-1, 2)[(rows * width + slot)[keep]] = candidates[keep]
+        unused = np.arange(width) > slot[:, -1:]
+        polygon[unused] = np.broadcast_to(polygon[:, :1], polygon.shape)[unused]
+    return _shoelace(polygon)
+
+
+def pair_ious(polygons_a: np.ndarray, polygons_b: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """IoU of the polygon pairs (polygons_a[rows], polygons_b[cols]) of (N, 8) and (M, 8) arrays.
+
+    Pairs of strictly convex quads take the numpy clipping path, the rest shapely; the invalid-polygon rule of this
+    module holds on both, and a pair with a zero-area member gets 0.
+    """
+    polygons_a = np.asarray(polygons_a, dtype=np.float64).reshape(-1, 8)
+    polygons_b = np.asarray(polygons_b, dtype=np.float64).reshape(-1, 8)
+    convex_a, points_a = _strictly_convex_ccw(polygons_a)
+    convex_b, points_b = _strictly_convex_ccw(polygons_b)
+    areas_a, areas_b = _areas(polygons_a, convex_a, points_a), _areas(polygons_b, convex_b, points_b)
+    inter = np.zeros(len(rows), dtype=np.float64)
+    fast = convex_a[rows] & convex_b[cols]
+    inter[fast] = convex_quad_intersection_areas(points_a[rows[fast]], points_b[cols[fast]])
+    slow = np.flatnonzero(~fast)
+    if len(slow):
+        geoms_a = polygon_geometries(polygons_a[rows[slow]])
+        geoms_b = polygon_geometries(polygons_b[cols[slow]])
+        inter[slow] = shapely.area(shapely.intersection(geoms_a, geoms_b))
+    a, b = areas_a[rows], areas_b[cols]
+    union = a + b - inter
+    valid = (a > 0) & (b > 0) & (union > 0)
     return np.where(valid, inter / np.where(valid, union, 1.0), 0.0)
+
+
+def _areas(polygons: np.ndarray, convex: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Areas of (N, 8) polygons under this module's rule: shoelace for strictly convex quads, shapely for the rest."""
+    areas = np.empty(len(polygons))
+    areas[convex] = _shoelace(points[convex] - points[convex, :1])
+    areas[~convex] = shapely.area(polygon_geometries(polygons[~convex]))
+    return areas
 
 
 def hbb_overlap_pairs(
@@ -106,8 +188,5 @@ def poly_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b = np.asarray(b, dtype=np.float64).reshape(-1, 8)
     result = np.zeros((len(a), len(b)), dtype=np.float64)
     rows, cols = hbb_overlap_pairs(polygon_hbbs(a), polygon_hbbs(b))
-    if len(rows):
-        geoms_a, geoms_b = polygon_geometries(a), polygon_geometries(b)
-        areas_a, areas_b = shapely.area(geoms_a), shapely.area(geoms_b)
-        result[rows, cols] = paired_iou(geoms_a[rows], geoms_b[cols], areas_a[rows], areas_b[cols])
+    result[rows, cols] = pair_ious(a, b, rows, cols)
     return result

@@ -34,17 +34,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-import shapely
 
 from rs_detect_eval.average_precision import ApMode, voc_ap_devkit, voc_ap_mmrotate
 from rs_detect_eval.classes import normalize_class
-from rs_detect_eval.iou import (
-    hbb_overlap_pairs,
-    min_area_rectangles,
-    paired_iou,
-    polygon_geometries,
-    polygon_hbbs,
-)
+from rs_detect_eval.iou import hbb_overlap_pairs, min_area_rectangles, pair_ious, polygon_hbbs
 from rs_detect_eval.records import ImageDet, ImageGT, image_positions
 
 MapConvention = Literal["devkit", "mmrotate"]
@@ -180,9 +173,7 @@ def _true_positives(
     det_group = dets.cls * num_images + dets.image
     gt_group = gts.cls * num_images + gts.image
     det_rows, gt_rows = hbb_overlap_pairs(polygon_hbbs(dets.polygons), polygon_hbbs(gts.polygons), det_group, gt_group)
-    det_geoms, gt_geoms = polygon_geometries(dets.polygons), polygon_geometries(gts.polygons)
-    det_areas, gt_areas = shapely.area(det_geoms), shapely.area(gt_geoms)
-    ious = paired_iou(det_geoms[det_rows], gt_geoms[gt_rows], det_areas[det_rows], gt_areas[gt_rows])
+    ious = pair_ious(dets.polygons, gts.polygons, det_rows, gt_rows)
     gt_order = np.arange(len(ignore))
     if convention == "mmrotate":
         ious = ious.astype(np.float32)

@@ -13,9 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import shapely
 
-from rs_detect_eval.iou import hbb_overlap_pairs, paired_iou, polygon_geometries, polygon_hbbs
+from rs_detect_eval.iou import hbb_overlap_pairs, pair_ious, polygon_hbbs
 from rs_detect_eval.records import ImageDet
 
 _PATCH_NAME = re.compile(r"^(?P<image>.+?)__(?P<middle>\d+(?:\.\d+)?)__(?P<left>-?\d+)___(?P<top>-?\d+)$")
@@ -47,9 +46,7 @@ def rotated_nms(polygons: np.ndarray, scores: np.ndarray, groups: np.ndarray, io
     rows, cols = hbb_overlap_pairs(polygon_hbbs(polygons), polygon_hbbs(polygons), groups, groups)
     pairs = rows < cols
     rows, cols = rows[pairs], cols[pairs]
-    geometries = polygon_geometries(polygons)
-    areas = shapely.area(geometries)
-    overlapping = paired_iou(geometries[rows], geometries[cols], areas[rows], areas[cols]) > iou_thr
+    overlapping = pair_ious(polygons, polygons, rows, cols) > iou_thr
     # edges from the higher-ranked detection to the lower-ranked one it would suppress
     high = np.where(rank[rows] < rank[cols], rows, cols)[overlapping]
     low = np.where(rank[rows] < rank[cols], cols, rows)[overlapping]
