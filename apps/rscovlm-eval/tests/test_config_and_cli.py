@@ -16,6 +16,15 @@ def test_yaml_config_with_defaults(tmp_path):
     assert config.run_dir.name == "rscovlm" and config.generation.batch_size == 8
 
 
+def test_one_benchmark_twice_is_told_apart_by_zoom_or_label():
+    lrs = {"name": "lrs-vqa", "data": "LRS_VQA_merged.jsonl"}
+    benchmarks = [lrs, {**lrs, "zoom": True}, {**lrs, "zoom": True, "label": "lrs-vqa-rbox"}]
+    config = load_config({"model": "m", "benchmarks": benchmarks})
+    assert [b.key for b in config.benchmarks] == ["lrs-vqa", "lrs-vqa+zoom", "lrs-vqa-rbox"]
+    with pytest.raises(ConfigError, match=r"set `label` to tell them apart\): \['lrs-vqa\+zoom'\]"):
+        load_config({"model": "m", "benchmarks": [{**lrs, "zoom": True}, {**lrs, "zoom": True}]})
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

@@ -33,7 +33,7 @@ def write(tmp_path: Path, data: dict) -> Path:
 def test_the_prepared_demo_config_validates(demo_dir):
     result = run_validate(demo_dir / "demo.yaml")
     assert result.exit_code == 0, result.output
-    assert "samples per epoch:      45" in result.output
+    assert "samples per epoch:      66" in result.output
     assert "ucmerced" in result.output and "OK" in result.output
 
 
@@ -231,7 +231,8 @@ def test_evaluation_follows_the_training_budget_and_output(demo_dir):
     assert settings.output_dir == config.output.dir / "eval"
     budget = config.data.resolution
     assert (settings.resolution.min_pixels, settings.resolution.max_pixels) == (budget.min_pixels, budget.max_pixels)
-    assert [b.name for b in settings.benchmarks] == ["ucmerced", "sydney-captions", "lrs-vqa", "dior-rsvg", "dior-r"]
+    keys = ["ucmerced", "sydney-captions", "lrs-vqa", "lrs-vqa+zoom", "dior-rsvg", "dior-r"]
+    assert [b.key for b in settings.benchmarks] == keys
 
 
 def test_the_saved_config_reads_back_identically(demo_dir):

@@ -1,4 +1,4 @@
-"""The demo end to end: 30 steps of co-training on every task, checkpoints, the final model, the evaluation report."""
+"""The demo end to end: 40 steps of co-training on every task, checkpoints, the final model, the evaluation report."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rscovlm_train.trainer import SAMPLE_TRACE_DIR
 pytestmark = pytest.mark.slow
 
 TASKS = ("detection", "captioning", "uhr_vqa", "classification")
-DATASETS = ("dota@poly", "dota@hbb", "hrsc2016", "sydney_captions", "lrs_vqa", "ucmerced")
+DATASETS = ("dota@poly", "dota@hbb", "hrsc2016", "sydney_captions", "lrs_vqa_zoom", "ucmerced")
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +24,10 @@ def demo_run(demo_dir: Path) -> TrainResult:
 
 
 def test_loss_falls_and_is_logged_per_task_and_dataset(demo_run, logged):
-    last = demo_run.final.parent / "checkpoint-30"
+    last = demo_run.final.parent / "checkpoint-40"
     losses = logged(last, "loss")
-    assert sorted(losses) == [5, 10, 15, 20, 25, 30]
-    assert losses[30] < losses[5] - 0.5
+    assert sorted(losses) == [5, 10, 15, 20, 25, 30, 35, 40]
+    assert losses[40] < losses[5] - 0.5
     for group in [*(f"task/{t}" for t in TASKS), *(f"dataset/{d}" for d in DATASETS)]:
         assert logged(last, f"loss_{group}"), f"loss_{group} never logged"
     for part in ("vision", "merger", "llm"):
@@ -38,7 +38,7 @@ def test_loss_falls_and_is_logged_per_task_and_dataset(demo_run, logged):
 
 def test_checkpoints_are_complete_rotated_and_carry_config_and_sampler(demo_run, demo_dir):
     output = demo_run.final.parent
-    assert sorted(p.name for p in output.glob("checkpoint-*")) == ["checkpoint-20", "checkpoint-30"]
+    assert sorted(p.name for p in output.glob("checkpoint-*")) == ["checkpoint-30", "checkpoint-40"]
     assert not (output / STAGING_DIR).exists()
     for checkpoint in output.glob("checkpoint-*"):
         assert load_config(checkpoint / CONFIG_NAME) == load_config(demo_dir / "demo.yaml")
@@ -46,7 +46,7 @@ def test_checkpoints_are_complete_rotated_and_carry_config_and_sampler(demo_run,
         assert state["seed"] == 0 and state["world_size"] == 1
     assert list((output / "tensorboard").glob("events.out.tfevents.*"))
     trace = (output / SAMPLE_TRACE_DIR / "rank0.jsonl").read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line)["step"] for line in trace] == list(range(1, 31))
+    assert [json.loads(line)["step"] for line in trace] == list(range(1, 41))
 
 
 def test_final_checkpoint_loads_and_generates(demo_run, assert_generates):
@@ -60,3 +60,19 @@ def test_every_task_is_evaluated_on_held_out_samples(demo_run):
     for benchmark in ("ucmerced", "sydney-captions", "lrs-vqa", "dior-rsvg", "dior-r"):
         assert benchmark in text
     assert (demo_run.report / "results.md").is_file()
+
+
+def test_lrs_vqa_is_evaluated_without_and_with_the_zoom_in_chain(demo_run):
+    results = json.loads((demo_run.report / "results.json").read_text(encoding="utf-8"))["benchmarks"]
+    plain, zoomed = results["lrs-vqa"], results["lrs-vqa+zoom"]
+    assert "zoom" not in plain and plain["count"] == zoomed["count"] == 10
+    assert 0 <= zoomed["zoom"]["zoom_rate"] <= 1 and zoomed["zoom"]["mean_rounds"] <= 2  # zoom.max_rounds
+    assert sum(zoomed["zoom"]["status"].values()) == zoomed["count"]
+    predictions = (demo_run.report / "lrs-vqa+zoom").glob("predictions.*.jsonl")
+    entries = [json.loads(line) for path in predictions for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(entries) == zoomed["count"]
+    for entry in entries:  # every chain's trajectory: the model's own replies, its last one the answer
+        trajectory = entry["zoom"]["trajectory"]
+        assert len(trajectory) > entry["zoom"]["rounds"] and entry["prediction"] == trajectory[-1]["text"].strip()
+    table = (demo_run.report / "results.md").read_text(encoding="utf-8")
+    assert "| lrs-vqa+zoom |" in table and "Zoom rate" in table

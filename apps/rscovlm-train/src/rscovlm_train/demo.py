@@ -1,9 +1,15 @@
 """`rscovlm-train demo`: the whole pipeline on a bundled mini data set and a tiny model, in minutes on a CPU.
 
-Steps: copy the bundled real annotation files (see ``demo_data/PROVENANCE.md``) and generate the images they do not
-ship with; convert every source with rs-data's readers into training and held-out records; build the tiny
-Qwen2.5-VL checkpoint; co-train on the mixture with ``demo_data/demo.yaml`` (the same run as ``configs/demo.yaml``);
-evaluate the held-out samples of every task with rscovlm-eval and write the report.
+Steps: copy the bundled real annotation files (see ``demo_data/PROVENANCE.md``) and generate the images they do not ship
+with; convert every source with rs-data's readers into training and held-out records, except LRS-VQA's training rows,
+which rs-zoom's builder turns into LRS-VQA-Zoom records (one Zoom-in Chain round for each question with an evidence box,
+plain answers for the others); build the tiny Qwen2.5-VL checkpoint; co-train on the mixture with
+``demo_data/demo.yaml`` (the same run as ``configs/demo.yaml``); evaluate the held-out samples of every task with
+rscovlm-eval, LRS-VQA both directly and through the Zoom-in Chain, and write the report.
+
+LRS-VQA's images are 1500 to 4000 pixels a side. To stay small and fast the demo generates them at a quarter of
+that (``LRS_VQA_SCALE``) and divides the pixel geometry of the rows it copies (``image_size``, the evidence ``hbox``
+and ``rbox``) by the same factor, so that images and annotations agree; the bundled rows stay as published.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import yaml
 from PIL import Image
 from rs_data import write_records
 from rs_data.readers import READERS
+from rs_zoom import BuildConfig, Manifest, build_zoom_dataset
 
 from rscovlm_train.config import TrainConfig, parse_config
 
@@ -33,6 +40,9 @@ SCENE_CLASSES = {
     "parkinglot": (120, 120, 125),
 }
 SCENES_PER_CLASS = {"train": 3, "heldout": 1}
+LRS_VQA_FILES = {"train": "lrs_vqa/LRS_VQA_train.jsonl", "heldout": "lrs_vqa/LRS_VQA_heldout.jsonl"}
+LRS_VQA_SCALE = 4  # the demo's LRS-VQA images and their rows' pixel geometry are this many times smaller
+ZOOM_RECORDS = "lrs_vqa_zoom"  # the LRS-VQA-Zoom build under records/train (records.jsonl, images/, manifest.json)
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,6 @@ CONVERSIONS = [
         "captions/dataset_sydney_subset.json",
         {"images": "captions/images", "split": "train", "dataset": "sydney-captions"},
     ),
-    Conversion("lrs_vqa", "train", "lrs-vqa", "lrs_vqa/LRS_VQA_train.jsonl", {"images": "lrs_vqa/images"}),
     Conversion("ucmerced", "train", "classification", "scenes/train", {"dataset": "ucmerced"}),
     Conversion("dior_r", "heldout", "dior-r", "dior/Annotations", {"images": "dior/JPEGImages"}),
     Conversion("dior_rsvg", "heldout", "dior-rsvg", "dior_rsvg", {"images": "dior/JPEGImages"}),
@@ -67,7 +76,7 @@ CONVERSIONS = [
         "captions/dataset_sydney_subset.json",
         {"images": "captions/images", "split": "test", "dataset": "sydney-captions"},
     ),
-    Conversion("lrs_vqa", "heldout", "lrs-vqa", "lrs_vqa/LRS_VQA_heldout.jsonl", {"images": "lrs_vqa/images"}),
+    Conversion("lrs_vqa", "heldout", "lrs-vqa", LRS_VQA_FILES["heldout"], {"images": "lrs_vqa/images"}),
     Conversion("ucmerced", "heldout", "classification", "scenes/heldout", {"dataset": "ucmerced"}),
 ]
 
@@ -83,7 +92,37 @@ def synthetic_image(key: str, width: int, height: int, tint: tuple[int, int, int
 
 def _save(image: Image.Image, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path, compress_level=1)
+    if path.suffix.lower() in (".tif", ".tiff"):
+        image.save(path, compression="tiff_deflate")
+    else:
+        image.save(path, compress_level=1)
+
+
+def scaled_lrs_vqa_row(row: dict[str, Any], scale: int) -> dict[str, Any]:
+    """An LRS-VQA row for its image shrunk ``scale`` times: ``image_size``, ``hbox`` and ``rbox`` divided by it.
+
+    ``abs_size`` and ``size_bin`` keep describing the object at its published size.
+    """
+    if any(side % scale for side in row["image_size"]):
+        raise ValueError(f"{row['question_id']}: image_size {row['image_size']} is not divisible by {scale}")
+    scaled = dict(row, image_size=[side // scale for side in row["image_size"]])
+    for key in ("hbox", "rbox"):
+        if key in row:
+            scaled[key] = [value / scale for value in row[key]]
+    return scaled
+
+
+def prepare_lrs_vqa(folder: Path, scale: int = LRS_VQA_SCALE) -> None:
+    """Scale the copied LRS-VQA rows in ``folder`` and generate their images under ``lrs_vqa/images`` by file name."""
+    for name in LRS_VQA_FILES.values():
+        path = folder / name
+        rows = [scaled_lrs_vqa_row(json.loads(line), scale) for line in path.read_text(encoding="utf-8").splitlines()]
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+        for row in rows:
+            target = folder / "lrs_vqa/images" / Path(row["image"]).name
+            if not target.exists():
+                width, height = row["image_size"]
+                _save(synthetic_image(f"lrs_vqa/{target.stem}", width, height), target)
 
 
 def prepare_sources(folder: Path) -> Path:
@@ -94,14 +133,7 @@ def prepare_sources(folder: Path) -> Path:
     for entry in captions["images"]:
         stem = Path(entry["filename"]).stem
         _save(synthetic_image(f"sydney/{stem}", 500, 500), folder / f"captions/images/{stem}.png")
-    for name in ("LRS_VQA_train.jsonl", "LRS_VQA_heldout.jsonl"):
-        for line in (folder / "lrs_vqa" / name).read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            stem = Path(row["image"]).stem
-            width, height = row["image_size"]
-            target = folder / f"lrs_vqa/images/{stem}.png"
-            if not target.exists():
-                _save(synthetic_image(f"lrs_vqa/{stem}", width, height), target)
+    prepare_lrs_vqa(folder)
     for split, count in SCENES_PER_CLASS.items():
         for label, tint in SCENE_CLASSES.items():
             for number in range(count):
@@ -126,6 +158,17 @@ def convert(sources: Path, records: Path) -> dict[str, dict[str, int]]:
     return counts
 
 
+def build_zoom_records(sources: Path, records: Path, config: TrainConfig) -> Manifest:
+    """LRS-VQA-Zoom training records from the demo's LRS-VQA training rows, for the run's resolution and convention.
+
+    The overviews are stored at the size the training resolution policy gives them, so training shows them as is.
+    """
+    build = BuildConfig(split="train", policy=config.data.resolution, convention=config.data.render.convention)
+    return build_zoom_dataset(
+        sources / LRS_VQA_FILES["train"], sources / "lrs_vqa/images", records / "train" / ZOOM_RECORDS, build
+    )
+
+
 def demo_config_data(out: Path) -> dict[str, Any]:
     """The demo config with its paths (relative to the demo folder in the template) placed under ``out``."""
     data = yaml.safe_load((resources.files("rscovlm_train") / "demo_data" / DEMO_CONFIG).read_text(encoding="utf-8"))
@@ -146,6 +189,11 @@ def prepare_demo(out: Path) -> TrainConfig:
     for name, count in counts.items():
         print(f"  {name:<26} {count['records']:>4} records, {count['skipped']} skipped")
     config = parse_config(demo_config_data(out), "demo")
+    zoom = build_zoom_records(sources, out / "records", config)
+    print(
+        f"  train/{ZOOM_RECORDS:<20} {zoom.records:>4} records ({zoom.zoom_records} zoom chains, "
+        f"{zoom.plain_records} plain), {zoom.skipped_count} skipped"
+    )
     model = Path(config.model.path)
     if not (model / "config.json").is_file():
         build_tiny_checkpoint(model)
