@@ -13,7 +13,7 @@ from rs_resolution import ResolutionPolicy
 
 from rs_data.mixing import Mixture, MixtureSampler
 from rs_data.render import RenderConfig, RenderedSample, render
-from rs_data.schema import Record, RecordFileError
+from rs_data.schema import Record, RecordFileError, resolve_image_paths
 
 
 class RecordStore:
@@ -40,10 +40,7 @@ class RecordStore:
             record = Record.model_validate_json(line)
         except ValueError as error:
             raise RecordFileError(f"{self.path}: record {index}: {error}") from error
-        for image in record.images:
-            if not Path(image.path).is_absolute():
-                image.path = str(self.path.parent / image.path)
-        return record
+        return resolve_image_paths(record, self.path.parent)
 
 
 class MixtureDataset:

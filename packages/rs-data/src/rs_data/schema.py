@@ -4,7 +4,8 @@ A record names its images (path and original size) and carries either ready `mes
 `annotation` that a task template renders online once the image's final size is known. Geometry is always stored in
 original-image pixels; polygons are 8 floats `x1, y1, ..., x4, y4`.
 
-Relative image paths in a records file are relative to the directory holding that file; `read_records` resolves them.
+Relative image paths in a records file are relative to the directory holding that file (`write_records` stores them so,
+whoever calls it); `read_records` resolves them.
 
 Ready messages may carry boxes as `<poly>x1,y1,...,x4,y4</poly>` in original pixels of the record's first image;
 rendering rewrites each into the model's box text for the size the model sees.
@@ -13,6 +14,7 @@ rendering rewrites each into the model's box text for the size the model sees.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -189,7 +191,15 @@ class RecordFileError(ValueError):
     """A records file has a line that is not a valid record."""
 
 
-def read_records(path: str | Path, resolve_paths: bool = True) -> Iterator[Record]:
+def resolve_image_paths(record: Record, base: Path) -> Record:
+    """Make the record's relative image paths absolute against `base`, the folder of the records file holding it."""
+    for image in record.images:
+        if not Path(image.path).is_absolute():
+            image.path = str(base / image.path)
+    return record
+
+
+def read_records(path: str | Path) -> Iterator[Record]:
     """Yield the records of a JSONL file; relative image paths are resolved against the file's directory.
 
     Raises `RecordFileError` naming the file and line of the first invalid line.
@@ -204,18 +214,31 @@ def read_records(path: str | Path, resolve_paths: bool = True) -> Iterator[Recor
                 record = Record.model_validate_json(line)
             except ValidationError as error:
                 raise RecordFileError(f"{path}:{number}: invalid record: {error}") from error
-            if resolve_paths:
-                for image in record.images:
-                    if not Path(image.path).is_absolute():
-                        image.path = str(base / image.path)
-            yield record
+            yield resolve_image_paths(record, base)
+
+
+def stored_image_path(image_path: str, folder: Path) -> str:
+    """How a records file in `folder` stores an image path that is absolute or relative to the working directory:
+    relative to `folder` when the image lies inside it, absolute otherwise (never relative to the working directory,
+    so the file reads back from anywhere and moves with its folder)."""
+    absolute = Path(os.path.abspath(image_path))
+    try:
+        return absolute.relative_to(folder).as_posix()
+    except ValueError:
+        return str(absolute)
 
 
 def write_records(path: str | Path, records: Iterable[Record]) -> int:
-    """Write records as JSONL (one compact JSON object a line); returns the number written."""
+    """Write records as JSONL (one compact JSON object a line); returns the number written.
+
+    Image paths of the records are taken as absolute or relative to the working directory (as readers and builders
+    produce them) and stored by `stored_image_path`; the records themselves are not changed."""
+    path = Path(path)
+    folder = Path(os.path.abspath(path.parent))
     count = 0
-    with Path(path).open("w", encoding="utf-8") as handle:
+    with path.open("w", encoding="utf-8") as handle:
         for record in records:
-            handle.write(record.model_dump_json() + "\n")
+            images = [image.model_copy(update={"path": stored_image_path(image.path, folder)}) for image in record.images]
+            handle.write(record.model_copy(update={"images": images}).model_dump_json() + "\n")
             count += 1
     return count
