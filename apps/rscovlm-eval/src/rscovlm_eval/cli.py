@@ -7,9 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rs_data.config_files import read_yaml, with_overrides
 
 from rscovlm_eval.config import ConfigError, load_config
 from rscovlm_eval.registry import BENCHMARKS
+
+SET_HELP = "Override one config key, e.g. --set resolution.max_pixels=1003520 --set benchmarks.0.limit=10 (repeatable)."
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,14 +35,23 @@ def main() -> None:
 @click.option("--zoom/--no-zoom", default=None, help="Run the Zoom-in Chain on the UHR VQA benchmarks.")
 @click.option("--rank", type=int, help="This process's shard (default $RANK or 0).")
 @click.option("--world-size", type=int, help="Number of shards (default $WORLD_SIZE or 1).")
-def run(config: Path | None, benchmarks: str | None, data: tuple[str, ...], **options: Any) -> None:
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+def run(
+    config: Path | None, benchmarks: str | None, data: tuple[str, ...], overrides: tuple[str, ...], **options: Any
+) -> None:
     """Evaluate: `run CONFIG.yaml`, or `run --model PATH --benchmark NAME[,...] [--data-root DIR]`.
 
-    Options given here override the config file. Predictions already cached in the run folder are reused.
+    Options given here override the config file. Pixel budgets and prompts default to the ones the checkpoint was
+    trained with (its rscovlm_settings.json); what the config changes is named in the report. Predictions already
+    cached in the run folder are reused.
     """
     from rscovlm_eval.runner import run_evaluation
 
-    source: dict[str, Any] = {} if config is None else load_config_dict(config)
+    try:
+        source: dict[str, Any] = {} if config is None else read_yaml(config)
+        source = with_overrides(source, overrides, None if config is None else str(config))
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
     paths = dict(_pair(item) for item in data)
     limit, zoom = options.pop("limit"), options.pop("zoom")
     batch_size = options.pop("batch_size")
@@ -60,19 +72,6 @@ def run(config: Path | None, benchmarks: str | None, data: tuple[str, ...], **op
         raise click.ClickException(str(error)) from error
     report = run_dir / "results.md"
     click.echo(f"report: {report}" if report.exists() else f"predictions in {run_dir}; report after every shard")
-
-
-def load_config_dict(path: Path) -> dict[str, Any]:
-    """The YAML file as a plain dict (validated after the command-line overrides are applied)."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise click.ClickException(f"{path}: not valid YAML: {error}") from error
-    if not isinstance(data, dict):
-        raise click.ClickException(f"{path}: the top level must be a mapping of settings")
-    return data
 
 
 def _pair(item: str) -> tuple[str, str]:

@@ -20,14 +20,8 @@ from typing import Any
 from rscovlm_eval.cache import PredictionCache, merge_shards, shard_path
 from rscovlm_eval.config import BenchmarkConfig, ConfigError, EvalConfig, load_config
 from rscovlm_eval.data import FULL_TARGETS, load_benchmark_records, load_full_targets
-from rscovlm_eval.inference import (
-    GenerateFn,
-    ModelSpec,
-    infer_benchmark,
-    load_generator,
-    model_spec,
-    prediction_settings,
-)
+from rscovlm_eval.inference import GenerateFn, infer_benchmark, load_generator, prediction_settings
+from rscovlm_eval.model_settings import ModelSpec, model_spec
 from rscovlm_eval.registry import get_benchmark
 from rscovlm_eval.report import write_report
 
@@ -89,10 +83,12 @@ def _benchmark_settings(bench: BenchmarkConfig, config: EvalConfig, merge_patche
         "options": {**registered.reader_options, **bench.options},
         "split": bench.split,
         "zoom": zoom,
+        "box_type": bench.box_type,
     }
     return {
         "name": bench.name,
         "key": bench.key,
+        "group": bench.group,
         "metric": registered.metric,
         "task": registered.task,
         "classes": registered.classes,
@@ -141,7 +137,9 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
         return lazy_generate[0]
 
     complete = True
-    for settings, (records, skipped), targets in zip(benchmarks, loaded, full_targets, strict=True):
+    for bench, settings, (records, skipped), targets in zip(
+        config.benchmarks, benchmarks, loaded, full_targets, strict=True
+    ):
         folder = run_dir / settings["key"]
         manifest = {"ids": [r.id for r in records], "skipped": [s.__dict__ for s in skipped]}
         folder.mkdir(parents=True, exist_ok=True)
@@ -153,7 +151,16 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
         with PredictionCache(shard_path(folder, config.rank, config.world_size)) as cache:
             todo = [r for r in mine if r.id not in cache and r.id not in done_elsewhere]
             if todo:
-                infer_benchmark(todo, cache, get_generate, config, spec, zoom=settings["zoom"], label=settings["key"])
+                infer_benchmark(
+                    todo,
+                    cache,
+                    get_generate,
+                    config,
+                    spec,
+                    zoom=settings["zoom"],
+                    label=settings["key"],
+                    box_type=bench.box_type,
+                )
         complete &= not merge_shards(folder, manifest["ids"])[1]
     if complete:
         write_report(run_dir, plots=config.plots)
