@@ -5,12 +5,12 @@ import pytest
 import shapely
 from rs_detect_eval import poly_iou_matrix, read_dota_label
 from rs_detect_eval.iou import (
-    _strictly_convex_ccw,
     convex_quad_intersection_areas,
     hbb_overlap_pairs,
     pair_ious,
     polygon_geometries,
     polygon_hbbs,
+    strictly_convex_ccw,
 )
 from rs_resolution import obb_to_poly
 
@@ -149,7 +149,7 @@ def test_fast_iou_equals_shapely_on_every_pair(iou_cases) -> None:
 
 def test_clipping_path_takes_most_pairs_and_its_areas_match_shapely(iou_cases) -> None:
     a, b = iou_cases
-    (convex_a, points_a), (convex_b, points_b) = _strictly_convex_ccw(a), _strictly_convex_ccw(b)
+    (convex_a, points_a), (convex_b, points_b) = strictly_convex_ccw(a), strictly_convex_ccw(b)
     fast = convex_a & convex_b
     assert fast.mean() > 0.95
     ours = convex_quad_intersection_areas(points_a[fast], points_b[fast])

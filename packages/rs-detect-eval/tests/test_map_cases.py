@@ -61,7 +61,7 @@ def test_tie_orders() -> None:
 
 def test_bad_arguments() -> None:
     gts = [ImageGT("a", BOX[None], ["ship"])]
-    with pytest.raises(ValueError, match="no ground truth"):
+    with pytest.raises(ValueError, match="without ground truth"):
         evaluate_map([ImageDet("zzz", BOX[None], ["ship"])], gts, ["ship"])
     with pytest.raises(ValueError, match="convention"):
         evaluate_map([], gts, ["ship"], convention="voc")
