@@ -89,8 +89,9 @@ def _routed(det_rows: np.ndarray, fast: np.ndarray, tol: np.ndarray, iou_thr: fl
     others = np.ones(len(fast), dtype=bool)
     others[top] = False
     np.maximum.at(runner_up, det_rows[others], (fast + tol)[others])
-    may_pass = top_value + top_tol >= iou_thr
-    unsettled = (top_value - top_tol <= iou_thr) | (runner_up >= top_value - top_tol)
+    with np.errstate(invalid="ignore"):  # inf - inf where a quad is not convex: routed anyway
+        may_pass = top_value + top_tol >= iou_thr
+        unsettled = (top_value - top_tol <= iou_thr) | (runner_up >= top_value - top_tol)
     return may_pass & unsettled
 
 

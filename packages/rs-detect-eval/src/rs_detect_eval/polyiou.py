@@ -135,7 +135,7 @@ def _oriented(quads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return quads, np.abs(_ring_area(quads, four))
 
 
-def _block(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+def _parts(p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     p, area_p = _oriented(p.reshape(-1, 4, 2))
     q, area_q = _oriented(q.reshape(-1, 4, 2))
     following = [1, 2, 3, 0]
@@ -146,17 +146,24 @@ def _block(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     inter = np.zeros(len(p))
     for column in range(16):
         inter = inter + parts[:, column]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return inter / (area_p + area_q - inter)
+    return inter, area_p, area_q
 
 
-def polyiou(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """`iou_poly(p[k], q[k])` for aligned rows of (K, 8) quads; p is the ground truth in the devkit's evaluation."""
+def polyiou_parts(p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The intersection and the two |areas| that `iou_poly(p[k], q[k])` divides, for aligned rows of (K, 8) quads."""
     p = np.asarray(p, dtype=np.float64).reshape(-1, 8)
     q = np.asarray(q, dtype=np.float64).reshape(-1, 8)
     if p.shape != q.shape:
         raise ValueError(f"polyiou needs aligned pairs, got {p.shape} and {q.shape}")
-    out = np.empty(len(p))
-    for start in range(0, len(p), _CHUNK):
-        out[start : start + _CHUNK] = _block(p[start : start + _CHUNK], q[start : start + _CHUNK])
-    return out
+    blocks = [_parts(p[start : start + _CHUNK], q[start : start + _CHUNK]) for start in range(0, len(p), _CHUNK)]
+    if not blocks:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    inter, area_p, area_q = (np.concatenate(values) for values in zip(*blocks, strict=True))
+    return inter, area_p, area_q
+
+
+def polyiou(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """`iou_poly(p[k], q[k])` for aligned rows of (K, 8) quads; p is the ground truth in the devkit's evaluation."""
+    inter, area_p, area_q = polyiou_parts(p, q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return inter / (area_p + area_q - inter)
