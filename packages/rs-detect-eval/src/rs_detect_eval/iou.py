@@ -55,12 +55,15 @@ def polygon_defects(polygons: np.ndarray) -> dict[str, int]:
     hull) and `bow_tie` (self-intersecting, with area)."""
     polygons = np.asarray(polygons, dtype=np.float64).reshape(-1, 8)
     finite = np.isfinite(polygons).all(axis=1)
-    crosses = _cross_signs(polygons[finite])
+    points = polygons[finite]
+    crosses = _cross_signs(points)
     convex = (crosses >= 0).all(axis=1) | (crosses <= 0).all(axis=1)
-    degenerate = shapely.area(polygon_geometries(polygons[finite])) == 0
-    suspect = np.flatnonzero(~convex & ~degenerate)
-    bow_ties = int((~shapely.is_valid(shapely.polygons(polygons[finite][suspect].reshape(-1, 4, 2)))).sum())
-    return {"bow_tie": bow_ties, "degenerate": int(degenerate.sum()), "non_finite": int((~finite).sum())}
+    areas = np.empty(len(points))
+    areas[convex] = np.abs(shoelace(points[convex].reshape(-1, 4, 2)))  # a convex quad is its own hull
+    areas[~convex] = shapely.area(polygon_geometries(points[~convex]))
+    suspect = points[~convex & (areas > 0)]
+    bow_ties = int((~shapely.is_valid(shapely.polygons(suspect.reshape(-1, 4, 2)))).sum())
+    return {"bow_tie": bow_ties, "degenerate": int((areas == 0).sum()), "non_finite": int((~finite).sum())}
 
 
 def min_area_rectangles(polygons: np.ndarray) -> np.ndarray:

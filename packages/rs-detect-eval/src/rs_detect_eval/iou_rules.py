@@ -106,7 +106,12 @@ def devkit_ious(
     ious = np.full(len(det_rows), np.nan)
     tol = np.full(len(det_rows), np.inf)
     fast = np.flatnonzero(both)
-    ious[fast] = pair_ious(dets, gts, det_rows[fast], gt_rows[fast])
+    box_d, box_g = polygon_hbbs(dets)[det_rows[fast]], polygon_hbbs(gts)[gt_rows[fast]]
+    low, high = np.maximum(box_d[:, :2], box_g[:, :2]), np.minimum(box_d[:, 2:], box_g[:, 2:])
+    touching = (high <= low).any(axis=1)  # convex quads whose boxes meet without area: IoU 0
+    ious[fast[touching]] = 0.0
+    overlapping = fast[~touching]
+    ious[overlapping] = pair_ious(dets, gts, det_rows[overlapping], gt_rows[overlapping])
     tol[fast] = _tolerance(dets[det_rows[fast]], gts[gt_rows[fast]])
     exact = np.zeros(len(dets), dtype=bool)
     exact[det_rows[~both]] = True
