@@ -11,10 +11,11 @@
 finite, or when its best fast IoU lies within a tolerance of the threshold, or within the tolerances of another
 candidate's. Elsewhere the convex clipping path of `iou.py` stands in. The tolerance bounds |polyiou - IoU| for strictly
 convex quads: (1e4 u R^2 + 1e-4 R / L) / A, with u the unit roundoff, R the largest |coordinate| of the pair, L its
-shortest edge and A its smaller area. It holds the rounding of polyiou's origin-anchored triangles (measured at most 26
-u R^2 / A) and the effect of its 1e-8 tolerances (points within 1e-8 / L of a cut line), each with a wide margin. So the
-detection's best ground truth, whether it passes the threshold and which ground truth it claims are those the devkit
-gets.
+shortest edge and A its smaller area. Its two terms cover the rounding of polyiou's origin-anchored triangles
+(measured against the compiled C routine at most 26 u R^2 / A on millions of strictly convex pairs, sub-pixel to
+100k px) and the effect of its 1e-8 tolerances (points within 1e-8 / L of a cut line); the largest deviation measured
+was under 1 % of the bound. With it, a detection's best ground truth, whether it passes the threshold and which ground
+truth it claims are those the devkit gets: a bound with margins, not a formal proof.
 """
 
 from __future__ import annotations
