@@ -72,3 +72,16 @@ def test_exact_halves_under_the_other_rules() -> None:
     gts, dets = _images([(205, 0.9), (206, 0.8)])
     assert evaluate_map(dets, gts, ["ship"], convention="devkit").map == 0.0
     assert evaluate_map(dets, gts, ["ship"], convention="mmrotate").map == pytest.approx(1.0)
+
+
+def test_non_finite_detections_are_false_positives_and_counted() -> None:
+    # the devkit's prefilter gives inters / uni = 0 (an infinite union) or NaN for such a box: no candidate, so a FP;
+    # ranked FP then TP with npos 1: precision 0 then 1/2 at recall 1 -> all-point AP 1/2
+    box = [0.0, 0.0, 10.0, 0.0, 10.0, 10.0, 0.0, 10.0]
+    broken = [0.0, 0.0, np.inf, 0.0, 10.0, 10.0, 0.0, np.nan]
+    gts = [ImageGT("a", [box], ["ship"])]
+    dets = [ImageDet("a", [broken, box], ["ship", "ship"], [0.9, 0.8])]
+    for convention in ("devkit", "valid"):
+        result = evaluate_map(dets, gts, ["ship"], convention=convention, ap_mode="area")
+        assert result.map == pytest.approx(0.5, abs=1e-15), convention
+        assert result.defects["detections"]["non_finite"] == 1
