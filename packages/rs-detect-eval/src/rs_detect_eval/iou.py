@@ -110,7 +110,6 @@ def convex_quad_intersection_areas(subject: np.ndarray, clip: np.ndarray) -> np.
         return np.zeros(0)
     origin = clip.mean(axis=1, keepdims=True)
     polygon, clip = subject - origin, clip - origin
-    rows = np.arange(len(polygon))[:, None]
     for start, end in zip(clip.transpose(1, 0, 2), np.roll(clip, -1, axis=1).transpose(1, 0, 2), strict=True):
         edge = (end - start)[:, None, :]
         offset = polygon - start[:, None, :]
@@ -124,12 +123,12 @@ def convex_quad_intersection_areas(subject: np.ndarray, clip: np.ndarray) -> np.
         # each vertex emits itself when inside, then the edge's crossing point when the edge crosses the clip line
         candidates = np.stack([polygon, cut], axis=2).reshape(len(polygon), -1, 2)
         keep = np.stack([inside, crossing], axis=2).reshape(len(polygon), -1)
-        width = max(int(keep.sum(axis=1).max()), 1)  # rounding can make a clipped polygon slightly non-convex
-        slot = np.cumsum(keep, axis=1) - 1
-        polygon = np.zeros((len(keep), width, 2))
-        polygon.reshape(-1, 2)[(rows * width + slot)[keep]] = candidates[keep]
-        unused = np.arange(width) > slot[:, -1:]
-        polygon[unused] = np.broadcast_to(polygon[:, :1], polygon.shape)[unused]
+        counts = keep.sum(axis=1)
+        width = max(int(counts.max()), 1)  # rounding can make a clipped polygon slightly non-convex
+        # the kept points moved to the front in order, then the first of them repeated into the unused slots
+        order = np.argsort(~keep, axis=1, kind="stable")[:, :width]
+        order = np.where(np.arange(width) < counts[:, None], order, order[:, :1])
+        polygon = np.take_along_axis(candidates, order[..., None], axis=1)
     return shoelace(polygon)
 
 

@@ -15,8 +15,8 @@ shortest edge and A its smaller area. Its two terms cover the rounding of polyio
 (measured against the compiled C routine at most 26 u R^2 / A on millions of strictly convex pairs, sub-pixel to
 100k px) and the effect of its 1e-8 tolerances (points within 1e-8 / L of a cut line); the largest deviation measured
 was under 1 % of the bound. Where the bound reaches 1 (sub-pixel quads far from the origin, where polyiou can even
-return inf) the detection always goes to the exact port. With it, a detection's best ground truth, whether it passes the threshold and which ground
-truth it claims are those the devkit gets: a bound with margins, not a formal proof.
+return inf) the detection always goes to the exact port. With it, a detection's best ground truth, whether it passes
+the threshold and which ground truth it claims are those the devkit gets: a bound with margins, not a formal proof.
 """
 
 from __future__ import annotations
