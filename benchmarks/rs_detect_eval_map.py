@@ -97,11 +97,8 @@ def main() -> None:
         if not coincide:
             raise SystemExit("devkit and valid disagree on a set without bow-ties")
 
-    try:
-        from rs_detect_eval.mmrotate_backend import evaluate_map_mmrotate
-    except ImportError as error:
-        print(f"baseline skipped: {error}")
-        return
+    from rs_detect_eval.mmrotate_backend import evaluate_map_mmrotate
+
     baselines = {}
     for nproc in (1, 2):
         try:
