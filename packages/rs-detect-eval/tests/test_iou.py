@@ -5,12 +5,12 @@ import pytest
 import shapely
 from rs_detect_eval import poly_iou_matrix, read_dota_label
 from rs_detect_eval.iou import (
-    _strictly_convex_ccw,
     convex_quad_intersection_areas,
     hbb_overlap_pairs,
     pair_ious,
     polygon_geometries,
     polygon_hbbs,
+    strictly_convex_ccw,
 )
 from rs_resolution import obb_to_poly
 
@@ -149,7 +149,7 @@ def test_fast_iou_equals_shapely_on_every_pair(iou_cases) -> None:
 
 def test_clipping_path_takes_most_pairs_and_its_areas_match_shapely(iou_cases) -> None:
     a, b = iou_cases
-    (convex_a, points_a), (convex_b, points_b) = _strictly_convex_ccw(a), _strictly_convex_ccw(b)
+    (convex_a, points_a), (convex_b, points_b) = strictly_convex_ccw(a), strictly_convex_ccw(b)
     fast = convex_a & convex_b
     assert fast.mean() > 0.95
     ours = convex_quad_intersection_areas(points_a[fast], points_b[fast])
@@ -157,3 +157,13 @@ def test_clipping_path_takes_most_pairs_and_its_areas_match_shapely(iou_cases) -
     reference = shapely.area(shapely.intersection(geoms_a, geoms_b))
     scale = np.minimum(shapely.area(geoms_a), shapely.area(geoms_b))
     assert np.all(np.abs(ours - reference) <= 1e-12 * scale)
+
+
+def test_clipping_with_shared_vertices_and_collinear_edges() -> None:
+    # integer quads sharing a vertex and nearly collinear edges: rounding once made the clipped polygon non-convex and
+    # the fixed-width buffer overflowed into the next pair (IoU 0.2479 instead of shapely's 0.79022...)
+    a = np.array([[108, 182, 108, 177, 152, 181, 152, 186], [84, 273, 81, 271, 113, 235, 116, 237]], dtype=float)
+    b = np.array([[107, 183, 108, 178, 152, 181, 151, 186], [84, 273, 82, 270, 113, 235, 115, 237]], dtype=float)
+    index = np.arange(2)
+    np.testing.assert_allclose(pair_ious(a, b, index, index), _shapely_ious(a, b), rtol=0, atol=1e-12)
+    assert strictly_convex_ccw(a)[0].all() and strictly_convex_ccw(b)[0].all()  # the fast path took them

@@ -149,5 +149,5 @@ def test_mf1_rejects_an_image_given_twice_or_unknown() -> None:
     gts = [ImageGT("a", BOX[None], ["ship"])]
     with pytest.raises(ValueError, match="given twice"):
         evaluate_mf1([], gts * 2, ["ship"])
-    with pytest.raises(ValueError, match="no ground truth"):
+    with pytest.raises(ValueError, match="without ground truth"):
         evaluate_mf1([ImageDet("b", BOX[None], ["ship"])], gts, ["ship"])

@@ -5,7 +5,8 @@ quotes or trailing commas, or nests the points as `[[x, y], ...]`; floats, negat
 Every box-like fragment ends up either in `objects` or in `dropped` with the reason (wrong count of numbers,
 non-numeric or non-finite value, truncated object, missing or unknown label), so nothing is lost silently and nothing
 is invented: each object comes from exactly one fragment. Labels are matched to the class list on their text form,
-misspellings by `ClassMatcher` (difflib ratio >= 0.8); without a class list the text form is kept as is.
+misspellings by `ClassMatcher` (one edit per 10 characters of the class name, so short names must be exact; each such
+match is listed in `ParseResult.fuzzy`); without a class list the text form is kept as is.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from rs_detect_eval.classes import ClassMatcher, normalize_class
 NUMBER = r"[-+]?(?:\d++(?:\.\d*+)?|\.\d++)(?:[eE][-+]?\d++)?"
 # a run starts only where a number starts, which keeps scanning linear on long digit strings
 _NUMBER_RUN = re.compile(rf"(?<![\d.]){NUMBER}(?:\s*,\s*{NUMBER})+")
+# DOTA's label form, numbers apart by blanks (`660 369 673 369 ... small-vehicle`), read on lines without a comma run
+_SPACED_NUMBER = r"[-+]?(?:\d++(?:\.\d++)?|\.\d++)(?:[eE][-+]?\d++)?"
+_SPACED_RUN = re.compile(rf"(?<![\w.]){_SPACED_NUMBER}(?:[ \t]++{_SPACED_NUMBER})+")
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*")
 _JSON_HINT = re.compile(r"""[{]\s*["']?(?:bbox_2d|quadrant[ _]bbox|oriented[ _]bbox|bbox|label)""", re.IGNORECASE)
 _OBJECT = re.compile(r"\{[^{}]*(?:\}|(?=\{)|$)")  # an object ends at its brace, the next object, or the text's end
@@ -61,6 +65,7 @@ class ParseResult:
     objects: list[ParsedObject] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
     empty_answer: bool = False
+    fuzzy: list[tuple[str, str]] = field(default_factory=list)  # (label as written, class it was read as)
 
 
 @dataclass
@@ -108,6 +113,8 @@ class _Reader:
         matched = self.matcher.match(text)
         if matched is None:
             self.drop(fragment, f"unknown label {text!r}")
+        elif normalize_class(text) in self.matcher.fuzzy:
+            self.result.fuzzy.append((text, matched))
         return matched
 
     def to_polygon(self, values: np.ndarray) -> np.ndarray:
@@ -159,11 +166,11 @@ def _unescape(text: str) -> str:
 
 def _read_plain(reader: _Reader, text: str) -> None:
     for line in text.splitlines():
-        runs = list(_NUMBER_RUN.finditer(line))
+        runs = list(_NUMBER_RUN.finditer(line)) or list(_SPACED_RUN.finditer(line))
         for index, run in enumerate(runs):
             end = runs[index + 1].start() if index + 1 < len(runs) else len(line)
             fragment = line[run.start() : end]
-            reader.add(fragment, [t.strip() for t in run.group(0).split(",")], line[run.end() : end])
+            reader.add(fragment, run.group(0).replace(",", " ").split(), line[run.end() : end])
 
 
 def parse_objects(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 DOTA_V1_0 = [
@@ -91,8 +90,9 @@ CLASS_SETS: dict[str, list[str]] = {
     "hrsc": ["ship"],
 }
 
-#: Minimum difflib similarity for a misspelled label to be mapped onto a known class.
-FUZZY_CUTOFF = 0.8
+#: A misspelled label is mapped onto a class when its edit distance to the class's text form is at most one per this
+#: many characters of that form: names under 10 characters must match exactly (`planet` is not `plane`).
+CHARACTERS_PER_EDIT = 10
 
 
 def normalize_class(name: str) -> str:
@@ -117,20 +117,38 @@ def load_classes(name_or_path: str | Path) -> list[str]:
     return names
 
 
-class ClassMatcher:
-    """Maps free-form labels onto a class list: exact on the text form, else the closest name above FUZZY_CUTOFF."""
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions) between two strings."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i]
+        for j, char_b in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
 
-    def __init__(self, classes: list[str], cutoff: float = FUZZY_CUTOFF) -> None:
-        self.cutoff = cutoff
+
+class ClassMatcher:
+    """Maps free-form labels onto a class list: exact on the text form, else the one class within the allowed edit
+    distance (len // CHARACTERS_PER_EDIT of the class's text form). `fuzzy` records the misspellings mapped."""
+
+    def __init__(self, classes: list[str]) -> None:
         self._by_text = {normalize_class(c): c for c in classes}
         self._seen: dict[str, str | None] = {}
+        self.fuzzy: dict[str, str] = {}
 
     def match(self, label: str) -> str | None:
-        """The class a label names, or None when nothing is close enough."""
+        """The class a label names, or None when no class, or more than one, is close enough."""
         text = normalize_class(label)
         if text in self._by_text:
             return self._by_text[text]
         if text not in self._seen:
-            close = difflib.get_close_matches(text, list(self._by_text), n=1, cutoff=self.cutoff)
-            self._seen[text] = self._by_text[close[0]] if close else None
+            close = [
+                name
+                for key, name in self._by_text.items()
+                if edit_distance(text, key) <= len(key) // CHARACTERS_PER_EDIT
+            ]
+            self._seen[text] = close[0] if len(close) == 1 else None
+            if self._seen[text] is not None:
+                self.fuzzy[text] = close[0]
         return self._seen[text]

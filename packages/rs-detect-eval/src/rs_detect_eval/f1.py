@@ -38,7 +38,7 @@ import numpy as np
 
 from rs_detect_eval.classes import normalize_class
 from rs_detect_eval.iou import hbb_overlap_pairs, min_area_rectangles, pair_ious, polygon_hbbs
-from rs_detect_eval.records import ImageDet, ImageGT, image_positions
+from rs_detect_eval.records import ImageDet, ImageGT, image_positions, known_images
 
 #: LMMRotate's default sweep, [0.1 * x for x in range(10)], written rounded (equal once compared in float32).
 DEFAULT_SCORE_THRESHOLDS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(10))
@@ -99,8 +99,6 @@ def _flatten(
 ) -> _Objects:
     images, classes, polygons, scores = [], [], [], []
     for item in items:
-        if item.image_id not in image_index:
-            raise ValueError(f"detections for image {item.image_id!r}, which has no ground truth")
         ids = np.array([class_index.get(normalize_class(label), -1) for label in item.labels], dtype=np.int64)
         keep = ids >= 0
         left_out[UNKNOWN_LABEL] += int(np.sum(~keep))
@@ -124,7 +122,7 @@ def _confusion(
     class_index = {normalize_class(name): i for i, name in enumerate(classes)}
     left_out: Counter = Counter()
     gt = _flatten(gts, image_index, class_index, left_out)
-    det = _flatten(dets, image_index, class_index, left_out)
+    det = _flatten(known_images(dets, image_index, "error")[0], image_index, class_index, left_out)
     background = int(gt.cls.max(initial=-1)) + 1  # LMMRotate's get_num_classes
     left_out[AFTER_LAST_CLASS] += int(np.sum(det.cls >= background))
     det = det.subset((det.cls < background) & (det.scores.astype(np.float32) >= np.float32(score_thr)))

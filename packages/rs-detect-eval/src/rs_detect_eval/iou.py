@@ -1,4 +1,4 @@
-"""Rotated IoU of 4-point polygons, vectorised, with an axis-aligned prefilter.
+"""Rotated IoU of 4-point polygons, vectorised, with an axis-aligned prefilter: the `valid` rule and the fast path.
 
 Candidate pairs are those whose axis-aligned boxes overlap. When both polygons of a pair are strictly convex quads
 (every real box: rectangles, rotated rectangles, convex annotations), the intersection is computed in numpy for all such
@@ -6,13 +6,14 @@ pairs at once: Sutherland–Hodgman clipping of one quad by the four edges of th
 coordinates centred on the pair. Every other pair (a concave, repaired or degenerate polygon) goes through shapely 2;
 the two paths agree to 1e-12 in IoU.
 
-Rule for invalid polygons (documented, applied to every polygon before any IoU):
+Rule for invalid polygons (the `valid` rule, applied to every polygon before any IoU):
 - a polygon with a non-finite coordinate has no area;
 - a self-intersecting quad (a "bow-tie": the vertices listed in the wrong order) is replaced by the convex hull of its
   four vertices, the quadrilateral the annotator meant;
 - a polygon with zero area (all vertices collinear or repeated) overlaps nothing: its IoU is 0 against every polygon,
   itself included.
-So IoU always lies in [0, 1] (DOTA_devkit's C routine returns values above 1 for a bow-tie against itself).
+So IoU always lies in [0, 1]. DOTA_devkit's C routine does otherwise (values above 1 or below 0 for a bow-tie, NaN for
+two zero-area quads); `polyiou.py` reproduces it for the `devkit` rule.
 """
 
 from __future__ import annotations
@@ -49,6 +50,22 @@ def polygon_geometries(polygons: np.ndarray) -> np.ndarray:
     return geometries
 
 
+def polygon_defects(polygons: np.ndarray) -> dict[str, int]:
+    """Counts of the polygons (N, 8) the rules disagree on: `non_finite`, `degenerate` (zero area even as a convex
+    hull) and `bow_tie` (self-intersecting, with area)."""
+    polygons = np.asarray(polygons, dtype=np.float64).reshape(-1, 8)
+    finite = np.isfinite(polygons).all(axis=1)
+    points = polygons[finite]
+    crosses = _cross_signs(points)
+    convex = (crosses >= 0).all(axis=1) | (crosses <= 0).all(axis=1)
+    areas = np.empty(len(points))
+    areas[convex] = np.abs(shoelace(points[convex].reshape(-1, 4, 2)))  # a convex quad is its own hull
+    areas[~convex] = shapely.area(polygon_geometries(points[~convex]))
+    suspect = points[~convex & (areas > 0)]
+    bow_ties = int((~shapely.is_valid(shapely.polygons(suspect.reshape(-1, 4, 2)))).sum())
+    return {"bow_tie": bow_ties, "degenerate": int((areas == 0).sum()), "non_finite": int((~finite).sum())}
+
+
 def min_area_rectangles(polygons: np.ndarray) -> np.ndarray:
     """Minimum-area rectangles of (N, 8) polygons, as polygons; rows with a non-finite value are kept as they are."""
     polygons = np.asarray(polygons, dtype=np.float64).reshape(-1, 8)
@@ -65,7 +82,7 @@ def polygon_hbbs(polygons: np.ndarray) -> np.ndarray:
     return np.concatenate([points.min(axis=1), points.max(axis=1)], axis=1)
 
 
-def _strictly_convex_ccw(polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def strictly_convex_ccw(polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mask of the finite, strictly convex quads of (N, 8) polygons, and their vertices (N, 4, 2) counter-clockwise."""
     finite = np.flatnonzero(np.isfinite(polygons).all(axis=1))
     crosses = _cross_signs(polygons[finite])
@@ -77,7 +94,7 @@ def _strictly_convex_ccw(polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return convex, points
 
 
-def _shoelace(points: np.ndarray) -> np.ndarray:
+def shoelace(points: np.ndarray) -> np.ndarray:
     """Signed areas of closed polygons (K, M, 2); a vertex repeated in place adds nothing."""
     following = np.roll(points, -1, axis=1)
     return 0.5 * (points[..., 0] * following[..., 1] - points[..., 1] * following[..., 0]).sum(axis=1)
@@ -86,14 +103,13 @@ def _shoelace(points: np.ndarray) -> np.ndarray:
 def convex_quad_intersection_areas(subject: np.ndarray, clip: np.ndarray) -> np.ndarray:
     """Intersection areas of aligned pairs of counter-clockwise convex quads (K, 4, 2), by Sutherland–Hodgman clipping.
 
-    The clipped polygon is kept at a fixed width per pair, its unused slots filled with its first vertex (a repeated
-    vertex changes neither the clipping nor the area); each of the four clip edges adds at most one vertex.
+    The clipped polygons of a block share one width (the most vertices any of them has), unused slots filled with
+    the polygon's first vertex (a repeated vertex changes neither the clipping nor the area).
     """
     if len(subject) == 0:
         return np.zeros(0)
     origin = clip.mean(axis=1, keepdims=True)
     polygon, clip = subject - origin, clip - origin
-    rows = np.arange(len(polygon))[:, None]
     for start, end in zip(clip.transpose(1, 0, 2), np.roll(clip, -1, axis=1).transpose(1, 0, 2), strict=True):
         edge = (end - start)[:, None, :]
         offset = polygon - start[:, None, :]
@@ -107,13 +123,13 @@ def convex_quad_intersection_areas(subject: np.ndarray, clip: np.ndarray) -> np.
         # each vertex emits itself when inside, then the edge's crossing point when the edge crosses the clip line
         candidates = np.stack([polygon, cut], axis=2).reshape(len(polygon), -1, 2)
         keep = np.stack([inside, crossing], axis=2).reshape(len(polygon), -1)
-        width = polygon.shape[1] + 1
-        slot = np.cumsum(keep, axis=1) - 1
-        polygon = np.zeros((len(keep), width, 2))
-        polygon.reshape(-1, 2)[(rows * width + slot)[keep]] = candidates[keep]
-        unused = np.arange(width) > slot[:, -1:]
-        polygon[unused] = np.broadcast_to(polygon[:, :1], polygon.shape)[unused]
-    return _shoelace(polygon)
+        counts = keep.sum(axis=1)
+        width = max(int(counts.max()), 1)  # rounding can make a clipped polygon slightly non-convex
+        # the kept points moved to the front in order, then the first of them repeated into the unused slots
+        order = np.argsort(~keep, axis=1, kind="stable")[:, :width]
+        order = np.where(np.arange(width) < counts[:, None], order, order[:, :1])
+        polygon = np.take_along_axis(candidates, order[..., None], axis=1)
+    return shoelace(polygon)
 
 
 def pair_ious(polygons_a: np.ndarray, polygons_b: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -124,8 +140,8 @@ def pair_ious(polygons_a: np.ndarray, polygons_b: np.ndarray, rows: np.ndarray, 
     """
     polygons_a = np.asarray(polygons_a, dtype=np.float64).reshape(-1, 8)
     polygons_b = np.asarray(polygons_b, dtype=np.float64).reshape(-1, 8)
-    convex_a, points_a = _strictly_convex_ccw(polygons_a)
-    convex_b, points_b = _strictly_convex_ccw(polygons_b)
+    convex_a, points_a = strictly_convex_ccw(polygons_a)
+    convex_b, points_b = strictly_convex_ccw(polygons_b)
     areas_a, areas_b = _areas(polygons_a, convex_a, points_a), _areas(polygons_b, convex_b, points_b)
     inter = np.zeros(len(rows), dtype=np.float64)
     fast = convex_a[rows] & convex_b[cols]
@@ -144,7 +160,7 @@ def pair_ious(polygons_a: np.ndarray, polygons_b: np.ndarray, rows: np.ndarray, 
 def _areas(polygons: np.ndarray, convex: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Areas of (N, 8) polygons under this module's rule: shoelace for strictly convex quads, shapely for the rest."""
     areas = np.empty(len(polygons))
-    areas[convex] = _shoelace(points[convex] - points[convex, :1])
+    areas[convex] = shoelace(points[convex] - points[convex, :1])
     areas[~convex] = shapely.area(polygon_geometries(polygons[~convex]))
     return areas
 

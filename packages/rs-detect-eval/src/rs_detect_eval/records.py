@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
+
+UnknownImages = Literal["error", "ignore"]
 
 
 def _as_polygons(value: object, image_id: str, what: str) -> np.ndarray:
@@ -75,3 +79,28 @@ def image_positions(gts: Iterable[ImageGT]) -> dict[str, int]:
             raise ValueError(f"ground truth of image {gt.image_id!r} given twice")
         positions[gt.image_id] = len(positions)
     return positions
+
+
+class UnknownImageError(ValueError):
+    """Detections name images that have no ground truth; lists them."""
+
+    def __init__(self, images: Sequence[str]) -> None:
+        shown = ", ".join(repr(i) for i in images[:20]) + (f" and {len(images) - 20} more" if len(images) > 20 else "")
+        super().__init__(
+            f"detections for {len(images)} image(s) without ground truth: {shown} "
+            "(check the ground-truth folder, or ignore them and count them with --ignore-unknown-images)"
+        )
+        self.images = list(images)
+
+
+def known_images(
+    dets: Sequence[ImageDet], image_index: dict[str, int], unknown_images: UnknownImages
+) -> tuple[list[ImageDet], dict[str, int]]:
+    """The detections of images with ground truth, and the number of detections left out per other image."""
+    outside: Counter = Counter()
+    for det in dets:
+        if det.image_id not in image_index:
+            outside[det.image_id] += len(det.labels)
+    if outside and unknown_images == "error":
+        raise UnknownImageError(sorted(outside))
+    return [det for det in dets if det.image_id in image_index], dict(outside)

@@ -6,13 +6,29 @@ from pathlib import Path
 
 from rs_detect_eval.map_eval import MapResult
 
+RULE_SUMMARIES = {
+    "devkit": "DOTA_devkit polyiou, as the DOTA server scores",
+    "mmrotate": "minimum-area rectangles, as mmrotate 0.3.4",
+    "valid": "bow-ties repaired, IoU in [0, 1]",
+}
+
 
 def markdown_table(result: MapResult) -> str:
-    """Per-class AP (in %), ground-truth and detection counts, and the mAP row."""
+    """Per-class AP (in %), ground-truth and detection counts, the mAP row, then the IoU rule, the polygons the rules
+    disagree on, images left out and notes."""
     lines = ["| class | AP (%) | ground truth | detections |", "|---|---:|---:|---:|"]
     for name, item in result.per_class.items():
         lines.append(f"| {name} | {100 * item.ap:.2f} | {item.num_gt} | {item.num_det} |")
     lines.append(f"| **mAP** | **{100 * result.map:.2f}** | | |")
+    lines.append("")
+    lines.append(f"IoU rule: {result.iou_rule} ({RULE_SUMMARIES[result.iou_rule]}), threshold {result.iou_thr}")
+    for side, counts in result.defects.items():
+        listed = ", ".join(f"{count} {kind.replace('_', '-')}" for kind, count in counts.items())
+        lines.append(f"{side.replace('_', ' ')}: {listed}")
+    if result.ignored_images:
+        count = sum(result.ignored_images.values())
+        lines.append(f"left out: {count} detections of {len(result.ignored_images)} images without ground truth")
+    lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)
 
 

@@ -49,24 +49,45 @@ def write_task1(
     return paths
 
 
+def _class_files(directory: Path, classes: Sequence[str]) -> tuple[list[tuple[str, Path]], list[Path]]:
+    """(class, file) in class order for the Task1 files whose name gives a class on its text form (so
+    `Task1_small_vehicle.txt` is small-vehicle's), and the Task1 files of no class."""
+    by_text = {normalize_class(name): name for name in classes}
+    found: dict[str, Path] = {}
+    unknown = []
+    for path in sorted(directory.glob(f"{TASK1_PREFIX}*.txt")):
+        name = by_text.get(normalize_class(path.stem[len(TASK1_PREFIX) :]))
+        if name is None:
+            unknown.append(path)
+        elif name in found:
+            raise Task1FormatError(f"{found[name]} and {path}: two Task1 files for class {name!r}")
+        else:
+            found[name] = path
+    return [(name, found[name]) for name in classes if name in found], unknown
+
+
+def unknown_task1_files(directory: str | Path, classes: Sequence[str]) -> list[Path]:
+    """The Task1 files of a folder whose name gives none of `classes` (`read_task1_dir` leaves them out)."""
+    return _class_files(Path(directory), classes)[1]
+
+
 def read_task1_dir(directory: str | Path, classes: Sequence[str] | None = None) -> list[ImageDet]:
     """Read `Task1_<class>.txt` files back into detections, keeping the order of the lines.
 
     One ImageDet per run of consecutive lines of one image in one file (so an image may appear several times), class
-    files in the order of `classes` (else by name). With `classes`, a missing file counts as no detection.
+    files in the order of `classes` (else by name). With `classes`, file names are read on their text form
+    (`Task1_small_vehicle.txt` holds small-vehicle), a missing file counts as no detection, and files of other
+    classes are left out (`unknown_task1_files` lists them).
     """
     directory = Path(directory)
     if classes is None:
-        paths = sorted(directory.glob(f"{TASK1_PREFIX}*.txt"))
-        if not paths:
+        files = [(path.stem[len(TASK1_PREFIX) :], path) for path in sorted(directory.glob(f"{TASK1_PREFIX}*.txt"))]
+        if not files:
             raise ValueError(f"{directory}: no {TASK1_PREFIX}<class>.txt files")
     else:
-        paths = [directory / f"{TASK1_PREFIX}{name}.txt" for name in classes]
+        files = _class_files(directory, classes)[0]
     runs: list[tuple[str, str, list, list]] = []  # (class, image, polygons, scores)
-    for path in paths:
-        if not path.is_file():
-            continue
-        label = path.stem[len(TASK1_PREFIX) :]
+    for label, path in files:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if not line.strip():
                 continue
