@@ -1,0 +1,53 @@
+"""JSON and JSONL instruction files read entry by entry: every entry keeps where it came from, and a line that is not
+JSON becomes an entry that reports itself (a counted skip, never a traceback). A UTF-8 byte-order mark is accepted."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rs_data.schema import Skipped
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a file: its JSON value (None when the line was not JSON), where it is, and any parse error."""
+
+    value: Any
+    line: int | None
+    index: int
+    error: str | None = None
+
+    @property
+    def where(self) -> str:
+        """How a skip names the entry: a JSONL line carries its own number, a JSON list entry its index."""
+        return "entry" if self.line is not None else f"entry {self.index}"
+
+    def skip(self, source: str, reason: str) -> Skipped:
+        return Skipped(source, self.line, f"{self.where}: {reason}")
+
+
+def read_entries(src: Path) -> list[Entry]:
+    """The entries of a `.jsonl` file (one a line, blank lines ignored) or of a JSON list.
+
+    A JSON file that does not parse or is not a list raises `ValueError` naming the file (line and column)."""
+    text = src.read_text(encoding="utf-8-sig")
+    if src.suffix == ".jsonl":
+        entries = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                entries.append(Entry(json.loads(line), number, len(entries)))
+            except json.JSONDecodeError as error:
+                entries.append(Entry(None, number, len(entries), f"invalid JSON: {error.msg}"))
+        return entries
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{src}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}") from error
+    if not isinstance(data, list):
+        raise ValueError(f"{src}: expected a JSON list of entries, got {type(data).__name__}")
+    return [Entry(value, None, index) for index, value in enumerate(data)]
