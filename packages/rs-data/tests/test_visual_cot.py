@@ -12,7 +12,7 @@ def test_open_ended_file(data_dir: Path) -> None:
     result = READERS["visual-cot"](data_dir / "visual_cot" / "openended_small.json", check_images=False)
     zoom, compare = result.records
     assert (zoom.id, zoom.task, zoom.annotation.answer) == ("GLH-Bridge_381", "uhr_vqa", "blue")
-    assert zoom.meta == {"crop_hbox": [[1953.0, 5023.0, 2149.0, 5122.0]], "variant": "open"}
+    assert zoom.meta == {"crop_hbox": [[1953.0, 5023.0, 2149.0, 5122.0]], "variant": "open", "image_size": [8192, 8192]}
     assert zoom.annotation.evidence == [[1953.0, 5023.0, 2149.0, 5023.0, 2149.0, 5122.0, 1953.0, 5122.0]]
     assert (zoom.images[0].width, zoom.images[0].height) == (8192, 8192)
     # upstream's private path prefix does not matter: the image is expected under the images folder by its path

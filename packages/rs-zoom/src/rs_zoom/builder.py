@@ -21,6 +21,7 @@ default, and the same convention as `BuildConfig.convention`, which words the to
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -31,12 +32,20 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from rs_data import ImagePart, ImageRef, Message, Record, Skipped, TextPart, write_records
 from rs_data.schema import poly_tag
-from rs_resolution import Convention, ImageFrame, ImageReadError, ResolutionPolicy, hbb_to_poly, poly_to_hbb
+from rs_resolution import Convention, CropWindow, ImageFrame, ImageReadError, ResolutionPolicy, hbb_to_poly, poly_to_hbb
 from tqdm import tqdm
 
 from rs_zoom.chain import TASK
 from rs_zoom.crop import CropPolicy, RegionOutsideImageError, clamp_region, crop_window
-from rs_zoom.lrs_vqa import Question, Variant, answer_pools, multiple_choice, read_questions, size_order
+from rs_zoom.lrs_vqa import (
+    Question,
+    SourceFormat,
+    Variant,
+    answer_pools,
+    multiple_choice,
+    read_questions,
+    size_order,
+)
 from rs_zoom.protocol import ZOOMED_PROMPT, tool_call_text, tool_system_prompt, zoom_question
 from rs_zoom.sources import ImageSource, open_source
 
@@ -48,6 +57,7 @@ class BuildConfig(BaseModel):
 
     dataset: str = "lrs_vqa_zoom"
     split: str | None = None
+    source_format: SourceFormat = "lrs-vqa"
     variants: list[Variant] = Field(default_factory=lambda: ["open"], min_length=1)
     policy: ResolutionPolicy = Field(default_factory=ResolutionPolicy)
     convention: Convention = "absolute"
@@ -97,7 +107,7 @@ class _Builder:
         for folder in ("overview", "crop"):
             (out_dir / "images" / folder).mkdir(parents=True, exist_ok=True)
 
-    def skip(self, line: int, question: Question, kind: str, detail: str = "") -> None:
+    def skip(self, line: int | None, question: Question, kind: str, detail: str = "") -> None:
         reason = f"{question.question_id}: {kind}" + (f" ({detail})" if detail else "")
         self.skipped.append(Skipped(str(self.src), line, reason))
         self.skip_kinds[kind] += 1
@@ -140,16 +150,18 @@ class _Builder:
             "ground_truth": question.ground_truth,
         }
         zoom = None
+        given = question.record.meta.get("crop_hbox")  # upstream's own crop boxes (visual-CoT), cut as they are
         evidence = question.record.annotation.evidence
-        if len(evidence) == 1:
+        boxes = given if given is not None else [poly_to_hbb(np.asarray(e)).tolist() for e in evidence]
+        if len(boxes) == 1:
             try:
-                region, clipped = clamp_region(poly_to_hbb(np.asarray(evidence[0])).tolist(), source.size)
+                region, clipped = clamp_region(boxes[0], source.size)
             except RegionOutsideImageError as error:
                 self.skip(question.line, question, "evidence box outside the image", str(error))
                 return
             clipped = clipped or bool(question.record.meta.get("evidence_clipped"))
             self.evidence_clipped += clipped
-            window = crop_window(region, source.size, self.config.crop)
+            window = exact_window(region) if given is not None else crop_window(region, source.size, self.config.crop)
             crop_path = str(self.out_dir / "images" / "crop" / f"{_safe(question.question_id)}.png")
             crop = ImageRef(path=crop_path, width=window.width, height=window.height)
             source.read_window(window).save(crop.path)
@@ -161,7 +173,8 @@ class _Builder:
                 "evidence_clipped": clipped,
                 "crop_window": [window.x0, window.y0, window.x1, window.y1],
             }
-        for variant in self.config.variants:
+        variants = self.config.variants if given is None else [question.record.meta["variant"]]
+        for variant in variants:
             self.variant(question, variant, overview, zoom, meta)
 
     def variant(
@@ -172,8 +185,9 @@ class _Builder:
         zoom: tuple[ImageRef, str] | None,
         meta: dict[str, Any],
     ) -> None:
-        text, answer, choices = question.text, question.ground_truth, None
-        if variant == "mc":
+        text, answer, choices = question.text, question.ground_truth, question.record.annotation.choices
+        made_here = variant == "mc" and choices is None
+        if made_here:
             pool = self.pools.get(question.category, [])
             made = multiple_choice(question, pool, self.config.num_choices, self.config.seed)
             if isinstance(made, str):
@@ -196,7 +210,7 @@ class _Builder:
             self.zoom_records += 1
         self.records.append(
             Record(
-                id=question.question_id if variant == "open" else f"{question.question_id}-mc",
+                id=f"{question.question_id}-mc" if made_here else question.question_id,
                 dataset=self.config.dataset,
                 task=TASK,
                 images=images,
@@ -205,6 +219,13 @@ class _Builder:
                 meta=meta | {"variant": variant, "choices": choices},
             )
         )
+
+
+def exact_window(region: Sequence[float]) -> CropWindow:
+    """The pixels a box (already inside the image) covers, as upstream cuts its crop boxes: no margin, no minimum."""
+    x1, y1, x2, y2 = region
+    x0, y0 = math.floor(x1), math.floor(y1)
+    return CropWindow(x0=x0, y0=y0, x1=max(math.ceil(x2), x0 + 1), y1=max(math.ceil(y2), y0 + 1))
 
 
 def _message(role: str, image: int | None, text: str) -> Message:
@@ -229,7 +250,7 @@ def build_zoom_dataset(
     """
     src, images_dir, out_dir = Path(src), Path(images_dir), Path(out_dir)
     config = config or BuildConfig()
-    questions, skipped, rows = read_questions(src, images_dir)
+    questions, skipped, rows = read_questions(src, images_dir, config.source_format)
     builder = _Builder(src, out_dir, config, answer_pools(questions))
     for skip, kind in skipped:
         builder.skipped.append(skip)

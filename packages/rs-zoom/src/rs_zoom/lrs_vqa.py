@@ -1,5 +1,5 @@
-"""LRS-VQA questions for the builder: read by rs-data's `lrs-vqa` reader (the one parser of the format), checked
-against the real image, and their question variants.
+"""LRS-VQA questions for the builder: read by rs-data's `lrs-vqa` reader (the one parser of the format) or its
+`visual-cot` reader (upstream's zoom training files), checked against the real image, and their question variants.
 
 A row (one JSONL line of the LRS-VQA benchmark) has `question_id, image, category, text, ground_truth, image_size`,
 and for questions about one object also `hbox`, `rbox`, `abs_size`, `size_bin`. The reader takes the evidence from
@@ -18,9 +18,12 @@ from typing import Literal
 
 import numpy as np
 from rs_data import Record, Skipped
-from rs_data.readers import lrs_vqa
+from rs_data.readers import lrs_vqa, visual_cot
+from rs_data.readers.entries import Entry
 
 Variant = Literal["open", "mc"]
+SourceFormat = Literal["lrs-vqa", "visual-cot"]
+READERS = {"lrs-vqa": lrs_vqa, "visual-cot": visual_cot}
 SizeOrder = Literal["width_height", "height_width", "mismatch"]
 
 SHORT_ANSWER = "Answer the question using a single word or phrase."
@@ -28,18 +31,18 @@ MC_INSTRUCTION = "Answer with the option's letter from the given choices directl
 LETTERS = "ABCDEFGHIJ"
 
 SKIP_KINDS = (
-    ("malformed row", "invalid row"),
     ("image not found", "image not found"),
     ("unreadable image", "image unreadable"),
-    ("evidence: ", "evidence box outside the image"),
+    ("polygon lies outside", "evidence box outside the image"),
+    ("invalid polygon", "invalid evidence"),
 )
 
 
 @dataclass(frozen=True)
 class Question:
-    """One LRS-VQA row as rs-data reads it, with the line it came from."""
+    """One LRS-VQA row as rs-data reads it, with the line it came from (None for an entry of a JSON list)."""
 
-    line: int
+    line: int | None
     record: Record
 
     @property
@@ -65,16 +68,20 @@ class Question:
 
 def skip_kind(reason: str) -> str:
     """The builder's name for a kind of reader skip (the manifest counts skips by kind)."""
-    return next((kind for prefix, kind in SKIP_KINDS if reason.startswith(prefix)), "invalid row")
+    return next((kind for part, kind in SKIP_KINDS if part in reason), "invalid row")
 
 
-def read_questions(src: str | Path, images_dir: str | Path) -> tuple[list[Question], list[tuple[Skipped, str]], int]:
-    """Every row of `src` the reader accepts (images looked up under `images_dir`), every skip with its kind, and
-    the number of rows."""
-    context, units = lrs_vqa.prepare(Path(src), images=images_dir)
+def read_questions(
+    src: str | Path, images_dir: str | Path, source_format: SourceFormat = "lrs-vqa"
+) -> tuple[list[Question], list[tuple[Skipped, str]], int]:
+    """Every row of `src` the reader of `source_format` accepts (images looked up under `images_dir`), every skip with
+    its kind, and the number of rows."""
+    reader = READERS[source_format]
+    context, units = reader.prepare(Path(src), images=images_dir)
     questions, skipped = [], []
-    for line, text in units:
-        result = lrs_vqa.read_unit(context, (line, text))
+    for unit in units:
+        result = reader.read_unit(context, unit)
+        line = unit.line if isinstance(unit, Entry) else unit[0]
         questions.extend(Question(line, record) for record in result.records)
         skipped.extend((skip, skip_kind(skip.reason)) for skip in result.skipped)
     return questions, skipped, len(units)

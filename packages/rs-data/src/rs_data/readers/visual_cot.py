@@ -111,6 +111,8 @@ def read_unit(context: LRSContext, entry: Entry) -> ReadResult:
         evidence.append(polygon)
     identifier = row.get("question_id", row.get("id", entry.index))
     meta = {"crop_hbox": boxes, "variant": "open" if choices is None else "mc"}
+    if size is not None:
+        meta["image_size"] = list(size)
     category = str(row["category"]) if "category" in row else None
     annotation = VQAAnnotation(
         question=question, answer=answer, question_type=category, choices=choices, evidence=evidence
