@@ -82,7 +82,7 @@ def test_a_mask_of_the_wrong_size_is_a_counted_skip(refgeo: Path, tmp_path: Path
     result = READERS["refgeo"](root / "metainfo_v2" / "one.jsonl")
     assert [r.annotation.target for r in result.records] == ["hbb", "obb", "poly"]
     (skip,) = result.skipped
-    assert skip.line == 1 and skip.reason.startswith("entry: seg target: unreadable mask")
+    assert skip.line == 1 and skip.reason.startswith("seg target: unreadable mask")
 
 
 def test_rle_decoding_matches_pycocotools_both_forms() -> None:

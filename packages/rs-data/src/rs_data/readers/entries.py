@@ -20,13 +20,9 @@ class Entry:
     index: int
     error: str | None = None
 
-    @property
-    def where(self) -> str:
-        """How a skip names the entry: a JSONL line carries its own number, a JSON list entry its index."""
-        return "entry" if self.line is not None else f"entry {self.index}"
-
     def skip(self, source: str, reason: str) -> Skipped:
-        return Skipped(source, self.line, f"{self.where}: {reason}")
+        """A skip of this entry: a JSONL line is named by its number, a JSON list entry by its index."""
+        return Skipped(source, self.line, reason if self.line is not None else f"entry {self.index}: {reason}")
 
 
 def read_entries(src: Path) -> list[Entry]:

@@ -141,7 +141,7 @@ def read_unit(context: RefGeoContext, entry: Entry) -> ReadResult:
     image = image_ref(path, source, entry.line, result.skipped, size, context.check_images, name, expected=str(path))
     if image is None:
         return result
-    what = f"{entry.where} ({row['question_id']})"
+    what = f"question {row['question_id']}"
     polygons = {"hbb": clean_polygon(hbb, image, source, entry.line, what, result.skipped)}
     if poly is not None:
         polygons["obb"] = polygons["poly"] = clean_polygon(poly, image, source, entry.line, what, result.skipped)

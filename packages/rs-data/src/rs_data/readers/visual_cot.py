@@ -103,13 +103,14 @@ def read_unit(context: LRSContext, entry: Entry) -> ReadResult:
         image = image_ref(None, source, entry.line, result.skipped, size, context.check_images, name, expected)
     if image is None:
         return result
+    identifier = row.get("question_id", row.get("id", entry.index))
     evidence = []
     for box in boxes:
-        polygon = clean_polygon(hbb_to_poly(np.asarray(box)), image, source, entry.line, entry.where, result.skipped)
+        what = f"question {identifier}"
+        polygon = clean_polygon(hbb_to_poly(np.asarray(box)), image, source, entry.line, what, result.skipped)
         if polygon is None:
             return result
         evidence.append(polygon)
-    identifier = row.get("question_id", row.get("id", entry.index))
     meta = {"crop_hbox": boxes, "variant": "open" if choices is None else "mc"}
     if size is not None:
         meta["image_size"] = list(size)
