@@ -8,6 +8,7 @@ from rs_data import ImagePart, ImageRef, Message, Record, TextPart
 from rs_data.render import RenderConfig, render
 from rs_resolution import ResolutionPolicy
 from rscovlm_model import FAMILY_SPECS, IGNORE_INDEX, encode
+from rscovlm_model.collate import PaddingCollator
 
 
 def _two_frames(tiny) -> Record:
@@ -50,3 +51,12 @@ def test_two_image_record_encodes_both_images(tiny) -> None:
     supervised = encoded.input_ids[encoded.labels != IGNORE_INDEX]
     assert tiny.processor.tokenizer.decode(supervised) == sample.answer + "<|im_end|>"
     assert "<poly>" not in sample.answer
+    # and it trains: the loss is finite and gradients reach the vision tower through both images
+    batch = PaddingCollator(tiny.processor.tokenizer.pad_token_id)([encoded])
+    tiny.model.zero_grad()
+    loss = tiny.model(**batch).loss
+    loss.backward()
+    assert torch.isfinite(loss)
+    visual = [p.grad for name, p in tiny.model.named_parameters() if "visual" in name and p.grad is not None]
+    assert visual and any(float(g.abs().sum()) > 0 for g in visual)
+    tiny.model.zero_grad()
