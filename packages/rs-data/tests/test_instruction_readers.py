@@ -44,7 +44,7 @@ def _polys(text: str) -> list[list[float]]:
 
 def test_teochatlas_frames_in_time_order_and_boxes_in_pixels(teochatlas: Path) -> None:
     result = READERS["teochatlas"](teochatlas)
-    change, temporal = result.records
+    change, temporal, caption = result.records
     # frames sorted by timestamp: 2017 (before) first
     assert [Path(i.path).name for i in change.images] == ["0001_before.png", "0001_after.png"]
     assert change.meta == {"timestamps": ["2017-03-11", "2019-05-02"], "task": "change_detection"}
@@ -56,15 +56,18 @@ def test_teochatlas_frames_in_time_order_and_boxes_in_pixels(teochatlas: Path) -
     assert answer.content[0].text.startswith("[<poly>") and "</poly>], [<poly>" in answer.content[0].text
     assert temporal.meta["timestamps"] == ["2018-01-05", "2018-07-09", "2019-02-14"]
     assert [(i.width, i.height) for i in temporal.images] == [(280, 140), (140, 140), (140, 70)]
+    # a region caption repeating the question's box: the box is dropped from the answer, kept in the question
+    assert caption.messages[1].content[0].text == "A destroyed building."
+    assert _polys(caption.messages[0].content[-1].text) == [[20, 20, 60, 20, 60, 40, 20, 40]]
     reasons = [(s.line, s.reason) for s in result.skipped]
-    assert reasons[0] == (None, "entry 2: 2 timestamps for 3 frames")
-    assert reasons[1] == (None, "entry 3: box [10, 20, 130, 40] is beyond the 0-100 grid")
+    assert reasons[0] == (None, "entry 3: 2 timestamps for 3 frames")
+    assert reasons[1] == (None, "entry 4: box [10, 20, 130, 40] is beyond the 0-100 grid")
     assert reasons[2][1].startswith("image not found: xBD/missing.png")
     assert len(reasons) == 3
 
 
 def test_teochatlas_renders_every_frame_at_its_own_size(teochatlas: Path) -> None:
-    _change, temporal = READERS["teochatlas"](teochatlas).records
+    _change, temporal, _caption = READERS["teochatlas"](teochatlas).records
     sample = render(temporal, ResolutionPolicy(), RenderConfig(), np.random.default_rng(0))
     parts = [p for p in sample.messages[0]["content"] if p["type"] == "image"]
     sizes = [(p["resized_width"], p["resized_height"]) for p in parts]

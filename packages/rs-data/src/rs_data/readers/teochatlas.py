@@ -8,7 +8,8 @@ which the record keeps in `meta["timestamps"]`.
 
 Boxes are written `[x_min, y_min, x_max, y_max]` on a 0-100 grid of the image (several boxes may share one pair of
 brackets); each becomes a `<poly>` marker in original pixels of the record's first image, which rendering writes in
-the model's own box convention. Bracketed numbers that are not groups of four are left as text.
+the model's own box convention. Bracketed numbers that are not groups of four are left as text. When the answer
+repeats exactly the boxes of the question (region captions), they are dropped from the answer, as upstream does.
 """
 
 from __future__ import annotations
@@ -105,10 +106,22 @@ def _content(text: str, frames: list[int], singles: list[int]) -> tuple[list[Ima
     return parts, tags
 
 
+def _unrepeated(turns: list[Any]) -> list[Any]:
+    """Region captions repeat the question's boxes in the answer; upstream drops them from the answer, as here."""
+    if len(turns) < 2 or not all(isinstance(t, dict) and isinstance(t.get("value"), str) for t in turns[:2]):
+        return turns
+    asked, answered = (BOX_GROUP.findall(t["value"]) for t in turns[:2])
+    if not asked or asked != answered:
+        return turns
+    answer = {**turns[1], "value": BOX_GROUP.sub("", turns[1]["value"]).strip()}
+    return [turns[0], answer, *turns[2:]]
+
+
 def _messages(entry: dict[str, Any], refs: list[ImageRef], frames: int) -> list[Message]:
     turns = entry.get("conversations")
     if not isinstance(turns, list) or not turns:
         raise BadEntry("needs a non-empty 'conversations' list")
+    turns = _unrepeated(turns)
     frame_ids, singles = list(range(frames)), list(range(frames, len(refs)))
     messages, tags = [], 0
     for turn in turns:
