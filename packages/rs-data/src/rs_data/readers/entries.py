@@ -4,6 +4,7 @@ JSON becomes an entry that reports itself (a counted skip, never a traceback). A
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,25 @@ class Entry:
     def skip(self, source: str, reason: str) -> Skipped:
         """A skip of this entry: a JSONL line is named by its number, a JSON list entry by its index."""
         return Skipped(source, self.line, reason if self.line is not None else f"entry {self.index}: {reason}")
+
+
+class BadEntry(ValueError):
+    """An entry that cannot become a record; the message is the skip reason."""
+
+
+def _positive_integer(value: Any) -> bool:
+    number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return number and value == int(value) and value > 0
+
+
+def annotated_size(row: dict[str, Any], width_key: str, height_key: str) -> tuple[int, int] | None:
+    """The (width, height) an entry states for its image, or None when it states neither."""
+    if width_key not in row and height_key not in row:
+        return None
+    values = (row.get(width_key), row.get(height_key))
+    if not all(_positive_integer(v) for v in values):
+        raise BadEntry(f"'{width_key}' and '{height_key}' must be positive integers, got {list(values)}")
+    return int(values[0]), int(values[1])
 
 
 def read_entries(src: Path) -> list[Entry]:

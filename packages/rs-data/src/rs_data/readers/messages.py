@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from rs_data.readers._common import ImageIndex, ReadResult, image_ref
+from rs_data.readers.entries import BadEntry
 from rs_data.schema import ImagePart, ImageRef, Message, Record, Skipped, TextPart
 
 ROLES = ("system", "user", "assistant")
@@ -24,10 +25,6 @@ class MessageContext(Protocol):
     source: str
     images: ImageIndex
     split: str | None
-
-
-class BadEntry(ValueError):
-    """An entry that cannot become a record; the message is the skip reason."""
 
 
 def is_message_entry(value: Any) -> bool:

@@ -23,8 +23,7 @@ from rs_resolution import ImageReadError, hbb_to_poly, load_image
 
 from rs_data.masks import decode_rle, outer_contours
 from rs_data.readers._common import Reader, ReadResult, clean_polygon, image_ref
-from rs_data.readers.entries import Entry, read_entries
-from rs_data.readers.messages import BadEntry
+from rs_data.readers.entries import BadEntry, Entry, annotated_size, read_entries
 from rs_data.schema import GroundingAnnotation, GroundingTarget, ImageRef, Record
 
 TARGETS: tuple[GroundingTarget, ...] = ("hbb", "obb", "poly", "seg")
@@ -75,7 +74,10 @@ def prepare(
 
 
 def _numbers(value: Any, count: int, field: str) -> list[float]:
-    flat = np.asarray(value, dtype=np.float64).reshape(-1) if isinstance(value, list) else np.empty(0)
+    try:
+        flat = np.asarray(value, dtype=np.float64).reshape(-1) if isinstance(value, list) else np.empty(0)
+    except (TypeError, ValueError):  # not numbers, or ragged lists
+        flat = np.empty(0)
     if flat.size != count or not np.isfinite(flat).all():
         raise BadEntry(f"'{field}' needs {count} finite numbers")
     return flat.tolist()
@@ -115,7 +117,7 @@ def _contours(
         contours = mask if isinstance(mask, list) else outer_contours(mask, context.close_kernel)
         if not contours:
             raise BadEntry("the mask is empty")
-    except (BadEntry, ValueError) as error:
+    except (BadEntry, TypeError, ValueError) as error:
         result.skipped.append(entry.skip(context.source, f"seg target: {error}"))
         return None
     return contours
@@ -132,7 +134,7 @@ def read_unit(context: RefGeoContext, entry: Entry) -> ReadResult:
             raise BadEntry(f"missing field(s) {missing}")
         hbb = hbb_to_poly(np.asarray(_numbers(row.get("bbox"), 4, "bbox"))).tolist()
         poly = _numbers(row.get("poly"), 8, "poly") if {"obb", "poly"} & set(context.targets) else None
-        size = (int(row["image_width"]), int(row["image_height"])) if "image_width" in row else None
+        size = annotated_size(row, "image_width", "image_height")
     except (BadEntry, TypeError, ValueError) as error:
         result.skipped.append(entry.skip(source, str(error)))
         return result

@@ -24,9 +24,8 @@ import numpy as np
 from rs_resolution import hbb_to_poly
 
 from rs_data.readers._common import ImageIndex, Reader, ReadResult, image_ref
-from rs_data.readers.entries import Entry, read_entries
+from rs_data.readers.entries import BadEntry, Entry, read_entries
 from rs_data.readers.llava import ROLES
-from rs_data.readers.messages import BadEntry
 from rs_data.schema import ImagePart, ImageRef, Message, Record, TextPart, poly_tag
 
 BOX_GROUP = re.compile(r"\[(\d+(?:\.\d+)?(?:\s*,\s*\d+(?:\.\d+)?)*)\]")
@@ -51,8 +50,10 @@ def prepare(
 
 
 def _names(value: Any, field: str) -> list[str]:
-    names = [value] if isinstance(value, str) else list(value or [])
-    if not all(isinstance(n, str) and n for n in names):
+    if value is None:
+        return []
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
         raise BadEntry(f"'{field}' must be a path or a list of paths")
     return names
 
@@ -61,7 +62,9 @@ def _timestamps(entry: dict[str, Any], frames: int) -> list[str]:
     stamps = entry.get("timestamps")
     if stamps is None and isinstance(entry.get("metadata"), list):
         stamps = [m.get("timestamp") for m in entry["metadata"] if isinstance(m, dict)]
-    stamps = list(stamps or [])
+    stamps = [] if stamps is None else stamps
+    if not isinstance(stamps, list):
+        raise BadEntry("'timestamps' must be a list")
     if stamps and len(stamps) != frames:
         raise BadEntry(f"{len(stamps)} timestamps for {frames} frames")
     for stamp in stamps:
@@ -125,7 +128,8 @@ def _messages(entry: dict[str, Any], refs: list[ImageRef], frames: int) -> list[
     frame_ids, singles = list(range(frames)), list(range(frames, len(refs)))
     messages, tags = [], 0
     for turn in turns:
-        role = ROLES.get(turn.get("from")) if isinstance(turn, dict) else None
+        speaker = turn.get("from") if isinstance(turn, dict) else None
+        role = ROLES.get(speaker) if isinstance(speaker, str) else None
         value = turn.get("value") if isinstance(turn, dict) else None
         if role is None or not isinstance(value, str):
             raise BadEntry(f"bad turn {turn!r}")

@@ -18,9 +18,8 @@ import numpy as np
 from rs_resolution import hbb_to_poly
 
 from rs_data.readers._common import ImageIndex, Reader, ReadResult, clean_polygon, image_ref
-from rs_data.readers.entries import Entry, read_entries
+from rs_data.readers.entries import BadEntry, Entry, annotated_size, read_entries
 from rs_data.readers.lrs_vqa import LRSContext
-from rs_data.readers.messages import BadEntry
 from rs_data.schema import Record, VQAAnnotation
 
 SHORT_ANSWER = "Answer the question using a single word or phrase."
@@ -90,7 +89,7 @@ def read_unit(context: LRSContext, entry: Entry) -> ReadResult:
             raise BadEntry("needs an 'image' path")
         question, answer, choices = _question(row)
         boxes = _crop_boxes(row)
-        size = (int(row["image_ori_width"]), int(row["image_ori_height"])) if "image_ori_width" in row else None
+        size = annotated_size(row, "image_ori_width", "image_ori_height")
     except (BadEntry, TypeError, ValueError) as error:
         result.skipped.append(entry.skip(source, str(error)))
         return result
