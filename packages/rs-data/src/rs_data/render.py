@@ -2,8 +2,9 @@
 
 Rendering happens online, after the resolution policy (and optional random resize) has fixed each image's size, so
 box coordinates are written for exactly that size through rs-detect-eval's codec in the configured convention
-(absolute resized pixels for Qwen2.5-VL, 0-1000 for Qwen3-VL). The ground truth stays in original pixels in
-`RenderedSample.target` for evaluation.
+(absolute resized pixels for Qwen2.5-VL, 0-1000 for Qwen3-VL). A grounding record with a fixed `target` is answered
+in that box type, or (`seg`) with the text mask of `rs_data.masks` at one cell per visual token. Every image of a
+record gets its own frame. The ground truth stays in original pixels in `RenderedSample.target` for evaluation.
 """
 
 from __future__ import annotations
