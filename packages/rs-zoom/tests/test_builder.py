@@ -168,6 +168,8 @@ def test_bad_rows_missing_images_and_size_orders_are_counted(tmp_path, helpers):
     images = tmp_path / "images"
     images.mkdir()
     first, swapped, missing = rows
+    for row in (first, swapped):  # the rows below name their evidence by `hbox` alone (the reader prefers `rbox`)
+        row.pop("rbox")
     helpers.coordinate_image(*first["image_size"]).save(images / Path(first["image"]).name)
     swapped.update(image="swapped.png", image_size=[40, 30], hbox=[1, 1, 5, 5])
     helpers.coordinate_image(30, 40).save(images / "swapped.png")  # 30 wide, 40 high: image_size was [H, W]
@@ -181,7 +183,8 @@ def test_bad_rows_missing_images_and_size_orders_are_counted(tmp_path, helpers):
 
     manifest = build_zoom_dataset(src, images, tmp_path / "out", BuildConfig(policy=POLICY))
     assert manifest.rows == 8 and manifest.records == 3
-    assert manifest.size_order == {"width_height": 3, "height_width": 1}
+    # the reader skips the row whose evidence lies outside its image before its size is compared
+    assert manifest.size_order == {"width_height": 2, "height_width": 1}
     assert manifest.skipped_by_reason == {
         "invalid row": 2,
         "image not found": 1,
@@ -245,3 +248,45 @@ def test_real_sizes_for_a_few_rows(tmp_path, helpers):
         assert x0 <= ex0 and ex1 <= x1 and y0 <= ey0 and ey1 <= y1
         crop = Image.open(record.images[1].path)
         assert helpers.pixel_xy(crop) == (x0, y0) and crop.size == (x1 - x0, y1 - y0)
+
+
+def test_visual_cot_entries_are_cut_at_their_own_crop_boxes(lrs_vqa, tmp_path, helpers):
+    """Upstream's visual-CoT structure (bbox_info.crop_hbox) made from real rows: the crop is the box itself."""
+    src, images = lrs_vqa
+    rows = {row["question_id"]: row for row in map(json.loads, src.read_text().splitlines())}
+    one, two = rows["GLH-Bridge_381"], rows["STAR_1999"]
+
+    def entry(row, **fields):
+        size = {"image_ori_width": row["image_size"][0], "image_ori_height": row["image_size"][1]}
+        return {"question_id": row["question_id"], "image": row["image"], **size, **fields}
+
+    entries = [
+        entry(one, question=one["text"], answer=one["ground_truth"], bbox_info={"crop_hbox": [one["hbox"]]}),
+        entry(two, question="Compare?", answer="yes", bbox_info={"crop_hbox": [two["hbox"], one["hbox"]]}),
+        entry(
+            two,
+            Text=two["text"],
+            **{"Answer choices": ["(A) coal", "(B) sand"], "Ground truth": "A"},
+            bbox_info={"crop_hbox": [two["hbox"]]},
+        )
+        | {"question_id": "STAR_1999_mcq"},
+        {"question_id": "broken", "image": one["image"], "question": "q", "answer": "a", "bbox_info": {}},
+    ]
+    path = tmp_path / "visual_cot.json"
+    path.write_text(json.dumps(entries))
+    config = BuildConfig(source_format="visual-cot", variants=["open", "mc"], policy=POLICY)
+    manifest = build_zoom_dataset(path, images, tmp_path / "out", config)
+    records = {r.id: r for r in read_records(tmp_path / "out" / "records.jsonl")}
+    assert sorted(records) == ["GLH-Bridge_381", "STAR_1999", "STAR_1999_mcq"]
+    assert manifest.records_by_variant == {"open": 2, "mc": 1} and manifest.zoom_records == 2
+    (skip,) = manifest.skipped
+    assert skip["line"] is None and "crop_hbox" in skip["reason"]
+    zoom = records["GLH-Bridge_381"]
+    x1, y1, x2, y2 = one["hbox"]  # 1953 / 32 ... : the crop is exactly the box's pixels, no margin
+    assert zoom.meta["crop_window"] == [math.floor(x1), math.floor(y1), math.ceil(x2), math.ceil(y2)]
+    crop = Image.open(zoom.images[1].path)
+    assert helpers.pixel_xy(crop) == (math.floor(x1), math.floor(y1))
+    assert zoom.messages[-1].content[0].text == "blue"
+    assert len(records["STAR_1999"].images) == 1  # two crop boxes: a plain question
+    mcq = records["STAR_1999_mcq"]
+    assert mcq.messages[-1].content[0].text == "A" and "(B) sand" in mcq.messages[1].content[1].text

@@ -2,8 +2,9 @@
 
 Rendering happens online, after the resolution policy (and optional random resize) has fixed each image's size, so
 box coordinates are written for exactly that size through rs-detect-eval's codec in the configured convention
-(absolute resized pixels for Qwen2.5-VL, 0-1000 for Qwen3-VL). The ground truth stays in original pixels in
-`RenderedSample.target` for evaluation.
+(absolute resized pixels for Qwen2.5-VL, 0-1000 for Qwen3-VL). A grounding record with a fixed `target` is answered
+in that box type, or (`seg`) with the text mask of `rs_data.masks` at one cell per visual token. Every image of a
+record gets its own frame. The ground truth stays in original pixels in `RenderedSample.target` for evaluation.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 from rs_detect_eval import BoxType, TextStyle, format_objects, normalize_class
 from rs_resolution import Convention, ImageFrame, ResolutionPolicy, load_image, resize_image
 
+from rs_data.masks import mask_text
 from rs_data.schema import (
     POLY_TAG,
     Annotation,
@@ -168,7 +170,7 @@ def render(
     if record.messages is not None:
         sample.messages = _instruction_messages(record, frames, config)
     else:
-        _render_annotation(record, frames[0], config, rng, sample)
+        _render_annotation(record, frames[0], config, rng, sample, policy.factor)
     if load_images:
         sample.images = prepare_images(record, frames)
     return sample
@@ -183,9 +185,19 @@ def prepare_images(record: Record, frames: list[ImageFrame]) -> list[Image.Image
 
 
 def _render_annotation(
-    record: Record, frame: ImageFrame, config: RenderConfig, rng: np.random.Generator, sample: RenderedSample
+    record: Record,
+    frame: ImageFrame,
+    config: RenderConfig,
+    rng: np.random.Generator,
+    sample: RenderedSample,
+    factor: int,
 ) -> None:
     ann, templates, image = record.annotation, config.templates, _image_part(record, 0, frame)
+    if isinstance(ann, GroundingAnnotation) and ann.target == "seg":
+        prompt = templates.segmentation.format(expression=ann.expression)
+        answer = f"<seg>{mask_text(ann.mask, frame, factor)}</seg>"
+        sample.messages = _conversation(templates.system_segmentation, image, prompt, answer)
+        return
     if isinstance(ann, ClassificationAnnotation):
         classes = templates.class_separator.join(c.lower() for c in ann.classes)
         prompt = templates.classification.format(classes=classes)
@@ -197,7 +209,9 @@ def _render_annotation(
         template = templates.uhr_vqa if record.task == "uhr_vqa" else templates.vqa
         sample.messages = _conversation(None, image, template.format(question=ann.question), ann.answer)
     elif isinstance(ann, DetectionAnnotation | GroundingAnnotation):
-        box_type, style = _draw(rng, config.box_types), _draw(rng, config.styles)
+        fixed = ann.target if isinstance(ann, GroundingAnnotation) else None
+        box_type = fixed or _draw(rng, config.box_types)
+        style = _draw(rng, config.styles)
         sample.box_type, sample.style = box_type, style
         if isinstance(ann, DetectionAnnotation):
             names = sorted({normalize_class(c) for c in ann.classes})

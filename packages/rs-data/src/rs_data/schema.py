@@ -91,12 +91,36 @@ class DetectionAnnotation(_Model):
     classes: list[str]
 
 
+GroundingTarget = Literal["hbb", "obb", "poly", "seg"]
+
+
 class GroundingAnnotation(_Model):
+    """A referring expression and its object: `polygon` in original pixels and, for segmentation, `mask` (the outer
+    contours of the object's mask, each `x1, y1, x2, y2, ...` in original pixels).
+
+    `target` fixes what the answer is (a box type, or `seg` for the mask); without it rendering draws a box type."""
+
     kind: Literal["grounding"] = "grounding"
     expression: str
     polygon: list[float]
+    target: GroundingTarget | None = None
+    mask: list[list[float]] | None = None
 
     _polygon = field_validator("polygon")(_check_polygon)
+
+    @field_validator("mask")
+    @classmethod
+    def _contours(cls, value: list[list[float]] | None) -> list[list[float]] | None:
+        for contour in value or []:
+            if not contour or len(contour) % 2 or not all(math.isfinite(v) for v in contour):
+                raise ValueError("a mask contour is a non-empty, even-length list of finite x, y values")
+        return value
+
+    @model_validator(mode="after")
+    def _mask_for_seg(self) -> GroundingAnnotation:
+        if self.target == "seg" and not self.mask:
+            raise ValueError("a `seg` target needs a non-empty mask")
+        return self
 
 
 class CaptionAnnotation(_Model):

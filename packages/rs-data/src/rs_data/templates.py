@@ -38,6 +38,12 @@ class Templates(BaseModel):
             "poly": "Locate the {expression}, output the oriented bbox coordinates using JSON format",
         }
     )
+    segmentation: str = "Locate the {expression}, output the segmentation mask"
+    system_segmentation: str = (
+        "As an AI assistant, you specialize in segmentation, delivering segmentation results as Row-wise RLE format. "
+        "Each row is represented as '<value>*<count>', and rows are separated by ';'. The last row ends with a "
+        "semicolon. For example, '0*1,1*2;0*3;' represents the mask."
+    )
     system_plain: BoxTypeTexts = Field(
         default_factory=lambda: {
             "hbb": "As an AI assistant, you specialize in accurate image object detection, delivering coordinates in "

@@ -1,9 +1,10 @@
 """The LRS-VQA-Zoom builder: zoom-chain training records (rs-data schema) from LRS-VQA-style rows.
 
-For each row whose evidence is a single box (`hbox`), one zoom round: the overview and the question with the zoom
-instruction; the tool call naming the evidence box on the overview; the crop of the box (grown by the crop policy) cut
-from the original image; the answer. Rows without a single evidence box (counting, comparisons)
-become plain question-answer records on the overview.
+Rows are read by rs-data's `lrs-vqa` reader (evidence from `rbox`, else `hbox`; image size from the file). For each
+row whose evidence is a single box, one zoom round: the overview and the question with the zoom instruction; the tool
+call naming the evidence's bounding box on the overview; the crop of that box (grown by the crop policy) cut from the
+original image; the answer. Rows without a single evidence box (counting, comparisons) become plain question-answer
+records on the overview.
 
 Output directory::
 
@@ -20,6 +21,7 @@ default, and the same convention as `BuildConfig.convention`, which words the to
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -30,12 +32,20 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from rs_data import ImagePart, ImageRef, Message, Record, Skipped, TextPart, write_records
 from rs_data.schema import poly_tag
-from rs_resolution import Convention, ImageFrame, ImageReadError, ResolutionPolicy, hbb_to_poly
+from rs_resolution import Convention, CropWindow, ImageFrame, ImageReadError, ResolutionPolicy, hbb_to_poly, poly_to_hbb
 from tqdm import tqdm
 
 from rs_zoom.chain import TASK
 from rs_zoom.crop import CropPolicy, RegionOutsideImageError, clamp_region, crop_window
-from rs_zoom.lrs_vqa import LRSVQARow, Variant, answer_pools, multiple_choice, read_rows, size_order
+from rs_zoom.lrs_vqa import (
+    Question,
+    SourceFormat,
+    Variant,
+    answer_pools,
+    multiple_choice,
+    read_questions,
+    size_order,
+)
 from rs_zoom.protocol import ZOOMED_PROMPT, tool_call_text, tool_system_prompt, zoom_question
 from rs_zoom.sources import ImageSource, open_source
 
@@ -47,6 +57,7 @@ class BuildConfig(BaseModel):
 
     dataset: str = "lrs_vqa_zoom"
     split: str | None = None
+    source_format: SourceFormat = "lrs-vqa"
     variants: list[Variant] = Field(default_factory=lambda: ["open"], min_length=1)
     policy: ResolutionPolicy = Field(default_factory=ResolutionPolicy)
     convention: Convention = "absolute"
@@ -76,11 +87,12 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "image"
 
 
-def _resolve_image(images_dir: Path, name: str) -> Path | None:
-    for candidate in (images_dir / name, images_dir / Path(name).name):
-        if candidate.is_file():
-            return candidate
-    return None
+def _image_name(path: Path, images_dir: Path) -> str:
+    """The image's path under `images_dir` (its name in the rows, as far as the reader found it there)."""
+    try:
+        return Path(path).resolve().relative_to(images_dir.resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
 
 
 class _Builder:
@@ -95,12 +107,12 @@ class _Builder:
         for folder in ("overview", "crop"):
             (out_dir / "images" / folder).mkdir(parents=True, exist_ok=True)
 
-    def skip(self, line: int, row: LRSVQARow, kind: str, detail: str = "") -> None:
-        reason = f"{row.question_id}: {kind}" + (f" ({detail})" if detail else "")
+    def skip(self, line: int | None, question: Question, kind: str, detail: str = "") -> None:
+        reason = f"{question.question_id}: {kind}" + (f" ({detail})" if detail else "")
         self.skipped.append(Skipped(str(self.src), line, reason))
         self.skip_kinds[kind] += 1
 
-    def image(self, path: Path, name: str, rows: Sequence[tuple[int, LRSVQARow]]) -> None:
+    def image(self, path: Path, name: str, questions: Sequence[Question]) -> None:
         """All rows of one source image; the image is decoded at most once."""
         source = None
         try:
@@ -114,39 +126,45 @@ class _Builder:
             )
             source.overview(frame.resized_height, frame.resized_width).save(overview.path)
         except ImageReadError as error:
-            for line, row in rows:
-                self.skip(line, row, "image unreadable", str(error))
+            for question in questions:
+                self.skip(question.line, question, "image unreadable", str(error))
             if source is not None:
                 source.close()
             return
         with source:
-            for line, row in rows:
-                self.size_order[size_order(row.image_size, (width, height))] += 1
+            for question in questions:
+                self.size_order[size_order(question.record.meta.get("image_size"), (width, height))] += 1
                 try:
-                    self.row(line, row, source, frame, overview)
+                    self.question(question, name, source, frame, overview)
                 except ImageReadError as error:
-                    self.skip(line, row, "image unreadable", str(error))
+                    self.skip(question.line, question, "image unreadable", str(error))
 
-    def row(self, line: int, row: LRSVQARow, source: ImageSource, frame: ImageFrame, overview: ImageRef) -> None:
+    def question(
+        self, question: Question, name: str, source: ImageSource, frame: ImageFrame, overview: ImageRef
+    ) -> None:
         meta: dict[str, Any] = {
-            "question_id": row.question_id,
-            "category": row.category,
-            "source_image": row.image,
+            "question_id": question.question_id,
+            "category": question.category,
+            "source_image": name,
             "original_size": [frame.width, frame.height],
-            "ground_truth": row.ground_truth,
+            "ground_truth": question.ground_truth,
         }
         zoom = None
-        if row.hbox is not None:
+        given = question.record.meta.get("crop_hbox")  # upstream's own crop boxes (visual-CoT), cut as they are
+        evidence = question.record.annotation.evidence
+        boxes = given if given is not None else [poly_to_hbb(np.asarray(e)).tolist() for e in evidence]
+        if len(boxes) == 1:
             try:
-                region, clipped = clamp_region(row.hbox, source.size)
+                region, clipped = clamp_region(boxes[0], source.size)
             except RegionOutsideImageError as error:
-                self.skip(line, row, "evidence box outside the image", str(error))
+                self.skip(question.line, question, "evidence box outside the image", str(error))
                 return
+            clipped = clipped or bool(question.record.meta.get("evidence_clipped"))
             self.evidence_clipped += clipped
-            window = crop_window(region, source.size, self.config.crop)
-            crop_path = self.out_dir / "images" / "crop" / f"{_safe(row.question_id)}.png"
-            crop = ImageRef(path=str(crop_path), width=window.width, height=window.height)
-            source.read_window(window).save(crop_path)
+            window = exact_window(region) if given is not None else crop_window(region, source.size, self.config.crop)
+            crop_path = str(self.out_dir / "images" / "crop" / f"{_safe(question.question_id)}.png")
+            crop = ImageRef(path=crop_path, width=window.width, height=window.height)
+            source.read_window(window).save(crop.path)
             to_overview = np.array([frame.resized_width / frame.width, frame.resized_height / frame.height] * 2)
             on_overview = hbb_to_poly(np.asarray(region) * to_overview).tolist()
             zoom = (crop, tool_call_text(poly_tag(on_overview)))
@@ -155,34 +173,36 @@ class _Builder:
                 "evidence_clipped": clipped,
                 "crop_window": [window.x0, window.y0, window.x1, window.y1],
             }
-        for variant in self.config.variants:
-            self.variant(line, row, variant, overview, zoom, meta)
+        variants = self.config.variants if given is None else [question.record.meta["variant"]]
+        for variant in variants:
+            self.variant(question, variant, overview, zoom, meta)
 
     def variant(
         self,
-        line: int,
-        row: LRSVQARow,
+        question: Question,
         variant: Variant,
         overview: ImageRef,
         zoom: tuple[ImageRef, str] | None,
         meta: dict[str, Any],
     ) -> None:
-        question, answer, choices = row.text, row.ground_truth, None
-        if variant == "mc":
-            made = multiple_choice(row, self.pools.get(row.category, []), self.config.num_choices, self.config.seed)
+        text, answer, choices = question.text, question.ground_truth, question.record.annotation.choices
+        made_here = variant == "mc" and choices is None
+        if made_here:
+            pool = self.pools.get(question.category, [])
+            made = multiple_choice(question, pool, self.config.num_choices, self.config.seed)
             if isinstance(made, str):
-                self.skip(line, row, "no multiple-choice form", made)
+                self.skip(question.line, question, "no multiple-choice form", made)
                 return
-            question, answer, choices = made
+            text, answer, choices = made
         if zoom is None:
             images = [overview]
-            messages = [_message("user", 0, question), _message("assistant", None, answer)]
+            messages = [_message("user", 0, text), _message("assistant", None, answer)]
         else:
             crop, tool_call = zoom
             images = [overview, crop]
             messages = [
                 _message("system", None, tool_system_prompt(self.config.convention)),
-                _message("user", 0, zoom_question(question)),
+                _message("user", 0, zoom_question(text)),
                 _message("assistant", None, tool_call),
                 _message("user", 1, ZOOMED_PROMPT),
                 _message("assistant", None, answer),
@@ -190,7 +210,7 @@ class _Builder:
             self.zoom_records += 1
         self.records.append(
             Record(
-                id=row.question_id if variant == "open" else f"{row.question_id}-mc",
+                id=f"{question.question_id}-mc" if made_here else question.question_id,
                 dataset=self.config.dataset,
                 task=TASK,
                 images=images,
@@ -199,6 +219,13 @@ class _Builder:
                 meta=meta | {"variant": variant, "choices": choices},
             )
         )
+
+
+def exact_window(region: Sequence[float]) -> CropWindow:
+    """The pixels a box (already inside the image) covers, as upstream cuts its crop boxes: no margin, no minimum."""
+    x1, y1, x2, y2 = region
+    x0, y0 = math.floor(x1), math.floor(y1)
+    return CropWindow(x0=x0, y0=y0, x1=max(math.ceil(x2), x0 + 1), y1=max(math.ceil(y2), y0 + 1))
 
 
 def _message(role: str, image: int | None, text: str) -> Message:
@@ -215,38 +242,34 @@ def build_zoom_dataset(
 ) -> Manifest:
     """Build an LRS-VQA-Zoom dataset from the rows in `src` and the images under `images_dir` into `out_dir`.
 
-    Images are looked up as `images_dir / row.image`, then `images_dir / basename(row.image)`. Rows are skipped (and
-    listed in the manifest with file, line and reason) when invalid, duplicated, when their image is missing or
-    unreadable, when their evidence box lies outside the image, or (multiple-choice variant only) when their category
-    offers too few distractors. An evidence box that only overhangs the image is clipped and counted.
+    Rows are read by rs-data's `lrs-vqa` reader, which finds images under `images_dir` by path, file name or stem.
+    Rows are skipped (and listed in the manifest with file, line and reason) when invalid, duplicated, when their
+    image is missing or unreadable, when their evidence box lies outside the image, or (multiple-choice variant only)
+    when their category offers too few distractors. An evidence box that only overhangs the image is clipped and
+    counted.
     """
     src, images_dir, out_dir = Path(src), Path(images_dir), Path(out_dir)
     config = config or BuildConfig()
-    rows, skipped = read_rows(src)
-    builder = _Builder(src, out_dir, config, answer_pools([row for _, row in rows]))
-    builder.skipped += skipped
-    if skipped:
-        builder.skip_kinds["invalid row"] += len(skipped)
-    groups: dict[str, list[tuple[int, LRSVQARow]]] = {}
+    questions, skipped, rows = read_questions(src, images_dir, config.source_format)
+    builder = _Builder(src, out_dir, config, answer_pools(questions))
+    for skip, kind in skipped:
+        builder.skipped.append(skip)
+        builder.skip_kinds[kind] += 1
+    groups: dict[Path, list[Question]] = {}
     seen: set[str] = set()
-    for line, row in rows:
-        if row.question_id in seen:
-            builder.skip(line, row, "duplicate question_id")
+    for question in questions:
+        if question.question_id in seen:
+            builder.skip(question.line, question, "duplicate question_id")
             continue
-        seen.add(row.question_id)
-        groups.setdefault(row.image, []).append((line, row))
-    for name, group in tqdm(groups.items(), desc="images", unit="image", disable=not progress):
-        path = _resolve_image(images_dir, name)
-        if path is None:
-            for line, row in group:
-                builder.skip(line, row, "image not found", f"{name} under {images_dir}")
-            continue
-        builder.image(path, name, group)
+        seen.add(question.question_id)
+        groups.setdefault(question.image_path, []).append(question)
+    for path, group in tqdm(groups.items(), desc="images", unit="image", disable=not progress):
+        builder.image(path, _image_name(path, images_dir), group)
     write_records(out_dir / "records.jsonl", builder.records)
     manifest = Manifest(
         source=str(src),
         config=config,
-        rows=len(rows) + len(skipped),
+        rows=rows,
         records=len(builder.records),
         zoom_records=builder.zoom_records,
         plain_records=len(builder.records) - builder.zoom_records,

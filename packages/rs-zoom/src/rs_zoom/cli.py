@@ -60,6 +60,12 @@ def tile(images: tuple[Path, ...], out_dir: Path, tile_size: int, compression_le
     help="YAML file with BuildConfig fields; command-line options override it.",
 )
 @click.option(
+    "--source-format",
+    type=click.Choice(["lrs-vqa", "visual-cot"]),
+    help="SRC holds LRS-VQA rows, or upstream's visual-CoT training entries (their crop boxes cut as given). "
+    "[default: lrs-vqa]",
+)
+@click.option(
     "--variant",
     "variants",
     multiple=True,
@@ -80,7 +86,8 @@ def tile(images: tuple[Path, ...], out_dir: Path, tile_size: int, compression_le
 @click.option("--seed", type=int, help="Seed of the multiple-choice draws.")
 @click.option("--split", help="Split name written into every record.")
 def build(src: Path, images_dir: Path, out_dir: Path, config_path: Path | None, **options: object) -> None:
-    """Build LRS-VQA-Zoom records from the LRS-VQA rows in SRC and the images under --images into --out."""
+    """Build LRS-VQA-Zoom records from the LRS-VQA rows (or visual-CoT entries) in SRC and the images under --images
+    into --out."""
     config = _build_config(config_path, options)
     manifest = build_zoom_dataset(src, images_dir, out_dir, config, progress=True)
     click.echo(

@@ -8,10 +8,14 @@ from rs_data.readers import (
     geochat_bench,
     image_folder,
     llava,
+    llava_onevision,
     lrs_vqa,
     mme_realworld,
     nwpu_captions,
+    refgeo,
     rsvqa,
+    teochatlas,
+    visual_cot,
 )
 from rs_data.readers._common import Reader, ReadResult
 from rs_data.readers.grounding import DIOR_RSVG, VRSBENCH
@@ -33,8 +37,12 @@ READERS: dict[str, Reader] = {
         rsvqa.READER,
         classification.READER,
         llava.READER,
+        teochatlas.READER,
+        refgeo.READER,
+        llava_onevision.READER,
         geochat_bench.READER,
         lrs_vqa.READER,
+        visual_cot.READER,
         mme_realworld.READER,
         image_folder.READER,
     )

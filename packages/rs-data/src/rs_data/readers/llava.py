@@ -2,7 +2,8 @@
 
 `<image>` in a turn marks where the image goes (prepended to the first human turn when absent). GeoChat boxes
 `{<x1><y1><x2><y2>|<θ>}` (0-100 grid of the image, θ in degrees) become `<poly>` markers in original pixels, which
-rendering writes in the model's own box convention.
+rendering writes in the model's own box convention. Entries in the message-list form (`messages` with typed content
+parts) are read by `rs_data.readers.messages`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from rs_resolution import ImageFrame, from_model, obb_to_poly
 
 from rs_data.readers._common import ImageIndex, Reader, ReadResult, image_ref, load_json
+from rs_data.readers.messages import is_message_entry, read_message_entry
 from rs_data.schema import ImagePart, ImageRef, Message, Record, Skipped, TextPart, poly_tag
 
 GEOCHAT_BOX = re.compile(
@@ -89,6 +91,8 @@ def read_unit(context: LlavaContext, unit: tuple[int, dict]) -> ReadResult:
     result = ReadResult()
     line = index if context.source.endswith(".jsonl") else None
     where = f"entry {index}" if line is None else "entry"
+    if is_message_entry(entry):
+        return read_message_entry(context, entry, line, where, str(index))
     if "__error__" in entry or not isinstance(entry.get("conversations"), list) or not entry["conversations"]:
         reason = entry.get("__error__", "needs a non-empty 'conversations' list")
         result.skipped.append(Skipped(context.source, line, f"{where}: {reason}"))
@@ -128,4 +132,9 @@ def read_unit(context: LlavaContext, unit: tuple[int, dict]) -> ReadResult:
     return result
 
 
-READER = Reader("llava", "LLaVA-style conversation JSON (GeoChat, VHM), GeoChat boxes converted", prepare, read_unit)
+READER = Reader(
+    "llava",
+    "LLaVA-style conversation JSON (GeoChat, VHM) or Qwen message lists; GeoChat boxes converted",
+    prepare,
+    read_unit,
+)

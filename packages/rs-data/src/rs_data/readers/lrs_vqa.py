@@ -3,7 +3,8 @@ for non-count rows, evidence `hbox` (x1, y1, x2, y2) / `rbox` (4 corners).
 
 `image_size` is read as [width, height] (as the official scorer does) unless the real image or the evidence shows it
 is [height, width]; evidence reaching beyond the image is clipped to it and the record is flagged
-(`meta["evidence_clipped"]`). The real image size wins when the image file is present.
+(`meta["evidence_clipped"]`); a row whose evidence lies wholly outside the image is skipped. The real image size wins
+when the image file is present; the row's `image_size` is kept in `meta`.
 """
 
 from __future__ import annotations
@@ -88,9 +89,10 @@ def read_unit(context: LRSContext, unit: tuple[int, str]) -> ReadResult:
             clipped, _fraction = clip_poly(polygon, CropWindow(x0=0, y0=0, x1=image.width, y1=image.height))
             polygon = None if clipped is None else clipped.tolist()
             meta["evidence_clipped"] = True
-        if polygon is not None:
-            polygons.append(polygon)
-    for key in ("abs_size", "size_bin"):
+        if polygon is None:  # a question about one object is not kept without that object
+            return result
+        polygons.append(polygon)
+    for key in ("abs_size", "size_bin", "image_size"):
         if key in row:
             meta[key] = row[key]
     annotation = VQAAnnotation(question=question, answer=answer, question_type=row.get("category"), evidence=polygons)
