@@ -92,30 +92,35 @@ def _detection(results: dict[str, dict[str, Any]]) -> str:
 
 
 def _lrs_vqa(results: dict[str, dict[str, Any]]) -> str:
-    """Accuracy by image source (as the LRS-VQA paper reports it) with the zoom figures, then by question category."""
+    """OA and AA per image source (as the LRS-VQA paper reports them) with the zoom figures, then each benchmark's
+    source x category accuracy table."""
     sources = _columns(results, "per_source")
-    categories = _columns(results, "per_category")
     by_source = []
     for k, r in results.items():
         zoom = r.get("zoom", {})
+        per_source = r["per_source"]
         by_source.append(
             [
                 k,
-                *(pct(r["per_source"].get(s, {}).get("accuracy")) for s in sources),
+                *(pct(per_source.get(s, {}).get(field)) for s in sources for field in ("accuracy", "average_accuracy")),
                 pct(r.get("accuracy")),
+                pct(r.get("average_accuracy")),
                 pct(zoom.get("zoom_rate")),
                 "-" if not zoom else f"{zoom['mean_rounds']:.2f}",
                 str(r["count"]),
             ]
         )
-    by_category = [
-        [k, *(pct(r["per_category"].get(c, {}).get("accuracy")) for c in categories)] for k, r in results.items()
-    ]
-    return (
-        _table(["Benchmark", *sources, "Overall", "Zoom rate", "Rounds", "N"], by_source)
-        + "\n\nAccuracy by question category:\n\n"
-        + _table(["Benchmark", *categories], by_category)
-    )
+    header = ["Benchmark", *(f"{s} {m}" for s in sources for m in ("OA", "AA")), "OA", "AA", "Zoom rate", "Rounds", "N"]
+    parts = [_table(header, by_source)]
+    for k, r in results.items():
+        categories = sorted(r["per_category"])
+        rows = [
+            [source, *(pct(table["per_category"].get(c, {}).get("accuracy")) for c in categories)]
+            for source, table in r["per_source"].items()
+        ]
+        rows.append(["all", *(pct(r["per_category"][c]["accuracy"]) for c in categories)])
+        parts.append(f"Accuracy by source and question category, {k}:\n\n" + _table(["Source", *categories], rows))
+    return "\n\n".join(parts)
 
 
 def _multiple_choice(results: dict[str, dict[str, Any]]) -> str:
@@ -137,6 +142,7 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, dict[str, Any]]], str]]] = {
     "captioning": ("Image captioning (pycocoevalcap, scores x100)", _captioning),
     "vqa": ("Visual question answering", _vqa),
     "grounding": ("Visual grounding", _grounding),
+    "oriented_grounding": ("Oriented visual grounding (polygon IoU)", _grounding),
     "detection": ("Oriented object detection", _detection),
     "lrs_vqa": ("Ultra-high-resolution VQA (LRS-VQA)", _lrs_vqa),
     "multiple_choice": ("Multiple choice (MME-RealWorld remote sensing)", _multiple_choice),
