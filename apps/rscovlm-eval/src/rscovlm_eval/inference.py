@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from rscovlm_eval.cache import PredictionCache
 from rscovlm_eval.config import ConfigError, EvalConfig
+from rscovlm_eval.fewshot import with_shots
 from rscovlm_eval.registry import BENCHMARKS
 
 TASKS = {b.task for b in BENCHMARKS.values()}
@@ -172,8 +173,10 @@ def infer_benchmark(
     spec: ModelSpec,
     zoom: bool,
     label: str,
+    context: Sequence[dict[str, Any]] = (),
 ) -> None:
-    """Predict every record and append each answer to the cache as soon as its batch is done."""
+    """Predict every record and append each answer to the cache as soon as its batch is done; `context` (in-context
+    example turns, see `fewshot`) goes before every prompt."""
     policy = resolution_policy(config, spec)
     renderings = {}
     size = config.generation.batch_size
@@ -185,7 +188,9 @@ def infer_benchmark(
                     renderings[record.task] = render_config(config, spec, record.task)
                 rng = sample_rng(config.seed, record.id)
                 try:
-                    batch.append((record, render(record, policy, renderings[record.task], rng)))
+                    sample = render(record, policy, renderings[record.task], rng)
+                    sample.messages = with_shots(sample.messages, list(context))
+                    batch.append((record, sample))
                 except _PROMPT_ERRORS as error:
                     cache.add(_entry(record, error=f"cannot build the prompt: {error}"))
                     bar.update()

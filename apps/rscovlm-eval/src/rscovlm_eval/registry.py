@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Metric = Literal["classification", "captioning", "vqa", "grounding", "detection", "lrs_vqa", "multiple_choice"]
+Metric = Literal[
+    "classification",
+    "captioning",
+    "vqa",
+    "grounding",
+    "oriented_grounding",
+    "detection",
+    "lrs_vqa",
+    "multiple_choice",
+]
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,8 @@ class Benchmark:
     classes: str | None = None
     zoom: bool = False
     export_only: bool = False  # no ground truth (a test split): predictions are exported, not scored
+    zoom_skip_categories: tuple[str, ...] = ()  # with zoom, these question categories are answered without the chain
+    vqa_match: Literal["exact", "contains"] = "exact"  # VQA answer rule (see metrics.vqa)
 
 
 def _classification(name: str, title: str) -> Benchmark:
@@ -66,14 +77,31 @@ def _rsvqa(name: str, title: str, prefix: str) -> Benchmark:
     )
 
 
-def _vrsbench(name: str, task: str, what: str) -> Benchmark:
+def _vrsbench(name: str, task: str, what: str, **kwargs: Any) -> Benchmark:
     return Benchmark(
         name,
         task,
         task,
         "vrsbench",
         f"VRSBench: the folder of per-image evaluation JSON ({what}) and the image folder (`images`)",
+        **kwargs,
     )
+
+
+def _geoground(name: str, title: str, file: str, box: str) -> Benchmark:
+    return Benchmark(
+        f"geoground-{name}" + ("-obb" if box == "obb" else ""),
+        "grounding",
+        "oriented_grounding" if box == "obb" else "grounding",
+        "geoground-test",
+        f"GeoGround {title} test ({box.upper()}): metainfo/{file}_test.jsonl and the set's images (`images`)"
+        + ("; ask for oriented boxes (prompt.grounding_box_type: obb or poly)" if box == "obb" else ""),
+        reader_options={"box": box, "dataset": f"geoground-{name}"},
+    )
+
+
+GEOGROUND_SETS = (("avvg", "AVVG", "avvg"), ("rsvg", "RSVG", "rsvg"), ("dior-rsvg", "DIOR-RSVG", "dior_rsvg"))
+GEOGROUND_SETS += (("geochat", "GeoChat", "geochat"),)
 
 
 def _detection(name: str, reader: str, classes: str, expects: str, **kwargs: Any) -> Benchmark:
@@ -87,9 +115,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         _classification("ucmerced", "UC Merced Land Use"),
         _classification("nwpu-resisc45", "NWPU-RESISC45"),
         _classification("whu-rs19", "WHU-RS19"),
+        _classification("eurosat", "EuroSAT (RGB)"),
         _captions("ucm-captions", "UCM-captions"),
         _captions("sydney-captions", "Sydney-captions"),
         _captions("rsicd", "RSICD"),
+        _captions("rsitmd", "RSITMD"),
         Benchmark(
             "nwpu-captions",
             "captioning",
@@ -101,7 +131,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         _vrsbench("vrsbench-cap", "captioning", "`caption`"),
         _rsvqa("rsvqa-lr", "RSVQA-LR", "LR_split_test"),
         _rsvqa("rsvqa-hr", "RSVQA-HR", "USGS_split_test"),
-        _vrsbench("vrsbench-vqa", "vqa", "`qa_pairs`"),
+        _vrsbench("vrsbench-vqa", "vqa", "`qa_pairs`", vqa_match="contains"),  # upstream RSCoVLM scores by contains
         _geochat("geochat-aid", "classification", "classification", "scene", "scene classification (aid.jsonl)"),
         _geochat("geochat-ucmerced", "classification", "classification", "scene", "scene classification (UCmerced)"),
         _geochat("geochat-lrben", "vqa", "vqa", "vqa", "LRBEN VQA with `ground_truth` answers"),
@@ -115,6 +145,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             reader_options={"split": "test"},
         ),
         _vrsbench("vrsbench-ref", "grounding", "`objects` with referring sentences"),
+        *(_geoground(name, title, file, box) for name, title, file in GEOGROUND_SETS for box in ("hbb", "obb")),
         _geochat("geochat-referring", "grounding", "grounding", "referring", "referring (`type: ref` lines)"),
         _detection("dota1.0", "dota", "dota1.0", "DOTA-v1.0 val: a folder with images/ and labelTxt/"),
         _detection(
@@ -133,6 +164,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             "lrs_vqa",
             "lrs-vqa",
             "LRS-VQA: LRS_VQA_merged.jsonl and its image folder (`images`); `zoom: true` runs the Zoom-in Chain",
+            zoom_skip_categories=("count",),  # upstream RSCoVLM does not zoom on counting questions
         ),
         Benchmark(
             "mme-realworld-rs",
@@ -140,6 +172,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             "multiple_choice",
             "mme-realworld",
             "MME-RealWorld: its JSON list (the Remote Sensing subtask is kept) and the image folder (`images`)",
+            zoom_skip_categories=("count", "position"),  # upstream RSCoVLM's rule for MME-RealWorld
         ),
     ]
 }

@@ -20,6 +20,7 @@ from typing import Any
 from rscovlm_eval.cache import PredictionCache, merge_shards, shard_path
 from rscovlm_eval.config import BenchmarkConfig, ConfigError, EvalConfig, load_config
 from rscovlm_eval.data import FULL_TARGETS, load_benchmark_records, load_full_targets
+from rscovlm_eval.fewshot import load_shots, shot_messages, shot_settings
 from rscovlm_eval.inference import (
     GenerateFn,
     ModelSpec,
@@ -30,6 +31,8 @@ from rscovlm_eval.inference import (
 )
 from rscovlm_eval.registry import get_benchmark
 from rscovlm_eval.report import write_report
+from rscovlm_eval.scoring_options import scoring_options
+from rscovlm_eval.zoom_rules import zoom_groups, zoom_skip_categories
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,10 @@ def _benchmark_settings(bench: BenchmarkConfig, config: EvalConfig, merge_patche
         "split": bench.split,
         "zoom": zoom,
     }
+    if zoom:
+        inputs["zoom_skip_categories"] = zoom_skip_categories(bench)
+    if bench.shots:
+        inputs["shots"] = shot_settings(bench, config)
     return {
         "name": bench.name,
         "key": bench.key,
@@ -101,6 +108,7 @@ def _benchmark_settings(bench: BenchmarkConfig, config: EvalConfig, merge_patche
         "merge_patches": merge_patches,
         "data": inputs["data"],
         "inputs": json.loads(json.dumps(inputs, default=str)),
+        "scoring": scoring_options(bench),
     }
 
 
@@ -133,6 +141,7 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
             "config": config.model_dump(mode="json"),
         },
     )
+    shots = [load_shots(b, config) for b in config.benchmarks]
     lazy_generate: list[GenerateFn] = [generate] if generate is not None else []
 
     def get_generate() -> GenerateFn:
@@ -141,9 +150,12 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
         return lazy_generate[0]
 
     complete = True
-    for settings, (records, skipped), targets in zip(benchmarks, loaded, full_targets, strict=True):
+    for settings, (records, skipped), targets, examples in zip(benchmarks, loaded, full_targets, shots, strict=True):
         folder = run_dir / settings["key"]
         manifest = {"ids": [r.id for r in records], "skipped": [s.__dict__ for s in skipped]}
+        if examples:
+            manifest["shots"] = [r.id for r in examples]
+        context = shot_messages(examples, config, spec)
         folder.mkdir(parents=True, exist_ok=True)
         _write_json(folder / "manifest.json", manifest)
         if targets is not None:
@@ -152,8 +164,11 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
         done_elsewhere = {e["id"] for e in merge_shards(folder, manifest["ids"])[0]}  # e.g. under another world_size
         with PredictionCache(shard_path(folder, config.rank, config.world_size)) as cache:
             todo = [r for r in mine if r.id not in cache and r.id not in done_elsewhere]
-            if todo:
-                infer_benchmark(todo, cache, get_generate, config, spec, zoom=settings["zoom"], label=settings["key"])
+            skip = settings["inputs"].get("zoom_skip_categories", [])
+            for group, zoom in zoom_groups(todo, settings["zoom"], skip):
+                infer_benchmark(
+                    group, cache, get_generate, config, spec, zoom=zoom, label=settings["key"], context=context
+                )
         complete &= not merge_shards(folder, manifest["ids"])[1]
     if complete:
         write_report(run_dir, plots=config.plots)

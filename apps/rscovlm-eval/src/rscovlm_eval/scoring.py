@@ -20,7 +20,9 @@ from rscovlm_eval.metrics.classification import evaluate_classification
 from rscovlm_eval.metrics.grounding import evaluate_grounding
 from rscovlm_eval.metrics.lrs_vqa import evaluate_lrs_vqa
 from rscovlm_eval.metrics.multiple_choice import evaluate_multiple_choice
+from rscovlm_eval.metrics.oriented_grounding import evaluate_oriented_grounding
 from rscovlm_eval.metrics.vqa import evaluate_vqa
+from rscovlm_eval.scoring_options import clear_predictions_for_empty_gt
 
 Entry = dict[str, Any]
 
@@ -48,6 +50,7 @@ def score_vqa(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
         [e["prediction"] for e in entries],
         [e["target"]["answer"] for e in entries],
         [e["target"].get("question_type") for e in entries],
+        match=ctx.get("vqa_match", "exact"),
     )
 
 
@@ -81,15 +84,27 @@ def score_multiple_choice(entries: list[Entry], ctx: dict[str, Any]) -> dict[str
     )
 
 
-def score_grounding(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+def grounding_polygons(entries: list[Entry], ctx: dict[str, Any]) -> tuple[list, list]:
+    """The first box of each answer as a polygon (None without one) and the target polygons, in original pixels."""
     from rs_detect_eval import parse_objects
 
     predictions, targets = [], []
     for e in entries:
         parsed = parse_objects(e["prediction"], ctx["grounding_box_type"], _frame(e), ctx["convention"])
-        predictions.append(poly_to_hbb(parsed.objects[0].polygon) if parsed.objects else None)
-        targets.append(poly_to_hbb(np.asarray(e["target"]["polygon"], dtype=float)))
-    return evaluate_grounding(predictions, targets)
+        predictions.append(np.asarray(parsed.objects[0].polygon, dtype=float) if parsed.objects else None)
+        targets.append(np.asarray(e["target"]["polygon"], dtype=float))
+    return predictions, targets
+
+
+def score_grounding(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+    predictions, targets = grounding_polygons(entries, ctx)
+    return evaluate_grounding(
+        [None if p is None else poly_to_hbb(p) for p in predictions], [poly_to_hbb(t) for t in targets]
+    )
+
+
+def score_oriented_grounding(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+    return evaluate_oriented_grounding(*grounding_polygons(entries, ctx))
 
 
 def detections(entries: list[Entry], ctx: dict[str, Any], classes: list[str]) -> tuple[list, dict[str, int]]:
@@ -149,6 +164,8 @@ def score_detection(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]
         dets, gts = merged_to_full_images(dets, ctx["full_targets"])
     else:
         gts = ground_truths([(e["id"], e["target"]) for e in entries])
+    if ctx.get("dense_det_clear_pred_for_empty_gt"):
+        dets = clear_predictions_for_empty_gt(dets, gts)
     # VOC07 11-point AP at IoU 0.5 is what DOTA_devkit's main() and mmrotate's DOTA/HRSC evaluation report by default
     devkit = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="devkit", ap_mode="voc07")
     mmrotate = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="mmrotate", ap_mode="voc07")
@@ -208,6 +225,7 @@ SCORERS: dict[str, Callable[[list[Entry], dict[str, Any]], dict[str, Any]]] = {
     "captioning": score_captioning,
     "vqa": score_vqa,
     "grounding": score_grounding,
+    "oriented_grounding": score_oriented_grounding,
     "detection": score_detection,
     "lrs_vqa": score_lrs_vqa,
     "multiple_choice": score_multiple_choice,
