@@ -11,6 +11,7 @@ Metric = Literal[
     "vqa",
     "grounding",
     "oriented_grounding",
+    "multi_referring",
     "detection",
     "lrs_vqa",
     "multiple_choice",
@@ -147,6 +148,13 @@ BENCHMARKS: dict[str, Benchmark] = {
         _vrsbench("vrsbench-ref", "grounding", "`objects` with referring sentences"),
         *(_geoground(name, title, file, box) for name, title, file in GEOGROUND_SETS for box in ("hbb", "obb")),
         _geochat("geochat-referring", "grounding", "grounding", "referring", "referring (`type: ref` lines)"),
+        Benchmark(
+            "geochat-referring-all",
+            "grounding",
+            "multi_referring",
+            "geochat-referring",
+            "GeoChat-Bench referring.jsonl, every line (single- and multi-object) and the image folder (`images`)",
+        ),
         _detection("dota1.0", "dota", "dota1.0", "DOTA-v1.0 val: a folder with images/ and labelTxt/"),
         _detection(
             "dota1.0-test",

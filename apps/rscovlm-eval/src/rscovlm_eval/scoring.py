@@ -19,6 +19,7 @@ from rscovlm_eval.metrics.captioning import evaluate_captions
 from rscovlm_eval.metrics.classification import evaluate_classification
 from rscovlm_eval.metrics.grounding import evaluate_grounding
 from rscovlm_eval.metrics.lrs_vqa import evaluate_lrs_vqa
+from rscovlm_eval.metrics.multi_referring import evaluate_multi_referring
 from rscovlm_eval.metrics.multiple_choice import evaluate_multiple_choice
 from rscovlm_eval.metrics.oriented_grounding import evaluate_oriented_grounding
 from rscovlm_eval.metrics.vqa import evaluate_vqa
@@ -101,6 +102,22 @@ def score_grounding(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]
     return evaluate_grounding(
         [None if p is None else poly_to_hbb(p) for p in predictions], [poly_to_hbb(t) for t in targets]
     )
+
+
+def score_multi_referring(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+    from rs_detect_eval import parse_objects
+
+    predictions, targets, groups = [], [], []
+    for e in entries:
+        parsed = parse_objects(e["prediction"], ctx["grounding_box_type"], _frame(e), ctx["convention"])
+        predictions.append([np.asarray(o.polygon, dtype=float) for o in parsed.objects])
+        meta = e.get("meta") or {}
+        targets.append([np.asarray(p, dtype=float) for p in meta.get("polygons", [e["target"]["polygon"]])])
+        objects = "single" if len(meta.get("obj_ids", [])) == 1 else "multiple"  # upstream's grouping
+        groups.append(
+            {"size": meta.get("size_group", "unknown"), "type": meta.get("type", "unknown"), "objects": objects}
+        )
+    return evaluate_multi_referring(predictions, targets, groups)
 
 
 def score_oriented_grounding(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
@@ -226,6 +243,7 @@ SCORERS: dict[str, Callable[[list[Entry], dict[str, Any]], dict[str, Any]]] = {
     "vqa": score_vqa,
     "grounding": score_grounding,
     "oriented_grounding": score_oriented_grounding,
+    "multi_referring": score_multi_referring,
     "detection": score_detection,
     "lrs_vqa": score_lrs_vqa,
     "multiple_choice": score_multiple_choice,

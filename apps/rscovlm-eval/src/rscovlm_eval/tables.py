@@ -123,6 +123,20 @@ def _lrs_vqa(results: dict[str, dict[str, Any]]) -> str:
     return "\n\n".join(parts)
 
 
+def _multi_referring(results: dict[str, dict[str, Any]]) -> str:
+    groups = [(field, v) for field in ("per_objects", "per_size") for v in _columns(results, field)]
+    rows = [
+        [
+            k,
+            pct(r.get("accuracy")),
+            *(pct(r.get(field, {}).get(v, {}).get("accuracy")) for field, v in groups),
+            str(r["count"]),
+        ]
+        for k, r in results.items()
+    ]
+    return _table(["Benchmark", "Pr(F1=1, IoU=0.5)", *(v for _, v in groups), "N"], rows)
+
+
 def _multiple_choice(results: dict[str, dict[str, Any]]) -> str:
     categories = _columns(results, "per_category")
     rows = [
@@ -143,6 +157,7 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, dict[str, Any]]], str]]] = {
     "vqa": ("Visual question answering", _vqa),
     "grounding": ("Visual grounding", _grounding),
     "oriented_grounding": ("Oriented visual grounding (polygon IoU)", _grounding),
+    "multi_referring": ("Multi-object referring (GeoChat-Bench, upstream's matching)", _multi_referring),
     "detection": ("Oriented object detection", _detection),
     "lrs_vqa": ("Ultra-high-resolution VQA (LRS-VQA)", _lrs_vqa),
     "multiple_choice": ("Multiple choice (MME-RealWorld remote sensing)", _multiple_choice),
