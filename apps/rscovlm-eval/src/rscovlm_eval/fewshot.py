@@ -107,14 +107,17 @@ def load_shots(bench: BenchmarkConfig, config: EvalConfig) -> list[Record]:
     return select_shots(bench, config, load_shot_pool(bench, config)) if bench.shots else []
 
 
-def shot_messages(shots: list[Record], config: EvalConfig, spec: ModelSpec) -> list[dict[str, Any]]:
+def shot_messages(
+    shots: list[Record], config: EvalConfig, spec: ModelSpec, templates: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """The examples as conversation turns, rendered as training renders them (system prompts included)."""
     from rscovlm_eval.inference import render_config, resolution_policy, sample_rng  # inference uses `with_shots`
 
     policy = resolution_policy(config, spec)
     messages = []
     for record in shots:
-        sample = render(record, policy, render_config(config, spec, record.task), sample_rng(config.seed, record.id))
+        rendering = render_config(config, spec, record.task, templates)
+        sample = render(record, policy, rendering, sample_rng(config.seed, record.id))
         messages += sample.messages
     return messages
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from rs_data import Record
-from rs_data.render import RenderConfig, RenderedSample, prompt_messages, render
+from rs_data.render import RenderConfig, RenderedSample, RenderOverride, prompt_messages, render
 from rs_resolution import ImageReadError, PixelBudget, ResolutionPolicy
 from rs_zoom import run_chains
 from tqdm import tqdm
@@ -98,13 +98,17 @@ def box_type_for(task: str, config: EvalConfig) -> str:
     return config.prompt.grounding_box_type if task == "grounding" else config.prompt.box_type
 
 
-def render_config(config: EvalConfig, spec: ModelSpec, task: str) -> RenderConfig:
-    """rs-data's RenderConfig pinned to one box type and style, so that every sample is asked the same way."""
-    return RenderConfig(
+def render_config(
+    config: EvalConfig, spec: ModelSpec, task: str, templates: dict[str, str] | None = None
+) -> RenderConfig:
+    """rs-data's RenderConfig pinned to one box type and style, so that every sample is asked the same way;
+    `templates` replaces some of rs-data's templates (a benchmark's own prompt wording)."""
+    rendering = RenderConfig(
         convention=spec.convention,
         box_types={box_type_for(task, config): 1.0},
         styles={config.prompt.style: 1.0},
     )
+    return rendering.merged(RenderOverride(templates=templates)) if templates else rendering
 
 
 def prediction_settings(config: EvalConfig, spec: ModelSpec) -> dict[str, Any]:
@@ -174,9 +178,10 @@ def infer_benchmark(
     zoom: bool,
     label: str,
     context: Sequence[dict[str, Any]] = (),
+    templates: dict[str, str] | None = None,
 ) -> None:
     """Predict every record and append each answer to the cache as soon as its batch is done; `context` (in-context
-    example turns, see `fewshot`) goes before every prompt."""
+    example turns, see `fewshot`) goes before every prompt; `templates` are the benchmark's own prompt templates."""
     policy = resolution_policy(config, spec)
     renderings = {}
     size = config.generation.batch_size
@@ -185,7 +190,7 @@ def infer_benchmark(
             batch = []
             for record in records[start : start + size]:
                 if record.task not in renderings:
-                    renderings[record.task] = render_config(config, spec, record.task)
+                    renderings[record.task] = render_config(config, spec, record.task, templates)
                 rng = sample_rng(config.seed, record.id)
                 try:
                     sample = render(record, policy, renderings[record.task], rng)

@@ -12,6 +12,7 @@ Metric = Literal[
     "grounding",
     "oriented_grounding",
     "multi_referring",
+    "vhm",
     "detection",
     "lrs_vqa",
     "multiple_choice",
@@ -33,6 +34,7 @@ class Benchmark:
     export_only: bool = False  # no ground truth (a test split): predictions are exported, not scored
     zoom_skip_categories: tuple[str, ...] = ()  # with zoom, these question categories are answered without the chain
     vqa_match: Literal["exact", "contains"] = "exact"  # VQA answer rule (see metrics.vqa)
+    templates: dict[str, str] = field(default_factory=dict)  # the benchmark's own wording of rs-data's templates
 
 
 def _classification(name: str, title: str) -> Benchmark:
@@ -105,6 +107,49 @@ GEOGROUND_SETS = (("avvg", "AVVG", "avvg"), ("rsvg", "RSVG", "rsvg"), ("dior-rsv
 GEOGROUND_SETS += (("geochat", "GeoChat", "geochat"),)
 
 
+def _vhm(name: str, what: str, files: tuple[str, ...]) -> Benchmark:
+    return Benchmark(
+        name,
+        "vqa",
+        "vhm",
+        "vhm-eval",
+        f"VHM-Eval {what}: the datasets_eval folder with {', '.join(files)} and their image folders",
+        reader_options={"files": list(files)},
+        templates={"vqa": "{question}"},  # the question as VHM-Eval words it, as upstream RSCoVLM asks it
+    )
+
+
+VHM_SUITES = {
+    "vhm-honest": (
+        "honest questions (HnstD)",
+        (
+            "presence_mo_dota.json",
+            "color_dota-test_fair1m-val_open.json",
+            "abspos_dota-test_mc.json",
+            "relpos_dota-test_mc.json",
+        ),
+    ),
+    "vhm-open-ended": (
+        "open-ended questions",
+        ("counting_dota-test_open.json", "imgType_mcq.json", "gsd_dota_fbp.json", "obj_meas_dota_test.json"),
+    ),
+    "vhm-scene-cls": (
+        "scene classification",
+        ("cls_AID.json", "cls_METER_ML.json", "cls_NWPU_RESISC45.json", "cls_SIRI_WHU.json", "cls_WHU_RS19.json"),
+    ),
+    "vhm-rsvqa": (
+        "RSVQA subsets",
+        (
+            "RSVQA_HR-comp_RSVQA.json",
+            "RSVQA_HR-presence_RSVQA.json",
+            "RSVQA_LR-comp_RSVQA.json",
+            "RSVQA_LR-presence_RSVQA.json",
+            "RSVQA_LR-rural_urban_RSVQA.json",
+        ),
+    ),
+}
+
+
 def _detection(name: str, reader: str, classes: str, expects: str, **kwargs: Any) -> Benchmark:
     return Benchmark(name, "detection", "detection", reader, expects, classes=classes, **kwargs)
 
@@ -155,6 +200,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             "geochat-referring",
             "GeoChat-Bench referring.jsonl, every line (single- and multi-object) and the image folder (`images`)",
         ),
+        *(_vhm(name, what, files) for name, (what, files) in VHM_SUITES.items()),
         _detection("dota1.0", "dota", "dota1.0", "DOTA-v1.0 val: a folder with images/ and labelTxt/"),
         _detection(
             "dota1.0-test",

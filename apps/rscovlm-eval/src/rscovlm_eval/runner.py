@@ -97,6 +97,8 @@ def _benchmark_settings(bench: BenchmarkConfig, config: EvalConfig, merge_patche
         inputs["zoom_skip_categories"] = zoom_skip_categories(bench)
     if bench.shots:
         inputs["shots"] = shot_settings(bench, config)
+    if registered.templates:
+        inputs["templates"] = registered.templates
     return {
         "name": bench.name,
         "key": bench.key,
@@ -155,7 +157,8 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
         manifest = {"ids": [r.id for r in records], "skipped": [s.__dict__ for s in skipped]}
         if examples:
             manifest["shots"] = [r.id for r in examples]
-        context = shot_messages(examples, config, spec)
+        templates = settings["inputs"].get("templates")
+        context = shot_messages(examples, config, spec, templates)
         folder.mkdir(parents=True, exist_ok=True)
         _write_json(folder / "manifest.json", manifest)
         if targets is not None:
@@ -167,7 +170,15 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
             skip = settings["inputs"].get("zoom_skip_categories", [])
             for group, zoom in zoom_groups(todo, settings["zoom"], skip):
                 infer_benchmark(
-                    group, cache, get_generate, config, spec, zoom=zoom, label=settings["key"], context=context
+                    group,
+                    cache,
+                    get_generate,
+                    config,
+                    spec,
+                    zoom=zoom,
+                    label=settings["key"],
+                    context=context,
+                    templates=templates,
                 )
         complete &= not merge_shards(folder, manifest["ids"])[1]
     if complete:

@@ -22,6 +22,7 @@ from rscovlm_eval.metrics.lrs_vqa import evaluate_lrs_vqa
 from rscovlm_eval.metrics.multi_referring import evaluate_multi_referring
 from rscovlm_eval.metrics.multiple_choice import evaluate_multiple_choice
 from rscovlm_eval.metrics.oriented_grounding import evaluate_oriented_grounding
+from rscovlm_eval.metrics.vhm import evaluate_vhm
 from rscovlm_eval.metrics.vqa import evaluate_vqa
 from rscovlm_eval.scoring_options import clear_predictions_for_empty_gt
 
@@ -52,6 +53,14 @@ def score_vqa(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
         [e["target"]["answer"] for e in entries],
         [e["target"].get("question_type") for e in entries],
         match=ctx.get("vqa_match", "exact"),
+    )
+
+
+def score_vhm(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+    return evaluate_vhm(
+        [e["prediction"] for e in entries],
+        [e["target"]["answer"] for e in entries],
+        [e["target"]["question_type"] for e in entries],  # the suite
     )
 
 
@@ -244,6 +253,7 @@ SCORERS: dict[str, Callable[[list[Entry], dict[str, Any]], dict[str, Any]]] = {
     "grounding": score_grounding,
     "oriented_grounding": score_oriented_grounding,
     "multi_referring": score_multi_referring,
+    "vhm": score_vhm,
     "detection": score_detection,
     "lrs_vqa": score_lrs_vqa,
     "multiple_choice": score_multiple_choice,

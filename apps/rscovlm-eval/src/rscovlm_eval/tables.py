@@ -137,6 +137,16 @@ def _multi_referring(results: dict[str, dict[str, Any]]) -> str:
     return _table(["Benchmark", "Pr(F1=1, IoU=0.5)", *(v for _, v in groups), "N"], rows)
 
 
+def _vhm(results: dict[str, dict[str, Any]]) -> str:
+    """One row per suite: accuracy in percent, or MAE / MAPE for counting and measurement."""
+    rows = []
+    for k, r in results.items():
+        for suite, s in r["per_suite"].items():
+            mae = "-" if s.get("mae") is None else f"{s['mae']:.3f}"
+            rows.append([k, suite, s["kind"], pct(s.get("accuracy")), mae, pct(s.get("mape")), str(s["count"])])
+    return _table(["Benchmark", "Suite", "Rule", "Acc", "MAE", "MAPE (%)", "N"], rows)
+
+
 def _multiple_choice(results: dict[str, dict[str, Any]]) -> str:
     categories = _columns(results, "per_category")
     rows = [
@@ -157,6 +167,7 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, dict[str, Any]]], str]]] = {
     "vqa": ("Visual question answering", _vqa),
     "grounding": ("Visual grounding", _grounding),
     "oriented_grounding": ("Oriented visual grounding (polygon IoU)", _grounding),
+    "vhm": ("VHM-Eval", _vhm),
     "multi_referring": ("Multi-object referring (GeoChat-Bench, upstream's matching)", _multi_referring),
     "detection": ("Oriented object detection", _detection),
     "lrs_vqa": ("Ultra-high-resolution VQA (LRS-VQA)", _lrs_vqa),

@@ -14,6 +14,7 @@ from rs_data.readers import (
     mme_realworld,
     nwpu_captions,
     rsvqa,
+    vhm_eval,
 )
 from rs_data.readers._common import Reader, ReadResult
 from rs_data.readers.grounding import DIOR_RSVG, VRSBENCH
@@ -41,6 +42,7 @@ READERS: dict[str, Reader] = {
         lrs_vqa.READER,
         mme_realworld.READER,
         image_folder.READER,
+        vhm_eval.READER,
     )
 }
 
