@@ -127,6 +127,7 @@ def _texts(message):
     return [p["text"] for p in message["content"] if p["type"] == "text"]
 
 
+@pytest.mark.slow  # scores captions with pycocoevalcap (Java)
 def test_examples_precede_every_question_as_training_renders_them(fewshot_run):
     config, run_dir, conversations = fewshot_run
     results = json.loads((run_dir / "results.json").read_text())["benchmarks"]

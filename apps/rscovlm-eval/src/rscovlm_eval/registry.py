@@ -192,6 +192,22 @@ BENCHMARKS: dict[str, Benchmark] = {
         ),
         _vrsbench("vrsbench-ref", "grounding", "`objects` with referring sentences"),
         *(_geoground(name, title, file, box) for name, title, file in GEOGROUND_SETS for box in ("hbb", "obb")),
+        Benchmark(
+            "geochat-region-captioning",
+            "vqa",
+            "captioning",
+            "geochat-text",
+            "GeoChat-Bench region captioning: region_captioning.jsonl and the image folder (`images`)",
+            templates={"vqa": "[identify] What is the object present at {question}"},  # upstream RSCoVLM's prompt
+        ),
+        Benchmark(
+            "geochat-grounding-description",
+            "vqa",
+            "captioning",
+            "geochat-text",
+            "GeoChat-Bench grounding description: grounding_description.jsonl and the image folder (`images`)",
+            templates={"vqa": "{question}"},
+        ),
         _geochat("geochat-referring", "grounding", "grounding", "referring", "referring (`type: ref` lines)"),
         Benchmark(
             "geochat-referring-all",

@@ -41,8 +41,14 @@ def score_classification(entries: list[Entry], ctx: dict[str, Any]) -> dict[str,
     return result.to_dict()
 
 
+def reference_texts(entry: Entry) -> list[str]:
+    """A captioning target's captions, or a free-text answer's references (GeoChat-Bench region captions)."""
+    target = entry["target"]
+    return target.get("captions") or (entry.get("meta") or {}).get("references") or [target["answer"]]
+
+
 def score_captioning(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
-    references = {e["id"]: e["target"]["captions"] for e in entries}
+    references = {e["id"]: reference_texts(e) for e in entries}
     predictions = {e["id"]: e["prediction"] for e in entries}
     return {**evaluate_captions(references, predictions), "count": len(entries)}
 
