@@ -13,6 +13,7 @@ Metric = Literal[
     "oriented_grounding",
     "multi_referring",
     "vhm",
+    "teochat",
     "detection",
     "lrs_vqa",
     "multiple_choice",
@@ -217,6 +218,16 @@ BENCHMARKS: dict[str, Benchmark] = {
             "GeoChat-Bench referring.jsonl, every line (single- and multi-object) and the image folder (`images`)",
         ),
         *(_vhm(name, what, files) for name, (what, files) in VHM_SUITES.items()),
+        Benchmark(
+            "teochatlas-geochat",
+            "vqa",
+            "teochat",
+            "teochat-eval",
+            "TEOChatlas eval, GeoChat subset: the eval folder with AID.json, UCMerced.json, HRBEN.json, LRBEN.json "
+            "and their frames",
+            reader_options={"files": ["AID.json", "UCMerced.json", "HRBEN.json", "LRBEN.json"]},
+            templates={"vqa": "{question}"},  # the question as TEOChatlas words it
+        ),
         _detection("dota1.0", "dota", "dota1.0", "DOTA-v1.0 val: a folder with images/ and labelTxt/"),
         _detection(
             "dota1.0-test",

@@ -22,6 +22,7 @@ from rscovlm_eval.metrics.lrs_vqa import evaluate_lrs_vqa
 from rscovlm_eval.metrics.multi_referring import evaluate_multi_referring
 from rscovlm_eval.metrics.multiple_choice import evaluate_multiple_choice
 from rscovlm_eval.metrics.oriented_grounding import evaluate_oriented_grounding
+from rscovlm_eval.metrics.teochat import evaluate_teochat
 from rscovlm_eval.metrics.vhm import evaluate_vhm
 from rscovlm_eval.metrics.vqa import evaluate_vqa
 from rscovlm_eval.scoring_options import clear_predictions_for_empty_gt
@@ -67,6 +68,15 @@ def score_vhm(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
         [e["prediction"] for e in entries],
         [e["target"]["answer"] for e in entries],
         [e["target"]["question_type"] for e in entries],  # the suite
+    )
+
+
+def score_teochat(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+    return evaluate_teochat(
+        [e["prediction"] for e in entries],
+        [e["target"]["answer"] for e in entries],
+        [e["target"]["question_type"] for e in entries],  # the item's task
+        [(e.get("meta") or {}).get("dataset", "") for e in entries],
     )
 
 
@@ -260,6 +270,7 @@ SCORERS: dict[str, Callable[[list[Entry], dict[str, Any]], dict[str, Any]]] = {
     "oriented_grounding": score_oriented_grounding,
     "multi_referring": score_multi_referring,
     "vhm": score_vhm,
+    "teochat": score_teochat,
     "detection": score_detection,
     "lrs_vqa": score_lrs_vqa,
     "multiple_choice": score_multiple_choice,

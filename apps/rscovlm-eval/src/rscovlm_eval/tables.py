@@ -168,6 +168,7 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, dict[str, Any]]], str]]] = {
     "grounding": ("Visual grounding", _grounding),
     "oriented_grounding": ("Oriented visual grounding (polygon IoU)", _grounding),
     "vhm": ("VHM-Eval", _vhm),
+    "teochat": ("TEOChatlas (accuracy per data set / task)", _vqa),
     "multi_referring": ("Multi-object referring (GeoChat-Bench, upstream's matching)", _multi_referring),
     "detection": ("Oriented object detection", _detection),
     "lrs_vqa": ("Ultra-high-resolution VQA (LRS-VQA)", _lrs_vqa),

@@ -15,6 +15,7 @@ from rs_data.readers import (
     mme_realworld,
     nwpu_captions,
     rsvqa,
+    teochat_eval,
     vhm_eval,
 )
 from rs_data.readers._common import Reader, ReadResult
@@ -45,6 +46,7 @@ READERS: dict[str, Reader] = {
         mme_realworld.READER,
         image_folder.READER,
         vhm_eval.READER,
+        teochat_eval.READER,
     )
 }
 
