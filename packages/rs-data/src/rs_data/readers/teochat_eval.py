@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rs_data.readers._common import Reader, ReadResult, image_ref, load_json
+from rs_data.readers._common import Reader, ReadResult, image_ref
+from rs_data.readers._json_lists import json_list_units
 from rs_data.schema import Record, Skipped, VQAAnnotation
 
 _LEAD = re.compile(r"^\s*(This is a satellite image:\s*)?<video>\s*")
@@ -31,16 +32,7 @@ def prepare(
     src: Path, files: list[str] | None = None, images: str | Path | None = None, dataset: str = "teochatlas"
 ) -> tuple[TeoChatContext, list[tuple[Path, int, Any]]]:
     """`src` is TEOChatlas' `eval` folder (with `files`) or one file; frames under `images` (default: that folder)."""
-    root = src if src.is_dir() else src.parent
-    paths = [root / name for name in files] if files else ([] if src.is_dir() else [src])
-    if not paths:
-        raise ValueError(f"{src}: name the evaluation files to read (`files`, e.g. ['AID.json'])")
-    units = []
-    for path in paths:
-        items = load_json(path)
-        if not isinstance(items, list):
-            raise ValueError(f"{path}: expected a JSON list of items")
-        units += [(path, index, item) for index, item in enumerate(items)]
+    root, units = json_list_units(src, files)
     return TeoChatContext(dataset, Path(images) if images else root), units
 
 

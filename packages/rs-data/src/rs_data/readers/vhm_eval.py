@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rs_data.readers._common import Reader, ReadResult, image_ref, load_json
+from rs_data.readers._common import Reader, ReadResult, image_ref
+from rs_data.readers._json_lists import json_list_units
 from rs_data.schema import Record, Skipped, VQAAnnotation
 
 
@@ -26,16 +27,7 @@ def prepare(
 ) -> tuple[VhmContext, list[tuple[Path, int, Any]]]:
     """`src` is the `datasets_eval` folder (with `files`) or one suite file; images under `images` (default: that
     folder)."""
-    root = src if src.is_dir() else src.parent
-    paths = [root / name for name in files] if files else ([] if src.is_dir() else [src])
-    if not paths:
-        raise ValueError(f"{src}: name the suite files to read (`files`, e.g. ['presence_mo_dota.json'])")
-    units = []
-    for path in paths:
-        items = load_json(path)
-        if not isinstance(items, list):
-            raise ValueError(f"{path}: expected a JSON list of items")
-        units += [(path, index, item) for index, item in enumerate(items)]
+    root, units = json_list_units(src, files)
     return VhmContext(dataset, Path(images) if images else root), units
 
 
