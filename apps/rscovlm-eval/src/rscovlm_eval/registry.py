@@ -14,6 +14,7 @@ Metric = Literal[
     "multi_referring",
     "vhm",
     "teochat",
+    "xlrs",
     "detection",
     "lrs_vqa",
     "multiple_choice",
@@ -246,6 +247,13 @@ BENCHMARKS: dict[str, Benchmark] = {
             "lrs-vqa",
             "LRS-VQA: LRS_VQA_merged.jsonl and its image folder (`images`); `zoom: true` runs the Zoom-in Chain",
             zoom_skip_categories=("count",),  # upstream RSCoVLM does not zoom on counting questions
+        ),
+        Benchmark(
+            "xlrs-bench",
+            "uhr_vqa",
+            "xlrs",
+            "xlrs-bench",
+            "XLRS-Bench VQA: VLMEvalKit's TSV (XLRS-Bench-lite_VLM; base64 images are written to `image_cache`)",
         ),
         Benchmark(
             "mme-realworld-rs",

@@ -25,6 +25,7 @@ from rscovlm_eval.metrics.oriented_grounding import evaluate_oriented_grounding
 from rscovlm_eval.metrics.teochat import evaluate_teochat
 from rscovlm_eval.metrics.vhm import evaluate_vhm
 from rscovlm_eval.metrics.vqa import evaluate_vqa
+from rscovlm_eval.metrics.xlrs import evaluate_xlrs
 from rscovlm_eval.scoring_options import clear_predictions_for_empty_gt
 
 Entry = dict[str, Any]
@@ -77,6 +78,17 @@ def score_teochat(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
         [e["target"]["answer"] for e in entries],
         [e["target"]["question_type"] for e in entries],  # the item's task
         [(e.get("meta") or {}).get("dataset", "") for e in entries],
+    )
+
+
+def score_xlrs(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+    meta = [e.get("meta") or {} for e in entries]
+    return evaluate_xlrs(
+        [e["prediction"] for e in entries],
+        [e["target"]["answer"] for e in entries],
+        [e["target"]["question_type"] for e in entries],  # the L3 task
+        [m.get("l2_category") for m in meta],
+        [bool(m.get("multiple")) for m in meta],
     )
 
 
@@ -271,6 +283,7 @@ SCORERS: dict[str, Callable[[list[Entry], dict[str, Any]], dict[str, Any]]] = {
     "multi_referring": score_multi_referring,
     "vhm": score_vhm,
     "teochat": score_teochat,
+    "xlrs": score_xlrs,
     "detection": score_detection,
     "lrs_vqa": score_lrs_vqa,
     "multiple_choice": score_multiple_choice,

@@ -169,6 +169,7 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, dict[str, Any]]], str]]] = {
     "oriented_grounding": ("Oriented visual grounding (polygon IoU)", _grounding),
     "vhm": ("VHM-Eval", _vhm),
     "teochat": ("TEOChatlas (accuracy per data set / task)", _vqa),
+    "xlrs": ("XLRS-Bench VQA (accuracy per L3 task; AA = macro average over tasks)", _vqa),
     "multi_referring": ("Multi-object referring (GeoChat-Bench, upstream's matching)", _multi_referring),
     "detection": ("Oriented object detection", _detection),
     "lrs_vqa": ("Ultra-high-resolution VQA (LRS-VQA)", _lrs_vqa),

@@ -17,6 +17,7 @@ from rs_data.readers import (
     rsvqa,
     teochat_eval,
     vhm_eval,
+    xlrs_bench,
 )
 from rs_data.readers._common import Reader, ReadResult
 from rs_data.readers.grounding import DIOR_RSVG, VRSBENCH
@@ -47,6 +48,7 @@ READERS: dict[str, Reader] = {
         image_folder.READER,
         vhm_eval.READER,
         teochat_eval.READER,
+        xlrs_bench.READER,
     )
 }
 
