@@ -70,3 +70,11 @@ def test_obb_set_is_scored_by_polygon_iou(geoground_root, qwen25_folder, make_co
     # rounding of 800 -> 448 pixel coordinates), the tank's is exact: mean IoU about (1 + 0.5) / 2
     _, _, hbb = _run(geoground_root, qwen25_folder, tmp_path / "hbb", make_config, oracle_class, bench)
     assert hbb["geoground-rsvg-obb"]["mean_iou"] == pytest.approx(0.75, abs=0.01)
+
+
+def test_fixed_resolution_needs_a_reader():
+    from rscovlm_eval.config import ConfigError, load_config
+
+    bench = {"name": "geoground-rsvg", "format": "records", "data": "x.jsonl", "fixed_resolution": 336}
+    with pytest.raises(ConfigError, match=r"with `format: records` set resolution\.datasets instead"):
+        load_config({"model": "m", "benchmarks": [bench]})

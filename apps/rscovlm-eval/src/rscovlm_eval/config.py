@@ -214,6 +214,11 @@ class EvalConfig(_Strict):
         """A benchmark with `fixed_resolution` reads its records under its own dataset name, budgeted at N² pixels."""
         for bench in self.benchmarks:
             if bench.fixed_resolution is not None:
+                if bench.format == "records":
+                    raise ValueError(
+                        f"{bench.key}: fixed_resolution renames the records' dataset, which a reader "
+                        "does; with `format: records` set resolution.datasets instead"
+                    )
                 bench.options.setdefault("dataset", bench.key)
                 pixels = bench.fixed_resolution**2
                 self.resolution.datasets.setdefault(bench.options["dataset"], (pixels, pixels))
