@@ -82,7 +82,13 @@ ALL_BENCHMARKS: list[dict[str, Any]] = [
     {"name": "fair1m", "data": "fair1m"},
     {"name": "dota1.0-test", "data": "dota_test"},
     {"name": "lrs-vqa", "data": "lrs_vqa/LRS_VQA_small.jsonl", "images": "lrs_vqa/images"},
-    {"name": "lrs-vqa", "data": "lrs_vqa/LRS_VQA_small.jsonl", "images": "lrs_vqa/images", "zoom": True},
+    {
+        "name": "lrs-vqa",
+        "data": "lrs_vqa/LRS_VQA_small.jsonl",
+        "images": "lrs_vqa/images",
+        "zoom": True,
+        "zoom_skip_categories": [],
+    },
     {"name": "mme-realworld-rs", "data": "mme/MME_RealWorld_small.json", "images": "mme"},
 ]
 

@@ -62,7 +62,22 @@ class BenchmarkConfig(_Strict):
     box_type: BoxType | None = Field(
         default=None, description="Detection / grounding: the box type asked for here; default: the run's `prompt`."
     )
+    zoom_skip_categories: list[str] | None = Field(
+        default=None,
+        description="With zoom, question categories answered without the chain; default from the registry "
+        "(upstream RSCoVLM's: `count` on LRS-VQA, `count` and `position` on MME-RealWorld).",
+    )
     options: dict[str, Any] = Field(default_factory=dict, description="Extra keyword options for the reader.")
+    vqa_match: Literal["exact", "contains"] | None = Field(
+        default=None,
+        description="VQA answer rule: `exact` after normalisation, or upstream's `contains` (the ground truth occurs "
+        "in the answer); default from the registry (contains for vrsbench-vqa).",
+    )
+    dense_det_clear_pred_for_empty_gt: bool = Field(
+        default=False,
+        description="Detection: drop the answers on images without ground truth before scoring (upstream's option, "
+        "off by default).",
+    )
     label: str | None = Field(default=None, description="Name shown in the report; defaults to `name`.")
     group: str | None = Field(
         default=None, description="Report section the benchmark is listed under (e.g. 'held-out samples')."
@@ -77,6 +92,37 @@ class BenchmarkConfig(_Strict):
         description="Detection on patches: the full-image data the patches were cut from, in the benchmark's public "
         "format (e.g. DOTA/val) or an rs-data records .jsonl; merged answers are scored against its labels.",
     )
+
+    fixed_resolution: int | None = Field(
+        default=None,
+        ge=28,
+        description="Show every image at about N x N pixels (min = max = N² pixels, as upstream's `_224`/`_336`/"
+        "`_448`/`_1008` variants): a resolution-policy budget for this benchmark's records.",
+    )
+    shots: int = Field(default=0, ge=0, description="In-context examples before every prompt (0: zero-shot).")
+    shot_selection: Literal["random", "per_class", "file"] = Field(
+        default="random",
+        description="How the examples are chosen: `random` (under the seed), `per_class` (one per class first), "
+        "`file` (the ids in `shot_file`).",
+    )
+    shot_data: Path | None = Field(
+        default=None, description="The training split the examples come from, in the benchmark's format (or .jsonl)."
+    )
+    shot_images: Path | None = Field(default=None, description="Image folder of `shot_data`; default: `images`.")
+    shot_options: dict[str, Any] = Field(
+        default_factory=dict, description="Reader options for `shot_data`, e.g. {split: train}."
+    )
+    shot_file: Path | None = Field(default=None, description="`shot_selection: file`: example ids, one a line.")
+
+    @model_validator(mode="after")
+    def _shots_need_a_pool(self) -> BenchmarkConfig:
+        if self.shots and self.shot_data is None:
+            raise ValueError("shots: set `shot_data` to the training split the examples come from")
+        if self.shots and self.shot_selection == "file" and self.shot_file is None:
+            raise ValueError("shot_selection: file needs `shot_file` (example ids, one a line)")
+        if self.shots and self.zoom:
+            raise ValueError("shots: in-context examples are not combined with the Zoom-in Chain")
+        return self
 
     @field_validator("name")
     @classmethod
@@ -105,7 +151,9 @@ class BenchmarkConfig(_Strict):
     @property
     def key(self) -> str:
         """The benchmark's name in the run folder and the report."""
-        return self.label or (f"{self.name}+zoom" if self.zoom else self.name)
+        shots = f"+{self.shots}shot" if self.shots else ""
+        size = f"@{self.fixed_resolution}" if self.fixed_resolution else ""
+        return self.label or (f"{self.name}+zoom" if self.zoom else self.name) + size + shots
 
 
 class GenerationConfig(_Strict):
@@ -174,6 +222,19 @@ class EvalConfig(_Strict):
         if duplicated:
             raise ValueError(f"benchmark names must be unique (set `label` to tell them apart): {duplicated}")
         return value
+
+    @model_validator(mode="after")
+    def _fixed_resolutions(self) -> EvalConfig:
+        """A benchmark with `fixed_resolution` reads its records under its own dataset name, budgeted at N² pixels."""
+        for bench in self.benchmarks:
+            if bench.fixed_resolution is not None:
+                if bench.format == "records":
+                    raise ValueError(
+                        f"{bench.key}: fixed_resolution renames the records' dataset, which a reader "
+                        "does; with `format: records` set resolution.datasets instead"
+                    )
+                bench.options.setdefault("dataset", bench.key)  # its budget: see `model_settings.model_spec`
+        return self
 
     @model_validator(mode="after")
     def _rank_in_range(self) -> EvalConfig:

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from rscovlm_eval.cache import PredictionCache
 from rscovlm_eval.config import EvalConfig
+from rscovlm_eval.fewshot import with_shots
 from rscovlm_eval.model_settings import ModelSpec
 from rscovlm_eval.registry import BENCHMARKS
 
@@ -123,9 +124,12 @@ def infer_benchmark(
     zoom: bool,
     label: str,
     box_type: BoxType | None = None,
+    context: Sequence[dict[str, Any]] = (),
+    templates: dict[str, str] | None = None,
 ) -> None:
     """Predict every record and append each answer to the cache as soon as its batch is done; boxes are asked for
-    as `box_type` (default: the run's box type of each task)."""
+    as `box_type` (default: the run's box type of each task); `context` (in-context example turns, see `fewshot`)
+    goes before every prompt; `templates` are the benchmark's own prompt templates."""
     policy = spec.policy
     renderings = {}
     size = config.generation.batch_size
@@ -134,10 +138,12 @@ def infer_benchmark(
             batch = []
             for record in records[start : start + size]:
                 if record.task not in renderings:
-                    renderings[record.task] = spec.render_for(record.task, box_type)
+                    renderings[record.task] = spec.render_for(record.task, box_type, templates)
                 rng = sample_rng(config.seed, record.id)
                 try:
-                    batch.append((record, render(record, policy, renderings[record.task], rng)))
+                    sample = render(record, policy, renderings[record.task], rng)
+                    sample.messages = with_shots(sample.messages, list(context))
+                    batch.append((record, sample))
                 except _PROMPT_ERRORS as error:
                     cache.add(_entry(record, error=f"cannot build the prompt: {error}"))
                     bar.update()

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rs_data.config_files import ConfigError
-from rs_data.render import RenderConfig
+from rs_data.render import RenderConfig, RenderOverride
 from rs_detect_eval import BoxType, TextStyle
-from rs_resolution import ResolutionPolicy
+from rs_resolution import PixelBudget, ResolutionPolicy
 from rscovlm_model.families import FAMILY_SPECS, detect_family
 from rscovlm_model.settings import SETTINGS_FILE, ModelSettings, SettingsFileError, load_settings
 
@@ -42,13 +42,16 @@ class ModelSpec:
     sources: dict[str, str] = field(default_factory=dict)
     overrides: list[str] = field(default_factory=list)
 
-    def render_for(self, task: str, box_type: BoxType | None = None) -> RenderConfig:
+    def render_for(
+        self, task: str, box_type: BoxType | None = None, templates: dict[str, str] | None = None
+    ) -> RenderConfig:
         """The render settings pinned to one box type (`box_type`, else the run's for `task`) and style, so that every
-        sample of a benchmark is asked alike."""
+        sample of a benchmark is asked alike; `templates` replaces some templates (a benchmark's own wording)."""
         box_type = box_type or (self.grounding_box_type if task == "grounding" else self.box_type)
-        return self.render.model_copy(
+        rendering = self.render.model_copy(
             update={"box_types": {box_type: 1.0}, "styles": {self.style: 1.0}, "random_resize_prob": 0.0}
         )
+        return rendering.merged(RenderOverride(templates=templates)) if templates else rendering
 
     def to_dict(self) -> dict[str, Any]:
         """Everything, where each setting came from included."""
@@ -79,7 +82,7 @@ def model_spec(config: EvalConfig) -> ModelSpec:
     origin = _Provenance("checkpoint" if trained is not None else "default")
     if trained is not None:
         _check_trained(trained, family, family_spec.convention, config)
-    policy = _policy(config, trained, family_spec.factor, origin)
+    policy = _with_fixed_resolutions(_policy(config, trained, family_spec.factor, origin), config)
     render = _render(config, trained, family_spec.convention, origin)
     prompt = config.prompt
     choices = {
@@ -149,6 +152,19 @@ def _policy(config: EvalConfig, trained: ModelSettings | None, factor: int, orig
     origin.overrides += _differences("resolution", base.model_dump(mode="json"), update)
     origin.sources["resolution"] = f"eval config over {origin.base}"
     return ResolutionPolicy.model_validate({**base.model_dump(), **update})
+
+
+def _with_fixed_resolutions(policy: ResolutionPolicy, config: EvalConfig) -> ResolutionPolicy:
+    """Benchmarks with `fixed_resolution: N` read their records under their own dataset name, budgeted at N² pixels
+    (upstream's 224/336/448/1008 variants), unless the policy already budgets that dataset."""
+    fixed = {
+        bench.options["dataset"]: PixelBudget(
+            min_pixels=bench.fixed_resolution**2, max_pixels=bench.fixed_resolution**2
+        )
+        for bench in config.benchmarks
+        if bench.fixed_resolution is not None and bench.options["dataset"] not in policy.datasets
+    }
+    return policy.model_copy(update={"datasets": {**policy.datasets, **fixed}}) if fixed else policy
 
 
 def _render(config: EvalConfig, trained: ModelSettings | None, convention: str, origin: _Provenance) -> RenderConfig:

@@ -5,7 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Metric = Literal["classification", "captioning", "vqa", "grounding", "detection", "lrs_vqa", "multiple_choice"]
+Metric = Literal[
+    "classification",
+    "captioning",
+    "vqa",
+    "grounding",
+    "oriented_grounding",
+    "multi_referring",
+    "vhm",
+    "teochat",
+    "xlrs",
+    "detection",
+    "lrs_vqa",
+    "multiple_choice",
+]
 
 
 @dataclass(frozen=True)
@@ -21,6 +34,9 @@ class Benchmark:
     classes: str | None = None
     zoom: bool = False
     export_only: bool = False  # no ground truth (a test split): predictions are exported, not scored
+    zoom_skip_categories: tuple[str, ...] = ()  # with zoom, these question categories are answered without the chain
+    vqa_match: Literal["exact", "contains"] = "exact"  # VQA answer rule (see metrics.vqa)
+    templates: dict[str, str] = field(default_factory=dict)  # the benchmark's own wording of rs-data's templates
 
 
 def _classification(name: str, title: str) -> Benchmark:
@@ -66,14 +82,74 @@ def _rsvqa(name: str, title: str, prefix: str) -> Benchmark:
     )
 
 
-def _vrsbench(name: str, task: str, what: str) -> Benchmark:
+def _vrsbench(name: str, task: str, what: str, **kwargs: Any) -> Benchmark:
     return Benchmark(
         name,
         task,
         task,
         "vrsbench",
         f"VRSBench: the folder of per-image evaluation JSON ({what}) and the image folder (`images`)",
+        **kwargs,
     )
+
+
+def _geoground(name: str, title: str, file: str, box: str) -> Benchmark:
+    return Benchmark(
+        f"geoground-{name}" + ("-obb" if box == "obb" else ""),
+        "grounding",
+        "oriented_grounding" if box == "obb" else "grounding",
+        "geoground-test",
+        f"GeoGround {title} test ({box.upper()}): metainfo/{file}_test.jsonl and the set's images (`images`)"
+        + ("; ask for oriented boxes (prompt.grounding_box_type: obb or poly)" if box == "obb" else ""),
+        reader_options={"box": box, "dataset": f"geoground-{name}"},
+    )
+
+
+GEOGROUND_SETS = (("avvg", "AVVG", "avvg"), ("rsvg", "RSVG", "rsvg"), ("dior-rsvg", "DIOR-RSVG", "dior_rsvg"))
+GEOGROUND_SETS += (("geochat", "GeoChat", "geochat"),)
+
+
+def _vhm(name: str, what: str, files: tuple[str, ...]) -> Benchmark:
+    return Benchmark(
+        name,
+        "vqa",
+        "vhm",
+        "vhm-eval",
+        f"VHM-Eval {what}: the datasets_eval folder with {', '.join(files)} and their image folders",
+        reader_options={"files": list(files)},
+        templates={"vqa": "{question}"},  # the question as VHM-Eval words it, as upstream RSCoVLM asks it
+    )
+
+
+VHM_SUITES = {
+    "vhm-honest": (
+        "honest questions (HnstD)",
+        (
+            "presence_mo_dota.json",
+            "color_dota-test_fair1m-val_open.json",
+            "abspos_dota-test_mc.json",
+            "relpos_dota-test_mc.json",
+        ),
+    ),
+    "vhm-open-ended": (
+        "open-ended questions",
+        ("counting_dota-test_open.json", "imgType_mcq.json", "gsd_dota_fbp.json", "obj_meas_dota_test.json"),
+    ),
+    "vhm-scene-cls": (
+        "scene classification",
+        ("cls_AID.json", "cls_METER_ML.json", "cls_NWPU_RESISC45.json", "cls_SIRI_WHU.json", "cls_WHU_RS19.json"),
+    ),
+    "vhm-rsvqa": (
+        "RSVQA subsets",
+        (
+            "RSVQA_HR-comp_RSVQA.json",
+            "RSVQA_HR-presence_RSVQA.json",
+            "RSVQA_LR-comp_RSVQA.json",
+            "RSVQA_LR-presence_RSVQA.json",
+            "RSVQA_LR-rural_urban_RSVQA.json",
+        ),
+    ),
+}
 
 
 def _detection(name: str, reader: str, classes: str, expects: str, **kwargs: Any) -> Benchmark:
@@ -87,9 +163,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         _classification("ucmerced", "UC Merced Land Use"),
         _classification("nwpu-resisc45", "NWPU-RESISC45"),
         _classification("whu-rs19", "WHU-RS19"),
+        _classification("eurosat", "EuroSAT (RGB)"),
         _captions("ucm-captions", "UCM-captions"),
         _captions("sydney-captions", "Sydney-captions"),
         _captions("rsicd", "RSICD"),
+        _captions("rsitmd", "RSITMD"),
         Benchmark(
             "nwpu-captions",
             "captioning",
@@ -101,7 +179,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         _vrsbench("vrsbench-cap", "captioning", "`caption`"),
         _rsvqa("rsvqa-lr", "RSVQA-LR", "LR_split_test"),
         _rsvqa("rsvqa-hr", "RSVQA-HR", "USGS_split_test"),
-        _vrsbench("vrsbench-vqa", "vqa", "`qa_pairs`"),
+        _vrsbench("vrsbench-vqa", "vqa", "`qa_pairs`", vqa_match="contains"),  # upstream RSCoVLM scores by contains
         _geochat("geochat-aid", "classification", "classification", "scene", "scene classification (aid.jsonl)"),
         _geochat("geochat-ucmerced", "classification", "classification", "scene", "scene classification (UCmerced)"),
         _geochat("geochat-lrben", "vqa", "vqa", "vqa", "LRBEN VQA with `ground_truth` answers"),
@@ -115,7 +193,42 @@ BENCHMARKS: dict[str, Benchmark] = {
             reader_options={"split": "test"},
         ),
         _vrsbench("vrsbench-ref", "grounding", "`objects` with referring sentences"),
+        *(_geoground(name, title, file, box) for name, title, file in GEOGROUND_SETS for box in ("hbb", "obb")),
+        Benchmark(
+            "geochat-region-captioning",
+            "vqa",
+            "captioning",
+            "geochat-text",
+            "GeoChat-Bench region captioning: region_captioning.jsonl and the image folder (`images`)",
+            templates={"vqa": "[identify] What is the object present at {question}"},  # upstream RSCoVLM's prompt
+        ),
+        Benchmark(
+            "geochat-grounding-description",
+            "vqa",
+            "captioning",
+            "geochat-text",
+            "GeoChat-Bench grounding description: grounding_description.jsonl and the image folder (`images`)",
+            templates={"vqa": "{question}"},
+        ),
         _geochat("geochat-referring", "grounding", "grounding", "referring", "referring (`type: ref` lines)"),
+        Benchmark(
+            "geochat-referring-all",
+            "grounding",
+            "multi_referring",
+            "geochat-referring",
+            "GeoChat-Bench referring.jsonl, every line (single- and multi-object) and the image folder (`images`)",
+        ),
+        *(_vhm(name, what, files) for name, (what, files) in VHM_SUITES.items()),
+        Benchmark(
+            "teochatlas-geochat",
+            "vqa",
+            "teochat",
+            "teochat-eval",
+            "TEOChatlas eval, GeoChat subset: the eval folder with AID.json, UCMerced.json, HRBEN.json, LRBEN.json "
+            "and their frames",
+            reader_options={"files": ["AID.json", "UCMerced.json", "HRBEN.json", "LRBEN.json"]},
+            templates={"vqa": "{question}"},  # the question as TEOChatlas words it
+        ),
         _detection("dota1.0", "dota", "dota1.0", "DOTA-v1.0 val: a folder with images/ and labelTxt/"),
         _detection(
             "dota1.0-test",
@@ -133,6 +246,14 @@ BENCHMARKS: dict[str, Benchmark] = {
             "lrs_vqa",
             "lrs-vqa",
             "LRS-VQA: LRS_VQA_merged.jsonl and its image folder (`images`); `zoom: true` runs the Zoom-in Chain",
+            zoom_skip_categories=("count",),  # upstream RSCoVLM does not zoom on counting questions
+        ),
+        Benchmark(
+            "xlrs-bench",
+            "uhr_vqa",
+            "xlrs",
+            "xlrs-bench",
+            "XLRS-Bench VQA: VLMEvalKit's TSV (XLRS-Bench-lite_VLM; base64 images are written to `image_cache`)",
         ),
         Benchmark(
             "mme-realworld-rs",
@@ -140,6 +261,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             "multiple_choice",
             "mme-realworld",
             "MME-RealWorld: its JSON list (the Remote Sensing subtask is kept) and the image folder (`images`)",
+            zoom_skip_categories=("count", "position"),  # upstream RSCoVLM's rule for MME-RealWorld
         ),
     ]
 }

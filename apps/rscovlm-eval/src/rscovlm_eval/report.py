@@ -53,6 +53,7 @@ def compute_results(run_dir: Path) -> tuple[dict[str, Any], dict[str, ScoringCon
             export_only=bench["export_only"],
             report_dir=folder,
             full_targets=_read_json(folder / FULL_TARGETS) if bench.get("merge_patches") else None,
+            **bench.get("scoring", {}),
         )
         scores = score_benchmark(bench["metric"], entries, ctx)
         scores["skipped_inputs"] = len(manifest["skipped"])

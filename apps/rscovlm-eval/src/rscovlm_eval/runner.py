@@ -20,10 +20,13 @@ from typing import Any
 from rscovlm_eval.cache import PredictionCache, merge_shards, shard_path
 from rscovlm_eval.config import BenchmarkConfig, ConfigError, EvalConfig, load_config
 from rscovlm_eval.data import FULL_TARGETS, load_benchmark_records, load_full_targets
+from rscovlm_eval.fewshot import load_shots, shot_messages, shot_settings
 from rscovlm_eval.inference import GenerateFn, infer_benchmark, load_generator, prediction_settings
 from rscovlm_eval.model_settings import ModelSpec, model_spec
 from rscovlm_eval.registry import get_benchmark
 from rscovlm_eval.report import write_report
+from rscovlm_eval.scoring_options import scoring_options
+from rscovlm_eval.zoom_rules import zoom_groups, zoom_skip_categories
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,12 @@ def _benchmark_settings(bench: BenchmarkConfig, config: EvalConfig, merge_patche
         "zoom": zoom,
         "box_type": bench.box_type,
     }
+    if zoom:
+        inputs["zoom_skip_categories"] = zoom_skip_categories(bench)
+    if bench.shots:
+        inputs["shots"] = shot_settings(bench, config)
+    if registered.templates:
+        inputs["templates"] = registered.templates
     return {
         "name": bench.name,
         "key": bench.key,
@@ -97,6 +106,7 @@ def _benchmark_settings(bench: BenchmarkConfig, config: EvalConfig, merge_patche
         "merge_patches": merge_patches,
         "data": inputs["data"],
         "inputs": json.loads(json.dumps(inputs, default=str)),
+        "scoring": scoring_options(bench),
     }
 
 
@@ -129,6 +139,7 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
             "config": config.model_dump(mode="json"),
         },
     )
+    shots = [load_shots(b, config) for b in config.benchmarks]
     lazy_generate: list[GenerateFn] = [generate] if generate is not None else []
 
     def get_generate() -> GenerateFn:
@@ -137,11 +148,15 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
         return lazy_generate[0]
 
     complete = True
-    for bench, settings, (records, skipped), targets in zip(
-        config.benchmarks, benchmarks, loaded, full_targets, strict=True
+    for bench, settings, (records, skipped), targets, examples in zip(
+        config.benchmarks, benchmarks, loaded, full_targets, shots, strict=True
     ):
         folder = run_dir / settings["key"]
         manifest = {"ids": [r.id for r in records], "skipped": [s.__dict__ for s in skipped]}
+        if examples:
+            manifest["shots"] = [r.id for r in examples]
+        templates = settings["inputs"].get("templates")
+        context = shot_messages(examples, config, spec, templates)
         folder.mkdir(parents=True, exist_ok=True)
         _write_json(folder / "manifest.json", manifest)
         if targets is not None:
@@ -150,16 +165,19 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
         done_elsewhere = {e["id"] for e in merge_shards(folder, manifest["ids"])[0]}  # e.g. under another world_size
         with PredictionCache(shard_path(folder, config.rank, config.world_size)) as cache:
             todo = [r for r in mine if r.id not in cache and r.id not in done_elsewhere]
-            if todo:
+            skip = settings["inputs"].get("zoom_skip_categories", [])
+            for group, zoom in zoom_groups(todo, settings["zoom"], skip):
                 infer_benchmark(
-                    todo,
+                    group,
                     cache,
                     get_generate,
                     config,
                     spec,
-                    zoom=settings["zoom"],
+                    zoom=zoom,
                     label=settings["key"],
                     box_type=bench.box_type,
+                    context=context,
+                    templates=templates,
                 )
         complete &= not merge_shards(folder, manifest["ids"])[1]
     if complete:

@@ -21,8 +21,14 @@ from rscovlm_eval.metrics.captioning import evaluate_captions
 from rscovlm_eval.metrics.classification import evaluate_classification
 from rscovlm_eval.metrics.grounding import evaluate_grounding
 from rscovlm_eval.metrics.lrs_vqa import evaluate_lrs_vqa
+from rscovlm_eval.metrics.multi_referring import evaluate_multi_referring
 from rscovlm_eval.metrics.multiple_choice import evaluate_multiple_choice
+from rscovlm_eval.metrics.oriented_grounding import evaluate_oriented_grounding
+from rscovlm_eval.metrics.teochat import evaluate_teochat
+from rscovlm_eval.metrics.vhm import evaluate_vhm
 from rscovlm_eval.metrics.vqa import evaluate_vqa
+from rscovlm_eval.metrics.xlrs import evaluate_xlrs
+from rscovlm_eval.scoring_options import clear_predictions_for_empty_gt
 
 Entry = dict[str, Any]
 
@@ -38,6 +44,8 @@ class ScoringContext:
     export_only: bool = False
     report_dir: Path | None = None
     full_targets: dict[str, dict[str, Any]] | None = None
+    vqa_match: str = "exact"  # "contains": the reference answer contained in the prediction (upstream's VRSBench rule)
+    dense_det_clear_pred_for_empty_gt: bool = False  # see scoring_options.clear_predictions_for_empty_gt
     curves: Any = field(default=None, init=False)  # set by the detection scorer: precision-recall data for plots
 
 
@@ -53,8 +61,14 @@ def score_classification(entries: list[Entry], ctx: ScoringContext) -> dict[str,
     return result.to_dict()
 
 
+def reference_texts(entry: Entry) -> list[str]:
+    """A captioning target's captions, or a free-text answer's references (GeoChat-Bench region captions)."""
+    target = entry["target"]
+    return target.get("captions") or (entry.get("meta") or {}).get("references") or [target["answer"]]
+
+
 def score_captioning(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
-    references = {e["id"]: e["target"]["captions"] for e in entries}
+    references = {e["id"]: reference_texts(e) for e in entries}
     predictions = {e["id"]: e["prediction"] for e in entries}
     return {**evaluate_captions(references, predictions), "count": len(entries)}
 
@@ -64,6 +78,35 @@ def score_vqa(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
         [e["prediction"] for e in entries],
         [e["target"]["answer"] for e in entries],
         [e["target"].get("question_type") for e in entries],
+        match=ctx.vqa_match,
+    )
+
+
+def score_vhm(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+    return evaluate_vhm(
+        [e["prediction"] for e in entries],
+        [e["target"]["answer"] for e in entries],
+        [e["target"]["question_type"] for e in entries],  # the suite
+    )
+
+
+def score_teochat(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+    return evaluate_teochat(
+        [e["prediction"] for e in entries],
+        [e["target"]["answer"] for e in entries],
+        [e["target"]["question_type"] for e in entries],  # the item's task
+        [(e.get("meta") or {}).get("dataset", "") for e in entries],
+    )
+
+
+def score_xlrs(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+    meta = [e.get("meta") or {} for e in entries]
+    return evaluate_xlrs(
+        [e["prediction"] for e in entries],
+        [e["target"]["answer"] for e in entries],
+        [e["target"]["question_type"] for e in entries],  # the L3 task
+        [m.get("l2_category") for m in meta],
+        [bool(m.get("multiple")) for m in meta],
     )
 
 
@@ -97,15 +140,43 @@ def score_multiple_choice(entries: list[Entry], ctx: ScoringContext) -> dict[str
     )
 
 
-def score_grounding(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+def grounding_polygons(entries: list[Entry], ctx: ScoringContext) -> tuple[list, list]:
+    """The first box of each answer as a polygon (None without one) and the target polygons, in original pixels."""
     from rs_detect_eval import parse_objects
 
     predictions, targets = [], []
     for e in entries:
         parsed = parse_objects(e["prediction"], ctx.grounding_box_type, _frame(e), ctx.convention)
-        predictions.append(poly_to_hbb(parsed.objects[0].polygon) if parsed.objects else None)
-        targets.append(poly_to_hbb(np.asarray(e["target"]["polygon"], dtype=float)))
-    return evaluate_grounding(predictions, targets)
+        predictions.append(np.asarray(parsed.objects[0].polygon, dtype=float) if parsed.objects else None)
+        targets.append(np.asarray(e["target"]["polygon"], dtype=float))
+    return predictions, targets
+
+
+def score_grounding(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+    predictions, targets = grounding_polygons(entries, ctx)
+    return evaluate_grounding(
+        [None if p is None else poly_to_hbb(p) for p in predictions], [poly_to_hbb(t) for t in targets]
+    )
+
+
+def score_multi_referring(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+    from rs_detect_eval import parse_objects
+
+    predictions, targets, groups = [], [], []
+    for e in entries:
+        parsed = parse_objects(e["prediction"], ctx.grounding_box_type, _frame(e), ctx.convention)
+        predictions.append([np.asarray(o.polygon, dtype=float) for o in parsed.objects])
+        meta = e.get("meta") or {}
+        targets.append([np.asarray(p, dtype=float) for p in meta.get("polygons", [e["target"]["polygon"]])])
+        objects = "single" if len(meta.get("obj_ids", [])) == 1 else "multiple"  # upstream's grouping
+        groups.append(
+            {"size": meta.get("size_group", "unknown"), "type": meta.get("type", "unknown"), "objects": objects}
+        )
+    return evaluate_multi_referring(predictions, targets, groups)
+
+
+def score_oriented_grounding(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+    return evaluate_oriented_grounding(*grounding_polygons(entries, ctx))
 
 
 def detections(entries: list[Entry], ctx: ScoringContext, classes: list[str]) -> tuple[list, dict[str, int]]:
@@ -165,6 +236,8 @@ def score_detection(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]
         dets, gts = merged_to_full_images(dets, ctx.full_targets)
     else:
         gts = ground_truths([(e["id"], e["target"]) for e in entries])
+    if ctx.dense_det_clear_pred_for_empty_gt:
+        dets = clear_predictions_for_empty_gt(dets, gts)
     # VOC07 11-point AP at IoU 0.5 is what DOTA_devkit's main() and mmrotate's DOTA/HRSC evaluation report by default
     devkit = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="devkit", ap_mode="voc07")
     mmrotate = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="mmrotate", ap_mode="voc07")
@@ -224,6 +297,11 @@ SCORERS: dict[str, Callable[[list[Entry], ScoringContext], dict[str, Any]]] = {
     "captioning": score_captioning,
     "vqa": score_vqa,
     "grounding": score_grounding,
+    "oriented_grounding": score_oriented_grounding,
+    "multi_referring": score_multi_referring,
+    "vhm": score_vhm,
+    "teochat": score_teochat,
+    "xlrs": score_xlrs,
     "detection": score_detection,
     "lrs_vqa": score_lrs_vqa,
     "multiple_choice": score_multiple_choice,

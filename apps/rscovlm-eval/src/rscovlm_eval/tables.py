@@ -92,30 +92,59 @@ def _detection(results: dict[str, dict[str, Any]]) -> str:
 
 
 def _lrs_vqa(results: dict[str, dict[str, Any]]) -> str:
-    """Accuracy by image source (as the LRS-VQA paper reports it) with the zoom figures, then by question category."""
+    """OA and AA per image source (as the LRS-VQA paper reports them) with the zoom figures, then each benchmark's
+    source x category accuracy table."""
     sources = _columns(results, "per_source")
-    categories = _columns(results, "per_category")
     by_source = []
     for k, r in results.items():
         zoom = r.get("zoom", {})
+        per_source = r["per_source"]
         by_source.append(
             [
                 k,
-                *(pct(r["per_source"].get(s, {}).get("accuracy")) for s in sources),
+                *(pct(per_source.get(s, {}).get(field)) for s in sources for field in ("accuracy", "average_accuracy")),
                 pct(r.get("accuracy")),
+                pct(r.get("average_accuracy")),
                 pct(zoom.get("zoom_rate")),
                 "-" if not zoom else f"{zoom['mean_rounds']:.2f}",
                 str(r["count"]),
             ]
         )
-    by_category = [
-        [k, *(pct(r["per_category"].get(c, {}).get("accuracy")) for c in categories)] for k, r in results.items()
+    header = ["Benchmark", *(f"{s} {m}" for s in sources for m in ("OA", "AA")), "OA", "AA", "Zoom rate", "Rounds", "N"]
+    parts = [_table(header, by_source)]
+    for k, r in results.items():
+        categories = sorted(r["per_category"])
+        rows = [
+            [source, *(pct(table["per_category"].get(c, {}).get("accuracy")) for c in categories)]
+            for source, table in r["per_source"].items()
+        ]
+        rows.append(["all", *(pct(r["per_category"][c]["accuracy"]) for c in categories)])
+        parts.append(f"Accuracy by source and question category, {k}:\n\n" + _table(["Source", *categories], rows))
+    return "\n\n".join(parts)
+
+
+def _multi_referring(results: dict[str, dict[str, Any]]) -> str:
+    groups = [(field, v) for field in ("per_objects", "per_size") for v in _columns(results, field)]
+    rows = [
+        [
+            k,
+            pct(r.get("accuracy")),
+            *(pct(r.get(field, {}).get(v, {}).get("accuracy")) for field, v in groups),
+            str(r["count"]),
+        ]
+        for k, r in results.items()
     ]
-    return (
-        _table(["Benchmark", *sources, "Overall", "Zoom rate", "Rounds", "N"], by_source)
-        + "\n\nAccuracy by question category:\n\n"
-        + _table(["Benchmark", *categories], by_category)
-    )
+    return _table(["Benchmark", "Pr(F1=1, IoU=0.5)", *(v for _, v in groups), "N"], rows)
+
+
+def _vhm(results: dict[str, dict[str, Any]]) -> str:
+    """One row per suite: accuracy in percent, or MAE / MAPE for counting and measurement."""
+    rows = []
+    for k, r in results.items():
+        for suite, s in r["per_suite"].items():
+            mae = "-" if s.get("mae") is None else f"{s['mae']:.3f}"
+            rows.append([k, suite, s["kind"], pct(s.get("accuracy")), mae, pct(s.get("mape")), str(s["count"])])
+    return _table(["Benchmark", "Suite", "Rule", "Acc", "MAE", "MAPE (%)", "N"], rows)
 
 
 def _multiple_choice(results: dict[str, dict[str, Any]]) -> str:
@@ -137,6 +166,11 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, dict[str, Any]]], str]]] = {
     "captioning": ("Image captioning (pycocoevalcap, scores x100)", _captioning),
     "vqa": ("Visual question answering", _vqa),
     "grounding": ("Visual grounding", _grounding),
+    "oriented_grounding": ("Oriented visual grounding (polygon IoU)", _grounding),
+    "vhm": ("VHM-Eval", _vhm),
+    "teochat": ("TEOChatlas (accuracy per data set / task)", _vqa),
+    "xlrs": ("XLRS-Bench VQA (accuracy per L3 task; AA = macro average over tasks)", _vqa),
+    "multi_referring": ("Multi-object referring (GeoChat-Bench, upstream's matching)", _multi_referring),
     "detection": ("Oriented object detection", _detection),
     "lrs_vqa": ("Ultra-high-resolution VQA (LRS-VQA)", _lrs_vqa),
     "multiple_choice": ("Multiple choice (MME-RealWorld remote sensing)", _multiple_choice),

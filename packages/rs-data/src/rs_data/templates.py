@@ -16,7 +16,7 @@ class Templates(BaseModel):
     classification: str = "Classify the image within one of the given classes:{classes}."
     class_separator: str = ","
     captioning: str = "Describe the image"
-    vqa: str = "{question}"
+    vqa: str = "{question} Answer the question using a single word or a short phrase."  # as upstream's VQA prompts
     uhr_vqa: str = "{question}"
     detection_plain: str = "find the {categories}"
     detection_json: BoxTypeTexts = Field(

@@ -25,7 +25,11 @@ def hbb_iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def size_bin(box: np.ndarray) -> str:
     """'small', 'medium' or 'large' by the box's area."""
-    area = (box[2] - box[0]) * (box[3] - box[1])
+    return area_bin((box[2] - box[0]) * (box[3] - box[1]))
+
+
+def area_bin(area: float) -> str:
+    """'small' (< 32²), 'medium' (< 96²) or 'large'."""
     return next(name for name, limit in SIZE_BINS if area < limit)
 
 
@@ -35,14 +39,18 @@ def evaluate_grounding(
     """Score predicted boxes (None when the answer held no box) against ground-truth x1,y1,x2,y2 boxes."""
     if len(predictions) != len(targets):
         raise ValueError(f"{len(predictions)} predictions for {len(targets)} targets")
-    ious = np.array(
-        [
-            0.0 if p is None else hbb_iou(np.asarray(p, float), np.asarray(t, float))
-            for p, t in zip(predictions, targets, strict=True)
-        ]
-    )
-    hits = ious > threshold
+    ious = [
+        0.0 if p is None else hbb_iou(np.asarray(p, float), np.asarray(t, float))
+        for p, t in zip(predictions, targets, strict=True)
+    ]
     bins = [size_bin(np.asarray(t, float)) for t in targets]
+    return grounding_summary(ious, bins, sum(p is None for p in predictions), threshold)
+
+
+def grounding_summary(ious: Sequence[float], bins: Sequence[str], no_box: int, threshold: float = 0.5) -> dict:
+    """Acc@threshold (IoU strictly greater), mean IoU and both per size bin, from one IoU per sample."""
+    ious = np.asarray(ious, dtype=float)
+    hits = ious > threshold
     by_size = {}
     for name, _ in SIZE_BINS:
         mask = np.array([b == name for b in bins], dtype=bool)
@@ -52,11 +60,11 @@ def evaluate_grounding(
                 "mean_iou": float(ious[mask].mean()),
                 "count": int(mask.sum()),
             }
-    n = len(targets)
+    n = len(ious)
     return {
         "acc@0.5": float(hits.mean()) if n else 0.0,
         "mean_iou": float(ious.mean()) if n else 0.0,
-        "no_box": sum(p is None for p in predictions),
+        "no_box": no_box,
         "count": n,
         "by_size": by_size,
         "iou_rule": f"IoU > {threshold}",

@@ -1,8 +1,14 @@
-"""LRS-VQA scoring, by the benchmark's official rule.
+"""LRS-VQA scoring, by the benchmark's official rule and report.
 
-An answer is correct when `gt.lower() == pred.lower()` exactly (no stripping of spaces or punctuation), or when some
-pair of WordNet synsets of the two strings has path similarity > 0.8. Accuracy is reported overall, per category
-and per source data set (FAIR, STAR, GLH-Bridge, read from the question id's prefix).
+LRS-VQA's pipeline (VisionXLab/LRS-VQA) strips every model answer before scoring; its scorer then counts an answer
+correct when `gt.lower() == pred.lower()` or when some pair of WordNet synsets of the two strings has path similarity
+> 0.8. `normalize_lrs_answer` is that one normalisation, applied alike to plain and Zoom-in Chain answers (and to the
+ground truth). Upstream RSCoVLM's scorer also strips leading/trailing periods (`.strip(".")`); the official rule
+does not, so "urban." is wrong here.
+
+Reported as the official scorer does, per source data set (FAIR, STAR, GLH-Bridge, from the question id's prefix):
+the overall accuracy (OA: share of that source's questions answered correctly), the average accuracy (AA: mean of
+that source's per-category accuracies, over the categories it has) and the source x category table.
 """
 
 from __future__ import annotations
@@ -23,6 +29,11 @@ def source_of(question_id: str) -> str:
     return prefix if prefix in SOURCES else "other"
 
 
+def normalize_lrs_answer(text: str) -> str:
+    """The official pipeline's normalisation: surrounding whitespace stripped, lower case."""
+    return text.strip().lower()
+
+
 @functools.lru_cache(maxsize=65536)
 def wordnet_similar(a: str, b: str, threshold: float = SIMILARITY_THRESHOLD) -> bool:
     """True when some synset pair of `a` and `b` has path similarity above `threshold`."""
@@ -37,8 +48,8 @@ def wordnet_similar(a: str, b: str, threshold: float = SIMILARITY_THRESHOLD) -> 
 
 
 def lrs_correct(prediction: str, answer: str) -> bool:
-    """The official LRS-VQA rule: case-insensitive exact match or WordNet path similarity > 0.8."""
-    pred, gt = prediction.lower(), answer.lower()
+    """The official LRS-VQA rule on normalised answers: exact match or WordNet path similarity > 0.8."""
+    pred, gt = normalize_lrs_answer(prediction), normalize_lrs_answer(answer)
     return gt == pred or wordnet_similar(gt, pred)
 
 
@@ -46,23 +57,32 @@ def _accuracy(flags: list[bool]) -> dict:
     return {"accuracy": sum(flags) / len(flags), "count": len(flags)}
 
 
+def _summary(by_category: dict[str, list[bool]]) -> dict:
+    """OA over every question, AA as the mean of the category accuracies, and the categories themselves."""
+    flags = [f for values in by_category.values() for f in values]
+    categories = {k: _accuracy(v) for k, v in sorted(by_category.items())}
+    return {
+        "accuracy": sum(flags) / len(flags) if flags else 0.0,
+        "average_accuracy": sum(c["accuracy"] for c in categories.values()) / len(categories) if categories else 0.0,
+        "count": len(flags),
+        "per_category": categories,
+    }
+
+
 def evaluate_lrs_vqa(
     predictions: Sequence[str], answers: Sequence[str], categories: Sequence[str], question_ids: Sequence[str]
 ) -> dict:
-    """Accuracy overall, per category and per source."""
+    """OA and AA overall and per source, accuracy per category, and the source x category table (`per_source`)."""
     if not len(predictions) == len(answers) == len(categories) == len(question_ids):
         raise ValueError("predictions, answers, categories and question_ids must have the same length")
     by_category: dict[str, list[bool]] = defaultdict(list)
-    by_source: dict[str, list[bool]] = defaultdict(list)
-    flags = []
+    by_source: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
     for prediction, answer, category, qid in zip(predictions, answers, categories, question_ids, strict=True):
         ok = lrs_correct(prediction, answer)
-        flags.append(ok)
         by_category[category].append(ok)
-        by_source[source_of(qid)].append(ok)
+        by_source[source_of(qid)][category].append(ok)
     return {
-        "accuracy": sum(flags) / len(flags) if flags else 0.0,
-        "count": len(flags),
-        "per_category": {k: _accuracy(v) for k, v in sorted(by_category.items())},
-        "per_source": {k: _accuracy(v) for k, v in sorted(by_source.items())},
+        **_summary(by_category),
+        "per_source": {source: _summary(table) for source, table in sorted(by_source.items())},
+        "normalisation": "strip, lower case (both answers)",
     }

@@ -1,11 +1,14 @@
-"""VQA: exact-match accuracy after normalisation, per question type and overall; MAE on counting questions."""
+"""VQA: accuracy per question type and overall, by exact match after normalisation or by upstream RSCoVLM's
+contains rule (`metrics.contains`); MAE on counting questions."""
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Literal
 
+from rscovlm_eval.metrics.contains import contains_match
 from rscovlm_eval.metrics.text import normalize_answer
 
 _NUMBER_WORDS = {
@@ -60,8 +63,10 @@ def evaluate_vqa(
     answers: Sequence[str],
     question_types: Sequence[str | None],
     count_types: Sequence[str] = ("count", "counting", "object quantity", "object_quantity"),
+    match: Literal["exact", "contains"] = "exact",
 ) -> dict:
-    """Accuracy overall and per question type, plus MAE over counting questions with numeric answers.
+    """Accuracy overall and per question type (answers compared by `match`), plus MAE over counting questions with
+    numeric answers.
 
     A counting prediction without a number is counted in `count_unparsed` and left out of the MAE.
     """
@@ -70,9 +75,10 @@ def evaluate_vqa(
     correct: dict[str, list[bool]] = defaultdict(list)
     errors: list[float] = []
     unparsed = 0
+    rule = contains_match if match == "contains" else answers_match
     for prediction, answer, qtype in zip(predictions, answers, question_types, strict=True):
         qtype = qtype or "all"
-        correct[qtype].append(answers_match(prediction, answer))
+        correct[qtype].append(rule(prediction, answer))
         if qtype.lower() in count_types:
             truth, guess = parse_count(answer), parse_count(prediction)
             if truth is None:
@@ -87,6 +93,7 @@ def evaluate_vqa(
         "accuracy": sum(flat) / len(flat) if flat else 0.0,
         "average_accuracy": sum(t["accuracy"] for t in per_type.values()) / len(per_type) if per_type else 0.0,
         "count": len(flat),
+        "match": match,
         "per_type": per_type,
     }
     if errors or unparsed:

@@ -6,6 +6,9 @@ from rs_data.readers import (
     coco,
     dota,
     geochat_bench,
+    geochat_referring,
+    geochat_text,
+    geoground_test,
     image_folder,
     llava,
     llava_onevision,
@@ -14,8 +17,11 @@ from rs_data.readers import (
     nwpu_captions,
     refgeo,
     rsvqa,
+    teochat_eval,
     teochatlas,
+    vhm_eval,
     visual_cot,
+    xlrs_bench,
 )
 from rs_data.readers._common import Reader, ReadResult
 from rs_data.readers.grounding import DIOR_RSVG, VRSBENCH
@@ -41,10 +47,16 @@ READERS: dict[str, Reader] = {
         refgeo.READER,
         llava_onevision.READER,
         geochat_bench.READER,
+        geochat_referring.READER,
+        geochat_text.READER,
+        geoground_test.READER,
         lrs_vqa.READER,
         visual_cot.READER,
         mme_realworld.READER,
         image_folder.READER,
+        vhm_eval.READER,
+        teochat_eval.READER,
+        xlrs_bench.READER,
     )
 }
 

@@ -66,7 +66,7 @@ def prepare(
     return GeoChatContext(dataset, str(src), ImageIndex(image_dir), kind, classes), units
 
 
-def _box(ground_truth: Any, image: ImageRef) -> list[list[float]]:
+def referring_polygons(ground_truth: Any, image: ImageRef) -> list[list[float]]:
     """The polygons of a referring ground truth: GeoChat box text, or one [x1, y1, x2, y2, θ] list."""
     if isinstance(ground_truth, str):
         return geochat_polygons(ground_truth, image)
@@ -74,7 +74,7 @@ def _box(ground_truth: Any, image: ImageRef) -> list[list[float]]:
         return []
     if len(ground_truth) == 5 and all(isinstance(v, int | float) for v in ground_truth):
         return [geochat_polygon(tuple(ground_truth), image)]
-    return [p for item in ground_truth for p in _box(item, image)]
+    return [p for item in ground_truth for p in referring_polygons(item, image)]
 
 
 def _annotation(context: GeoChatContext, row: dict[str, Any], image: ImageRef) -> tuple[str, Any] | str:
@@ -92,7 +92,7 @@ def _annotation(context: GeoChatContext, row: dict[str, Any], image: ImageRef) -
         return "vqa", VQAAnnotation(question=row["text"], answer=str(answer), question_type=question_type)
     if row.get("type") != "ref":
         return f"type {row.get('type')!r}: only `ref` lines (one object) are grounding samples"
-    polygons = _box(row.get("ground_truth"), image)
+    polygons = referring_polygons(row.get("ground_truth"), image)
     if len(polygons) != 1 or not isinstance(row.get("question"), str):
         return f"needs a `question` and one GeoChat box in `ground_truth`, found {len(polygons)} box(es)"
     return "grounding", GroundingAnnotation(expression=row["question"], polygon=polygons[0])

@@ -1,0 +1,24 @@
+"""Benchmarks shipped as a folder of JSON lists, one file per suite (VHM-Eval, TEOChatlas' evaluation)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rs_data.readers._common import load_json
+
+
+def json_list_units(src: Path, files: list[str] | None) -> tuple[Path, list[tuple[Path, int, Any]]]:
+    """The folder the files lie in and every (file, index, item) of the named files (`src` a folder), or of `src`
+    itself (a file); raises ValueError when no file is named or a file is not a JSON list."""
+    root = src if src.is_dir() else src.parent
+    paths = [root / name for name in files] if files else ([] if src.is_dir() else [src])
+    if not paths:
+        raise ValueError(f"{src}: name the files to read (`files`)")
+    units = []
+    for path in paths:
+        items = load_json(path)
+        if not isinstance(items, list):
+            raise ValueError(f"{path}: expected a JSON list of items")
+        units += [(path, index, item) for index, item in enumerate(items)]
+    return root, units
