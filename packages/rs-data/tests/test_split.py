@@ -1,5 +1,5 @@
 """Patch splitting on the real DOTA image P1888, checked line by line against what DOTA_devkit's ImgSplit and
-mmrotate's img_split.py wrote for it (`data/dota/split_references/`, see the provenance inside each file)."""
+mmrotate's img_split.py wrote for it (`data/split_references/`, see the provenance inside each file)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from rs_data.split import (
     window_starts,
 )
 
-REFERENCES = Path(__file__).parent / "data" / "dota" / "split_references"
+REFERENCES = Path(__file__).parent / "data" / "split_references"
 
 
 @pytest.fixture(scope="module")

@@ -177,7 +177,10 @@ def stats_command(
 def show_command(dataset: str, index: int, convention: str, max_pixels: int | None, seed: int) -> None:
     """Print record INDEX of DATASET (a directory or JSONL) rendered as Qwen-style messages."""
     path = Path(dataset)
-    store = RecordStore(path / RECORDS_FILE if path.is_dir() else path)
+    try:
+        store = RecordStore(path / RECORDS_FILE if path.is_dir() else path)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
     if not 0 <= index < len(store):
         raise click.ClickException(f"index {index} out of range: {len(store)} records")
     policy = ResolutionPolicy(**({"max_pixels": max_pixels} if max_pixels else {}))
