@@ -1,6 +1,6 @@
 """Patch splitting of large detection images, reproducing the two splitters DOTA work is trained on.
 
-`style="devkit"` is DOTA_devkit's `ImgSplit`: for each `rate` the image is resized (Pillow bicubic) and cut into
+`style="devkit"` is DOTA_devkit's `ImgSplit`: for each `rate` the image is resized (OpenCV bicubic) and cut into
 `size` x `size` windows sliding by `size - gap`, the last one moved back to end at the border. Label coordinates are
 int()-truncated first. An object wholly inside the window (which ends at `width - 1` / `height - 1`) is shifted and
 truncated; one partly inside is replaced by its intersection with the window (shapely), dropped when that has fewer than
@@ -30,17 +30,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import cv2
 import numpy as np
 import shapely
 import shapely.geometry
-from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
-from rs_resolution import ImageReadError, load_image, resize_image
+from rs_resolution import ImageReadError, load_image
 
 from rs_data.readers._common import ReadResult
 from rs_data.schema import DetectionAnnotation, ImageRef, ObjectAnn, Record, Skipped
 
 SplitStyle = Literal["devkit", "mmrotate"]
+#: The colour (RGB) each style pads patches with.
 PAD_COLOURS: dict[str, tuple[int, int, int]] = {"devkit": (0, 0, 0), "mmrotate": (124, 116, 104)}
 
 
@@ -215,26 +216,35 @@ def mmrotate_cut(polygons: np.ndarray, left: int, up: int, size: int, threshold:
     )
 
 
+def read_bgr(path: str | Path) -> np.ndarray:
+    """The image as 8-bit BGR: decoded by OpenCV, as both tools do, when it is plain 8-bit colour; other kinds (alpha,
+    grey, 16-bit, TIFF bands) by rs-resolution's `load_image` rules."""
+    pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED) if Path(path).is_file() else None
+    if pixels is not None and pixels.dtype == np.uint8 and pixels.ndim == 3 and pixels.shape[2] == 3:
+        return pixels
+    return np.ascontiguousarray(np.asarray(load_image(path))[..., ::-1])
+
+
 def split_record(config: SplitConfig, out_dir: Path, record: Record) -> ReadResult:
     """Cut one detection record into patch records, writing the patch images under `out_dir`."""
     result = ReadResult()
     source = record.images[0].path
     try:
-        image = load_image(source)
+        bgr = read_bgr(source)
     except ImageReadError as error:
         result.skipped.append(Skipped(source, None, f"cannot split: {error}"))
         return result
     polygons = np.array([o.polygon for o in record.annotation.objects], dtype=np.float64).reshape(-1, 8)
     if config.style == "mmrotate":
-        pixels, source32 = np.asarray(image), polygons.astype(np.float32)
-        for left, up, size in mmrotate_windows(image.width, image.height, config):
+        single = polygons.astype(np.float32)
+        for left, up, size in mmrotate_windows(bgr.shape[1], bgr.shape[0], config):
             patch = Patch(patch_name(record.id, size, left, up), left, up, size)
-            cut = mmrotate_cut(source32, left, up, size, config.threshold)
-            _add_patch(config, out_dir, record, pixels, patch, cut, result)
+            cut = mmrotate_cut(single, left, up, size, config.threshold)
+            _add_patch(config, out_dir, record, bgr, patch, cut, result)
         return result
     for rate in config.rates:
-        width, height = max(1, round(image.width * rate)), max(1, round(image.height * rate))
-        pixels = np.asarray(image if rate == 1 else resize_image(image, height, width))
+        pixels = bgr if rate == 1 else cv2.resize(bgr, None, fx=rate, fy=rate, interpolation=cv2.INTER_CUBIC)
+        height, width = pixels.shape[:2]
         scaled = np.trunc(polygons) * rate
         for left in window_starts(width, config.size, config.gap):
             for up in window_starts(height, config.size, config.gap):
@@ -246,13 +256,13 @@ def split_record(config: SplitConfig, out_dir: Path, record: Record) -> ReadResu
 
 
 def _add_patch(
-    config: SplitConfig, out_dir: Path, record: Record, pixels: np.ndarray, patch: Patch, cut: Cut, result: ReadResult
+    config: SplitConfig, out_dir: Path, record: Record, bgr: np.ndarray, patch: Patch, cut: Cut, result: ReadResult
 ) -> None:
     """Write the patch image (padded when asked) and append its record, unless it is an empty patch left out."""
     if not cut.polygons and not _keep_empty(config, patch.name):
         return
     size = patch.size
-    crop = pixels[patch.up : patch.up + size, patch.left : patch.left + size]
+    crop = bgr[patch.up : patch.up + size, patch.left : patch.left + size]
     source_objects = record.annotation.objects
     objects = [
         ObjectAnn(label=source_objects[i].label, polygon=poly, difficult=source_objects[i].difficult or cut_off)
@@ -260,11 +270,12 @@ def _add_patch(
     ]
     if config.padding and crop.shape[:2] != (size, size):
         padded = np.empty((size, size, 3), dtype=np.uint8)
-        padded[...] = PAD_COLOURS[config.style]
+        padded[...] = PAD_COLOURS[config.style][::-1]
         padded[: crop.shape[0], : crop.shape[1]] = crop
         crop = padded
     path = out_dir / f"{patch.name}.{config.image_format}"
-    Image.fromarray(crop).save(path, **({"compress_level": 1} if config.image_format == "png" else {}))
+    if not cv2.imwrite(str(path), crop):
+        raise OSError(f"{path}: cannot write the patch image")
     meta = {
         "source_image": record.id,
         "style": config.style,
