@@ -7,7 +7,6 @@ rendering writes in the model's own box convention.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from rs_resolution import ImageFrame, from_model, obb_to_poly
 
-from rs_data.readers._common import ImageIndex, Reader, ReadResult, image_ref, load_json
+from rs_data.readers._common import ImageIndex, Reader, ReadResult, image_ref, load_json, object_or_skip, read_jsonl
 from rs_data.schema import ImagePart, ImageRef, Message, Record, Skipped, TextPart, poly_tag
 
 GEOCHAT_BOX = re.compile(
@@ -37,13 +36,7 @@ def prepare(
 ) -> tuple[LlavaContext, list[tuple[int, dict]]]:
     """`src` is a JSON list or a JSONL file; images under `images` (default: the file's directory)."""
     if src.suffix == ".jsonl":
-        entries = []
-        for number, line in enumerate(src.read_text(encoding="utf-8").splitlines(), start=1):
-            if line.strip():
-                try:
-                    entries.append((number, json.loads(line)))
-                except json.JSONDecodeError as error:
-                    entries.append((number, {"__error__": f"invalid JSON: {error.msg}"}))
+        entries = read_jsonl(src)
     else:
         data = load_json(src)
         if not isinstance(data, list):
@@ -89,12 +82,17 @@ def read_unit(context: LlavaContext, unit: tuple[int, dict]) -> ReadResult:
     result = ReadResult()
     line = index if context.source.endswith(".jsonl") else None
     where = f"entry {index}" if line is None else "entry"
-    if "__error__" in entry or not isinstance(entry.get("conversations"), list) or not entry["conversations"]:
-        reason = entry.get("__error__", "needs a non-empty 'conversations' list")
-        result.skipped.append(Skipped(context.source, line, f"{where}: {reason}"))
+    entry = object_or_skip(entry, where, context.source, line, result.skipped)
+    if entry is None:
+        return result
+    if not isinstance(entry.get("conversations"), list) or not entry["conversations"]:
+        result.skipped.append(Skipped(context.source, line, f"{where}: needs a non-empty 'conversations' list"))
         return result
     names = entry.get("image") or []
-    names = [names] if isinstance(names, str) else list(names)
+    names = [names] if isinstance(names, str) else names
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        result.skipped.append(Skipped(context.source, line, f"{where}: 'image' is {names!r}, not a name or names"))
+        return result
     refs = [image_ref(context.images.find(n), context.source, line, result.skipped, name=n) for n in names]
     if any(r is None for r in refs):
         return result
