@@ -241,3 +241,25 @@ def test_fuzz_dota_label_lines(lines) -> None:
         return root
 
     _fuzz("dota", write, lines)
+
+
+def test_geochat_boxes_past_the_grid_are_clipped_or_skipped(tmp_path: Path) -> None:
+    Image.new("RGB", (200, 100)).save(tmp_path / "a.png")
+
+    def row(id_: str, box: str) -> dict:
+        return {
+            "id": id_,
+            "image": "a.png",
+            "conversations": [{"from": "human", "value": "[refer] the car"}, {"from": "gpt", "value": box}],
+        }
+
+    rows = [row("part", "{<90><50><120><130>|<0>}"), row("outside", "{<120><120><130><130>|<0>}")]
+    (tmp_path / "chat.json").write_text(json.dumps(rows))
+    result = READERS["llava"](tmp_path / "chat.json")
+    (record,) = result.records
+    # x 90..100, y 50..100 of the grid on a 200 x 100 image: pixels x 180..200, y 50..100
+    assert record.meta == {"boxes_clipped": 1}
+    assert record.messages[1].content[0].text == "<poly>180,100,180,50,200,50,200,100</poly>"
+    assert [s.reason for s in result.skipped] == [
+        "entry 1: GeoChat box [120.0, 120.0, 130.0, 130.0] lies outside the 0-100 grid"
+    ]
