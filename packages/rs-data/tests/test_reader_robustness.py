@@ -263,3 +263,28 @@ def test_geochat_boxes_past_the_grid_are_clipped_or_skipped(tmp_path: Path) -> N
     assert [s.reason for s in result.skipped] == [
         "entry 1: GeoChat box [120.0, 120.0, 130.0, 130.0] lies outside the 0-100 grid"
     ]
+
+
+RSVQA_IMAGE = {"id": 0, "questions_ids": [0], "active": True}
+RSVQA_QUESTION = {"id": 0, "img_id": 0, "type": "presence", "question": "Is there a road?", "answers_ids": [0]}
+RSVQA_ANSWER = {"id": 0, "question_id": 0, "answer": "yes", "active": True}
+
+
+@pytest.mark.slow
+@FUZZ
+@given(_field_mutations([*RSVQA_IMAGE]), _field_mutations([*RSVQA_QUESTION]), _field_mutations([*RSVQA_ANSWER]))
+def test_fuzz_rsvqa(images, questions, answers) -> None:
+    def write(root: Path, entries) -> Path:
+        shutil.copy(root / "a.png", root / "0.png")
+        for kind, rows in zip(("images", "questions", "answers"), entries, strict=True):
+            (root / f"LR_split_test_{kind}.json").write_text(json.dumps({kind: rows}))
+        return root
+
+    entries = [
+        [_mutated(base, m) for m in mutations]
+        for base, mutations in ((RSVQA_IMAGE, images), (RSVQA_QUESTION, questions), (RSVQA_ANSWER, answers))
+    ]
+    try:
+        _fuzz("rsvqa", write, entries, {"prefix": "LR_split_test"})
+    except ValueError as error:  # the three files' structure itself (ids that cannot key a table) is refused by name
+        assert "RSVQA files need" in str(error)
