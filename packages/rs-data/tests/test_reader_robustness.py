@@ -288,3 +288,48 @@ def test_fuzz_rsvqa(images, questions, answers) -> None:
         _fuzz("rsvqa", write, entries, {"prefix": "LR_split_test"})
     except ValueError as error:  # the three files' structure itself (ids that cannot key a table) is refused by name
         assert "RSVQA files need" in str(error)
+
+
+GEOCHAT_ROW = {"question_id": "Airport/a.png", "image": "a.png", "text": "Classify.", "ground_truth": "Airport"}
+MME_ROW = {
+    "Question_id": "perception/remote_sensing/color/0001",
+    "Image": "a.png",
+    "Text": "What colour?",
+    "Answer choices": ["(A) Blue", "(B) Green"],
+    "Ground truth": "B",
+    "Subtask": "Remote Sensing",
+    "Category": "color",
+}
+NWPU_ENTRY = {"filename": "a.png", "imgid": 0, "split": "test", "raw": "A plane.", "raw_1": "Two planes."}
+
+
+@pytest.mark.slow
+@FUZZ
+@given(_field_mutations([*GEOCHAT_ROW]), st.sampled_from(["scene", "vqa", "referring"]))
+def test_fuzz_geochat_bench(mutations, kind) -> None:
+    rows = [_mutated(GEOCHAT_ROW, m) for m in mutations]
+    _fuzz("geochat-bench", _jsonl("questions.jsonl"), rows, {"kind": kind})
+
+
+@pytest.mark.slow
+@FUZZ
+@given(_field_mutations([*MME_ROW]))
+def test_fuzz_mme_realworld(mutations) -> None:
+    def write(root: Path, rows) -> Path:
+        (root / "mme.json").write_text(json.dumps(rows))
+        return root / "mme.json"
+
+    _fuzz("mme-realworld", write, [_mutated(MME_ROW, m) for m in mutations])
+
+
+@pytest.mark.slow
+@FUZZ
+@given(_field_mutations([*NWPU_ENTRY]))
+def test_fuzz_nwpu_captions(mutations) -> None:
+    def write(root: Path, entries) -> Path:
+        (root / "airplane").mkdir()
+        shutil.copy(root / "a.png", root / "airplane" / "a.png")
+        (root / "nwpu.json").write_text(json.dumps({"airplane": entries}))
+        return root / "nwpu.json"
+
+    _fuzz("nwpu-captions", write, [_mutated(NWPU_ENTRY, m) for m in mutations])
