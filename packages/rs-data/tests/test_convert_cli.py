@@ -117,3 +117,12 @@ def test_show_renders_a_record(converted: Path) -> None:
     messages = json.loads(result.output)
     assert messages[-2]["content"][0]["type"] == "image" and messages[-1]["role"] == "assistant"
     assert CliRunner().invoke(main, ["show", str(converted), "--index", "99"]).exit_code != 0
+
+
+def test_convert_split_style_mmrotate(data_dir: Path, tmp_path: Path) -> None:
+    args = ["convert", "dota", str(data_dir / "dota"), "--out", str(tmp_path), "--split-style", "mmrotate"]
+    result = CliRunner().invoke(main, [*args, "--split-size", "512", "--split-gap", "100", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    reference = json.loads((data_dir / "split_references" / "mmrotate_P1888.json").read_text())["runs"]["512/100/1"]
+    assert [r.id for r in read_records(tmp_path / "records.jsonl")] == list(reference)
+    assert json.loads((tmp_path / "manifest.json").read_text())["split"]["style"] == "mmrotate"

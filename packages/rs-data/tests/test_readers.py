@@ -33,11 +33,14 @@ def test_dota_bow_tie_is_repaired_and_malformed_line_reported(data_dir: Path, tm
     (tmp_path / "images").mkdir()
     bad = data_dir / "bad_inputs" / "dota_label_with_selfintersecting_quad.txt"
     (tmp_path / "labelTxt" / "bowtie.txt").write_text(bad.read_text())
-    (tmp_path / "labelTxt" / "broken.txt").write_text("1 2 3 4 5 6 7 8 plane 0\n1 2 3 plane\n")
+    (tmp_path / "labelTxt" / "broken.txt").write_text("10 10 50 10 50 30 10 30 plane 0\n1 2 3 plane\n")
     for name in ("bowtie", "broken"):
         Image.new("RGB", (800, 800)).save(tmp_path / "images" / f"{name}.png")
     result = READERS["dota"](tmp_path)
-    (record,) = result.records
+    by_id = {r.id: r for r in result.records}
+    # the malformed line costs only its own object: the good line of broken.txt is kept
+    assert [o.polygon for o in by_id["broken"].annotation.objects] == [[10, 10, 50, 10, 50, 30, 10, 30]]
+    record = by_id["bowtie"]
     assert len(record.annotation.objects) == 4
     assert [o.difficult for o in record.annotation.objects] == [False, False, True, False]
     repaired = np.array(record.annotation.objects[3].polygon)

@@ -40,8 +40,11 @@ def test_jsonl_round_trip_resolves_relative_paths(tmp_path: Path, monkeypatch: p
         images=[ImageRef(path="/abs/a.jpg", width=5, height=5)],
         messages=[Message(role="user", content=[ImagePart(image=0), TextPart(text="hi")])],
     )
+    detection = _detection()
+    detection.images[0].path = str(tmp_path / "images/P1.png")
     path = tmp_path / "records.jsonl"
-    assert write_records(path, [_detection(), chat]) == 2
+    assert write_records(path, [detection, chat]) == 2
+    assert json.loads(path.read_text().splitlines()[0])["images"][0]["path"] == "images/P1.png"  # inside: relative
     back = list(read_records(path))
     assert back[0].annotation == _detection().annotation
     assert back[0].images[0].path == str(tmp_path / "images/P1.png")

@@ -1,5 +1,6 @@
 """The remote-sensing data engine: readers, offline processing, weighted mixing, conversation rendering."""
 
+from rs_data.integrity import IncompleteDatasetError, verify_records_file
 from rs_data.schema import (
     TASKS,
     Annotation,
@@ -32,6 +33,7 @@ __all__ = [
     "GroundingAnnotation",
     "ImagePart",
     "ImageRef",
+    "IncompleteDatasetError",
     "Message",
     "ObjectAnn",
     "Record",
@@ -42,5 +44,6 @@ __all__ = [
     "VQAAnnotation",
     "__version__",
     "read_records",
+    "verify_records_file",
     "write_records",
 ]

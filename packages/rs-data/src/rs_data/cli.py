@@ -76,6 +76,13 @@ def formats() -> None:
 @click.option("--option", "-o", "options", multiple=True, help="Reader option KEY=VALUE (e.g. -o split=test).")
 @click.option("--workers", default=os.cpu_count() or 1, show_default=True, help="Processes to use.")
 @click.option("--split-size", type=int, default=None, help="Cut detection images into windows of this size.")
+@click.option(
+    "--split-style",
+    type=click.Choice(["devkit", "mmrotate"]),
+    default="devkit",
+    show_default=True,
+    help="Reproduce DOTA_devkit's ImgSplit or mmrotate's img_split.py (names, cut objects, padding).",
+)
 @click.option("--split-gap", type=int, default=200, show_default=True, help="Overlap between windows.")
 @click.option("--split-rates", default="1", show_default=True, help="Comma-separated scale rates, e.g. 1,0.5.")
 @click.option(
@@ -83,7 +90,8 @@ def formats() -> None:
     type=float,
     default=0.7,
     show_default=True,
-    help="Area fraction inside a window below which an object is marked truncated/difficult.",
+    help="devkit: kept-area fraction at or below which a cut object is difficult 2; mmrotate: the iof an object "
+    "needs to be kept.",
 )
 @click.option("--keep-empty", type=float, default=1.0, show_default=True, help="Fraction of empty patches kept.")
 @click.option("--strict", is_flag=True, help="Fail instead of skipping bad records.")
@@ -94,6 +102,7 @@ def convert_command(
     options,
     workers: int,
     split_size: int | None,
+    split_style: str,
     split_gap: int,
     split_rates: str,
     split_threshold: float,
@@ -105,7 +114,12 @@ def convert_command(
     if split_size is not None:
         rates = [float(r) for r in str(split_rates).split(",")]
         split = SplitConfig(
-            size=split_size, gap=split_gap, rates=rates, threshold=split_threshold, keep_empty=keep_empty
+            style=split_style,
+            size=split_size,
+            gap=split_gap,
+            rates=rates,
+            threshold=split_threshold,
+            keep_empty=keep_empty,
         )
     try:
         manifest = convert(format, src, out_dir, _parse_options(options), split, workers, strict, progress=True)
@@ -163,7 +177,10 @@ def stats_command(
 def show_command(dataset: str, index: int, convention: str, max_pixels: int | None, seed: int) -> None:
     """Print record INDEX of DATASET (a directory or JSONL) rendered as Qwen-style messages."""
     path = Path(dataset)
-    store = RecordStore(path / RECORDS_FILE if path.is_dir() else path)
+    try:
+        store = RecordStore(path / RECORDS_FILE if path.is_dir() else path)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
     if not 0 <= index < len(store):
         raise click.ClickException(f"index {index} out of range: {len(store)} records")
     policy = ResolutionPolicy(**({"max_pixels": max_pixels} if max_pixels else {}))

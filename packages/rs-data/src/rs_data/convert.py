@@ -1,24 +1,36 @@
 """Offline conversion: read a public format, optionally split large detection images into patches, and write a
 dataset directory: `records.jsonl`, `manifest.json` (counts per task and class, image sizes, skipped records by
-reason) and `skipped.jsonl` (every skipped record with file, line and reason)."""
+reason, and the record count and SHA-256 of `records.jsonl`), `skipped.jsonl` (every skipped record with file, line
+and reason) and `patches/` when splitting.
+
+Everything is written into a staging folder inside the output directory and moved into place only when complete,
+`records.jsonl` last; a conversion that stops early leaves the previous dataset, or a manifest that does not match the
+records file, which every read path refuses (`rs_data.integrity`). A conversion killed outright leaves its
+`.staging-*` folder behind; it is never read and can be deleted."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from rs_data.integrity import MANIFEST_FILE, records_digest
 from rs_data.parallel import parallel_map
 from rs_data.readers import READERS, ReadResult
 from rs_data.schema import Record, Skipped, write_records
 from rs_data.split import SplitConfig, split_record
 
 RECORDS_FILE = "records.jsonl"
-MANIFEST_FILE = "manifest.json"
 SKIPPED_FILE = "skipped.jsonl"
+PATCH_DIR = "patches"
+#: What a conversion writes, in the order it is moved into place: the new manifest first (from then on an earlier
+#: records file no longer matches it and is refused), the records file last.
+OUTPUTS = (MANIFEST_FILE, PATCH_DIR, SKIPPED_FILE, RECORDS_FILE)
 
 
 class StrictModeError(ValueError):
@@ -65,6 +77,25 @@ def summarize(records: list[Record], skipped: list[Skipped]) -> dict[str, Any]:
     }
 
 
+def check_output_is_not_source(src: str | Path, out_dir: str | Path) -> None:
+    """Refuse an output directory that is the source folder or inside it, or whose outputs include the source file."""
+    source, out = Path(src).resolve(), Path(out_dir).resolve()
+    if source.is_dir() and out.is_relative_to(source):
+        raise ValueError(f"--out {out_dir} is the source folder {src} or inside it; write the dataset elsewhere")
+    if any(source == out / name or source.is_relative_to(out / name) for name in OUTPUTS):
+        raise ValueError(f"--out {out_dir} would overwrite the source {src}; write the dataset elsewhere")
+
+
+def _publish(staging: Path, out_dir: Path) -> None:
+    """Move the staged outputs into `out_dir` in the order of `OUTPUTS` (an earlier `patches/` is moved out first)."""
+    for name in OUTPUTS:
+        target = out_dir / name
+        if name == PATCH_DIR and target.exists():
+            target.rename(staging / "previous-patches")
+        if (staging / name).exists():
+            (staging / name).replace(target)
+
+
 def convert(
     format: str,
     src: str | Path,
@@ -79,25 +110,32 @@ def convert(
     if format not in READERS:
         raise ValueError(f"unknown format {format!r}; known: {', '.join(sorted(READERS))}")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_output_is_not_source(src, out_dir)
     result = READERS[format].read(src, workers=workers, progress=progress, **(options or {}))
-    if split is not None:
-        result = _split(result, split, out_dir / "patches", workers, progress)
-    if strict and result.skipped:
-        shown = "\n".join(str(s) for s in result.skipped[:20])
-        raise StrictModeError(f"{len(result.skipped)} records skipped (strict mode):\n{shown}")
-    write_records(out_dir / RECORDS_FILE, result.records)
-    with (out_dir / SKIPPED_FILE).open("w", encoding="utf-8") as handle:
-        for skipped in result.skipped:
-            handle.write(json.dumps(asdict(skipped), ensure_ascii=False) + "\n")
-    manifest = {
-        "format": format,
-        "source": str(src),
-        "options": {k: str(v) for k, v in (options or {}).items()},
-        "split": split.model_dump() if split is not None else None,
-        **summarize(result.records, result.skipped),
-    }
-    (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    try:
+        if split is not None:
+            result = _split(result, split, staging / PATCH_DIR, workers, progress)
+        if strict and result.skipped:
+            shown = "\n".join(str(s) for s in result.skipped[:20])
+            raise StrictModeError(f"{len(result.skipped)} records skipped (strict mode):\n{shown}")
+        write_records(staging / RECORDS_FILE, result.records)
+        with (staging / SKIPPED_FILE).open("w", encoding="utf-8") as handle:
+            for skipped in result.skipped:
+                handle.write(json.dumps(asdict(skipped), ensure_ascii=False) + "\n")
+        manifest = {
+            "format": format,
+            "source": str(src),
+            "options": {k: str(v) for k, v in (options or {}).items()},
+            "split": split.model_dump() if split is not None else None,
+            **summarize(result.records, result.skipped),
+            "records_file": records_digest(staging / RECORDS_FILE),
+        }
+        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        _publish(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return manifest
 
 

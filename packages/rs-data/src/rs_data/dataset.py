@@ -11,22 +11,21 @@ from pathlib import Path
 import numpy as np
 from rs_resolution import ResolutionPolicy
 
+from rs_data.integrity import check_digest, expected_digest, scan_records_file
 from rs_data.mixing import Mixture, MixtureSampler
 from rs_data.render import RenderConfig, RenderedSample, render
 from rs_data.schema import Record, RecordFileError, resolve_image_paths
 
 
 class RecordStore:
-    """Random access to the records of one JSONL file: byte offsets are indexed once, lines parsed on demand."""
+    """Random access to the records of one JSONL file: byte offsets are indexed once, lines parsed on demand.
+
+    Indexing checks the file against the manifest beside it, if any (`IncompleteDatasetError` on a mismatch)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        offsets, position = [], 0
-        with self.path.open("rb") as handle:
-            for line in handle:
-                if line.strip():
-                    offsets.append(position)
-                position += len(line)
+        offsets, digest = scan_records_file(self.path)
+        check_digest(self.path, expected_digest(self.path), digest)
         self.offsets = np.asarray(offsets, dtype=np.int64)
 
     def __len__(self) -> int:

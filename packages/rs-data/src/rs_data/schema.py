@@ -23,6 +23,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from rs_data.integrity import verify_records_file
+
 Task = Literal["classification", "captioning", "vqa", "grounding", "detection", "uhr_vqa", "instruction"]
 TASKS: tuple[str, ...] = Task.__args__
 
@@ -226,9 +228,11 @@ def resolve_image_paths(record: Record, base: Path) -> Record:
 def read_records(path: str | Path) -> Iterator[Record]:
     """Yield the records of a JSONL file; relative image paths are resolved against the file's directory.
 
-    Raises `RecordFileError` naming the file and line of the first invalid line.
+    The file is first checked against the manifest beside it, if any (`rs_data.integrity`): `IncompleteDatasetError`
+    when it is not what was written. Raises `RecordFileError` naming the file and line of the first invalid line.
     """
     path = Path(path)
+    verify_records_file(path)
     base = path.parent
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):

@@ -20,22 +20,35 @@ from rs_detect_eval.records import ImageDet
 _PATCH_NAME = re.compile(r"^(?P<image>.+?)__(?P<middle>\d+(?:\.\d+)?)__(?P<left>-?\d+)___(?P<top>-?\d+)$")
 
 
+#: A middle field this large or larger, written without a decimal point, is mmrotate's window size in pixels; smaller
+#: integers and decimals are DOTA_devkit's rescale rate (it prints the rate as given: `1`, `2`, `0.5`, `1.0`).
+MIN_WINDOW_SIZE = 16
+
+
 @dataclass(frozen=True)
 class PatchName:
-    """The parts of a patch name: source image, middle field, and the patch's offset in the source image."""
+    """The parts of a patch name: source image, middle field, and the patch's offset in the source image.
+
+    `rate` is the patch's pixels per source pixel: DOTA_devkit's rate (it splits a rescaled image), or 1 for
+    mmrotate's window size (it cuts larger windows from the unscaled image instead)."""
 
     image_id: str
     middle: float
     left: int
     top: int
+    rate: float = 1.0
 
 
 def parse_patch_name(name: str) -> PatchName:
-    """Split `image__middle__left___top`; raises ValueError for any other form."""
+    """Split `image__middle__left___top` (DOTA_devkit: `P0706__1__0___158`, `P0706__0.5__0___79`; mmrotate:
+    `P0706__1024__0___158`); raises ValueError for any other form."""
     match = _PATCH_NAME.match(name)
     if match is None:
         raise ValueError(f"patch name {name!r} is not of the form IMAGE__RATE__LEFT___TOP (e.g. P0706__1__0___158)")
-    return PatchName(match["image"], float(match["middle"]), int(match["left"]), int(match["top"]))
+    middle = float(match["middle"])
+    window_size = "." not in match["middle"] and middle >= MIN_WINDOW_SIZE
+    rate = 1.0 if window_size else middle
+    return PatchName(match["image"], middle, int(match["left"]), int(match["top"]), rate)
 
 
 def rotated_nms(polygons: np.ndarray, scores: np.ndarray, groups: np.ndarray, iou_thr: float) -> np.ndarray:
@@ -73,8 +86,8 @@ def merge_patches(
     """Shift patch detections to full-image pixels and merge them per image with rotated NMS.
 
     Each patch's offset comes from `offsets` (patch id -> (left, top)) when given there, else from its name; its image
-    from `image_ids` or the name. With `rate_in_name`, the middle field is DOTA_devkit's rescale rate and coordinates
-    are divided by it after shifting (the devkit splits rescaled images).
+    from `image_ids` or the name. With `rate_in_name`, coordinates are divided after shifting by the rate the name
+    implies (`PatchName.rate`: DOTA_devkit's rescale rate; 1 for mmrotate's window-size names).
     """
     offsets, image_ids = offsets or {}, image_ids or {}
     grouped: dict[str, list[ImageDet]] = {}
@@ -84,7 +97,7 @@ def merge_patches(
             image_id, rate = image_ids.get(det.image_id, det.image_id), 1.0
         else:
             name = parse_patch_name(det.image_id)
-            left, top, rate = name.left, name.top, (name.middle if rate_in_name else 1.0)
+            left, top, rate = name.left, name.top, (name.rate if rate_in_name else 1.0)
             image_id = image_ids.get(det.image_id, name.image_id)
         if rate <= 0:
             raise ValueError(f"patch {det.image_id!r}: rate must be positive")

@@ -1,4 +1,7 @@
-"""What every reader shares: the result type, the image index and per-object geometry checks."""
+"""What every reader shares: the result type, the image index, per-object geometry checks, and robustness: JSON and
+JSONL read alike with or without a UTF-8 byte-order mark, and every unit read under a guard that turns a malformed
+entry (a value of the wrong type, a missing field, a number out of range) into a counted skip with file, line and
+reason instead of a crash."""
 
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from rs_data.parallel import parallel_map
 from rs_data.schema import ImageRef, Record, Skipped
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+#: What reading one malformed entry can raise; `Reader.read` reports these as skips of that entry.
+MALFORMED_ENTRY_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError)
 
 
 @dataclass
@@ -53,12 +58,85 @@ class Reader:
         context, units = self.prepare(Path(src), **options)
         result = ReadResult()
         for part in parallel_map(
-            self.read_unit, units, context, workers=workers, desc=f"reading {self.name}", progress=progress
+            read_unit_guarded,
+            units,
+            self.read_unit,
+            context,
+            workers=workers,
+            desc=f"reading {self.name}",
+            progress=progress,
         ):
             result.extend(part)
         return result
 
     __call__ = read
+
+
+def unit_location(context: Any, unit: Any) -> tuple[str, int | None, str]:
+    """(file, line, what) of a unit, by the readers' conventions: a file path; `(line, value)` for JSONL sources;
+    `(index, value)` for entries of a JSON list."""
+    if isinstance(unit, Path):
+        return str(unit), None, "file"
+    source = str(getattr(context, "source", ""))
+    index = unit[0] if isinstance(unit, tuple) and unit and isinstance(unit[0], int) else None
+    if source.endswith(".jsonl"):
+        return source, index, "row"
+    return source, None, "entry" if index is None else f"entry {index}"
+
+
+def read_unit_guarded(read_unit: Callable[[Any, Any], ReadResult], context: Any, unit: Any) -> ReadResult:
+    """`read_unit(context, unit)`, with a malformed entry reported as a skip (file, line, reason) instead of raised."""
+    try:
+        return read_unit(context, unit)
+    except MALFORMED_ENTRY_ERRORS as error:
+        source, line, what = unit_location(context, unit)
+        reason = f"{what}: malformed ({type(error).__name__}: {_short(error)})"
+        return ReadResult(skipped=[Skipped(source, line, reason)])
+
+
+def _short(error: Exception, limit: int = 200) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A JSONL line that is not JSON, kept in place of its value so the reader can report it."""
+
+    reason: str
+
+
+def read_jsonl(path: Path) -> list[tuple[int, Any]]:
+    """`(line number, value)` of every non-blank line (a leading byte-order mark ignored); a line that is not JSON
+    gives a `BadLine`."""
+    rows = []
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append((number, json.loads(line)))
+            except json.JSONDecodeError as error:
+                rows.append((number, BadLine(f"invalid JSON: {error.msg} (column {error.colno})")))
+    return rows
+
+
+def require_object(value: Any, what: str = "row") -> dict:
+    """`value` when it is a JSON object; otherwise a ValueError saying what it is."""
+    if isinstance(value, BadLine):
+        raise ValueError(value.reason)
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def object_or_skip(value: Any, what: str, source: str, line: int | None, skipped: list[Skipped]) -> dict | None:
+    """`value` when it is a JSON object; otherwise None, with the reason reported in `skipped`."""
+    try:
+        return require_object(value, what)
+    except ValueError as error:
+        skipped.append(Skipped(source, line, str(error)))
+        return None
 
 
 class ImageIndex:
@@ -129,10 +207,9 @@ def clean_polygon(
 
     A polygon lying wholly outside its image is dropped; one overlapping the border is kept as annotated.
     """
-    array = np.asarray(list(polygon), dtype=np.float64)
     try:
-        array = check_poly(array, repair=True)
-    except InvalidGeometryError as error:
+        array = check_poly(np.asarray(list(polygon), dtype=np.float64), repair=True)
+    except (InvalidGeometryError, ValueError, TypeError) as error:
         skipped.append(Skipped(source, line, f"{what}: invalid polygon ({error})"))
         return None
     xs, ys = array[0::2], array[1::2]
@@ -168,9 +245,9 @@ def _class_list(classes: str | list[str]) -> list[str]:
 
 
 def load_json(path: Path) -> Any:
-    """Parse a JSON file; a syntax error names the file, line and column."""
+    """Parse a JSON file (a leading byte-order mark ignored); a syntax error names the file, line and column."""
     try:
-        with path.open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8-sig") as handle:
             return json.load(handle)
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}") from error

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rs_data.readers._common import ImageIndex, Reader, ReadResult, image_ref, load_json
+from rs_data.readers._common import ImageIndex, Reader, ReadResult, image_ref, load_json, object_or_skip
 from rs_data.schema import CaptionAnnotation, Record, Skipped
 
 
@@ -25,7 +25,7 @@ def prepare(
     data = load_json(src)
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise ValueError(f"{src}: expected an object with an 'images' list (Karpathy format)")
-    units = [(i, entry) for i, entry in enumerate(data["images"]) if split is None or entry.get("split") == split]
+    units = list(enumerate(data["images"]))
     image_dir = Path(images) if images else src.parent
     return CaptionContext(dataset, str(src), ImageIndex(image_dir), split), units
 
@@ -34,10 +34,16 @@ def read_unit(context: CaptionContext, unit: tuple[int | str, dict]) -> ReadResu
     index, entry = unit
     result = ReadResult()
     where = index if isinstance(index, str) else f"images[{index}]"
+    entry = object_or_skip(entry, where, context.source, None, result.skipped)
+    if entry is None:
+        return result
+    if context.split is not None and entry.get("split") != context.split:
+        return result
     filename = entry.get("filename")
-    captions = [s.get("raw", "").strip() for s in entry.get("sentences", []) if isinstance(s, dict)]
-    captions = [c for c in captions if c]
-    if not filename or not captions:
+    sentences = entry.get("sentences")
+    raws = [s.get("raw") for s in sentences if isinstance(s, dict)] if isinstance(sentences, list) else []
+    captions = [raw.strip() for raw in raws if isinstance(raw, str) and raw.strip()]
+    if not isinstance(filename, str) or not filename or not captions:
         result.skipped.append(Skipped(context.source, None, f"{where}: needs a filename and at least one sentence"))
         return result
     image = image_ref(context.images.find(filename), context.source, None, result.skipped, name=filename)

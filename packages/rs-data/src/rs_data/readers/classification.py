@@ -35,7 +35,7 @@ def prepare(
         by_relative = {relative_to(p, src): p for p in all_images}
         by_name = {p.name: p for p in all_images}
         units = []
-        for number, line in enumerate(Path(split_file).read_text().splitlines(), start=1):
+        for number, line in enumerate(Path(split_file).read_text(encoding="utf-8-sig").splitlines(), start=1):
             if not line.strip():
                 continue
             entry = line.split()[0]

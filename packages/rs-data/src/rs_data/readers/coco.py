@@ -16,7 +16,7 @@ import numpy as np
 from rs_resolution import canonical_poly, hbb_to_poly
 from shapely.geometry import MultiPoint
 
-from rs_data.readers._common import ClassFilter, ImageIndex, Reader, ReadResult, image_ref, load_json
+from rs_data.readers._common import ClassFilter, ImageIndex, Reader, ReadResult, image_ref, load_json, require_object
 from rs_data.readers.detection_common import DetectionContext, detection_record
 from rs_data.schema import Skipped
 
@@ -46,9 +46,9 @@ def prepare(
     except (KeyError, TypeError) as error:
         raise ValueError(f"{src}: every category needs an 'id' and a 'name' ({error!r})") from error
     class_filter = ClassFilter(classes if classes is not None else sorted(categories.values()))
-    by_image: dict[Any, list[dict]] = defaultdict(list)
+    by_image: dict[Any, list[Any]] = defaultdict(list)
     for ann in data["annotations"]:
-        by_image[ann.get("image_id")].append(ann)
+        by_image[_id(ann.get("image_id")) if isinstance(ann, dict) else None].append(ann)
     context = CocoContext(
         DetectionContext(
             dataset, ImageIndex(Path(images) if images else src.parent), class_filter, check_images, split
@@ -56,7 +56,17 @@ def prepare(
         str(src),
         categories,
     )
-    return context, [(image, by_image.get(image.get("id"), [])) for image in data["images"]]
+    image_ids = {_id(image.get("id")) if isinstance(image, dict) else None for image in data["images"]}
+    orphans = [ann for key, anns in by_image.items() if key not in image_ids or key is None for ann in anns]
+    units = [
+        (image, by_image.get(_id(image.get("id")), []) if isinstance(image, dict) else []) for image in data["images"]
+    ]
+    return context, units + ([(None, orphans)] if orphans else [])
+
+
+def _id(value: Any) -> int | str | None:
+    """An image id usable as a key (COCO ids are numbers or strings); None for any other JSON value."""
+    return value if isinstance(value, int | str) else None
 
 
 def _polygon(ann: dict) -> list[float]:
@@ -73,15 +83,33 @@ def _polygon(ann: dict) -> list[float]:
     return hbb_to_poly(np.array([x, y, x + w, y + h])).tolist()
 
 
-def read_unit(context: CocoContext, unit: tuple[dict, list[dict]]) -> ReadResult:
-    image_info, anns = unit
+def _orphans(source: str, anns: list) -> ReadResult:
+    """Annotations that are not objects, or name no image of the file: each reported."""
     result = ReadResult()
+    for ann in anns:
+        if isinstance(ann, dict):
+            reason = f"annotation {ann.get('id')!r}: image_id {ann.get('image_id')!r} matches no image"
+        else:
+            reason = f"annotation {ann!r:.60}: a JSON {type(ann).__name__}, not an object"
+        result.skipped.append(Skipped(source, None, reason))
+    return result
+
+
+def read_unit(context: CocoContext, unit: tuple[dict | None, list]) -> ReadResult:
+    image_info, anns = unit
     source = context.source
+    if image_info is None:
+        return _orphans(source, anns)
+    result = ReadResult()
     try:
+        image_info = require_object(image_info, "image entry")
         file_name = image_info["file_name"]
+        if not isinstance(file_name, str):
+            raise TypeError(f"file_name {file_name!r} is not a string")
         annotated = (int(image_info["width"]), int(image_info["height"]))
-    except (KeyError, TypeError, ValueError) as error:
-        result.skipped.append(Skipped(source, None, f"image entry {image_info.get('id')!r}: bad field {error}"))
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
+        where = f"image entry {image_info.get('id')!r}" if isinstance(image_info, dict) else "image entry"
+        result.skipped.append(Skipped(source, None, f"{where}: bad field {error}"))
         return result
     detection = context.detection
     found, expected = detection.images.find(file_name), detection.images.expected(file_name)
@@ -97,7 +125,7 @@ def read_unit(context: CocoContext, unit: tuple[dict, list[dict]]) -> ReadResult
             continue
         try:
             raw.append((label, _polygon(ann), bool(ann.get("iscrowd")), None))
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, OverflowError) as error:
             result.skipped.append(Skipped(source, None, f"{where}: no usable bbox or polygon ({error})"))
     detection_record(detection, Path(file_name).stem, image, raw, source, result, {"coco_id": image_info.get("id")})
     return result

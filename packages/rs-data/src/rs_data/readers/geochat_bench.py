@@ -14,12 +14,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from rs_data.readers._common import ImageIndex, Reader, ReadResult, image_ref
+from rs_data.readers._common import BadLine, ImageIndex, Reader, ReadResult, image_ref, read_jsonl
 from rs_data.readers.llava import geochat_polygon, geochat_polygons
 from rs_data.schema import (
     ClassificationAnnotation,
@@ -53,13 +52,7 @@ def prepare(
     """`src` is the JSONL question file; images under `images` (default: the file's folder)."""
     if kind not in ("scene", "vqa", "referring"):
         raise ValueError(f"{src}: kind must be scene, vqa or referring, not {kind!r}")
-    units: list[tuple[int, Any]] = []
-    for number, line in enumerate(src.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                units.append((number, json.loads(line)))
-            except json.JSONDecodeError as error:
-                units.append((number, f"invalid JSON: {error.msg}"))
+    units = [(number, row.reason if isinstance(row, BadLine) else row) for number, row in read_jsonl(src)]
     labels = {_scene_label(row) for _, row in units if kind == "scene" and isinstance(row, dict)}
     classes = sorted(label for label in labels if label)
     image_dir = Path(images) if images else src.parent

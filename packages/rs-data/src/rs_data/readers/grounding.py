@@ -82,7 +82,7 @@ def prepare_dior_rsvg(
 
 def _read_indices(path: Path) -> set[int]:
     indices = set()
-    for number_, line in enumerate(path.read_text().splitlines(), start=1):
+    for number_, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
         if line.strip():
             try:
                 indices.add(int(line))

@@ -2,13 +2,13 @@
 
 `<image>` in a turn marks where the image goes (prepended to the first human turn when absent). GeoChat boxes
 `{<x1><y1><x2><y2>|<θ>}` (0-100 grid of the image, θ in degrees) become `<poly>` markers in original pixels, which
-rendering writes in the model's own box convention. Entries in the message-list form (`messages` with typed content
-parts) are read by `rs_data.readers.messages`.
+rendering writes in the model's own box convention. A box reaching past the grid is clipped to it (counted in
+`meta["boxes_clipped"]`); a conversation with a box wholly outside the grid is skipped with the reason. Entries in
+the message-list form (`messages` with typed content parts) are read by `rs_data.readers.messages`.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from rs_resolution import ImageFrame, from_model, obb_to_poly
 
-from rs_data.readers._common import ImageIndex, Reader, ReadResult, image_ref, load_json
+from rs_data.readers._common import ImageIndex, Reader, ReadResult, image_ref, load_json, object_or_skip, read_jsonl
 from rs_data.readers.messages import is_message_entry, read_message_entry
 from rs_data.schema import ImagePart, ImageRef, Message, Record, Skipped, TextPart, poly_tag
 
@@ -39,13 +39,7 @@ def prepare(
 ) -> tuple[LlavaContext, list[tuple[int, dict]]]:
     """`src` is a JSON list or a JSONL file; images under `images` (default: the file's directory)."""
     if src.suffix == ".jsonl":
-        entries = []
-        for number, line in enumerate(src.read_text(encoding="utf-8").splitlines(), start=1):
-            if line.strip():
-                try:
-                    entries.append((number, json.loads(line)))
-                except json.JSONDecodeError as error:
-                    entries.append((number, {"__error__": f"invalid JSON: {error.msg}"}))
+        entries = read_jsonl(src)
     else:
         data = load_json(src)
         if not isinstance(data, list):
@@ -55,10 +49,19 @@ def prepare(
     return LlavaContext(dataset, str(src), ImageIndex(image_dir), split), entries
 
 
+def clip_to_grid(box: tuple[float, ...]) -> tuple[tuple[float, ...], bool]:
+    """The box's corners clipped to the 0-100 grid, and whether that changed them; ValueError when nothing is left."""
+    x1, y1, x2, y2, angle = (float(v) for v in box)
+    clipped = tuple(min(max(v, 0.0), 100.0) for v in (x1, y1, x2, y2))
+    if clipped[0] == clipped[2] or clipped[1] == clipped[3]:
+        raise ValueError(f"GeoChat box {[x1, y1, x2, y2]} lies outside the 0-100 grid")
+    return (*clipped, angle), clipped != (x1, y1, x2, y2)
+
+
 def geochat_polygon(box: tuple[float, float, float, float, float], image: ImageRef) -> list[float]:
     """A GeoChat box (x1, y1, x2, y2 on the 0-100 grid of the image, θ in degrees) as a polygon in original pixels."""
     frame = ImageFrame(width=image.width, height=image.height, resized_width=image.width, resized_height=image.height)
-    x1, y1, x2, y2, angle = (float(v) for v in box)
+    x1, y1, x2, y2, angle = clip_to_grid(box)[0]
     (px1, py1), (px2, py2) = from_model(np.array([[x1, y1], [x2, y2]]), frame, "relative100")
     obb = np.array([(px1 + px2) / 2, (py1 + py2) / 2, abs(px2 - px1), abs(py2 - py1), angle])
     return obb_to_poly(obb).tolist()
@@ -91,18 +94,23 @@ def read_unit(context: LlavaContext, unit: tuple[int, dict]) -> ReadResult:
     result = ReadResult()
     line = index if context.source.endswith(".jsonl") else None
     where = f"entry {index}" if line is None else "entry"
+    entry = object_or_skip(entry, where, context.source, line, result.skipped)
+    if entry is None:
+        return result
     if is_message_entry(entry):
         return read_message_entry(context, entry, line, where, str(index))
-    if "__error__" in entry or not isinstance(entry.get("conversations"), list) or not entry["conversations"]:
-        reason = entry.get("__error__", "needs a non-empty 'conversations' list")
-        result.skipped.append(Skipped(context.source, line, f"{where}: {reason}"))
+    if not isinstance(entry.get("conversations"), list) or not entry["conversations"]:
+        result.skipped.append(Skipped(context.source, line, f"{where}: needs a non-empty 'conversations' list"))
         return result
     names = entry.get("image") or []
-    names = [names] if isinstance(names, str) else list(names)
+    names = [names] if isinstance(names, str) else names
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        result.skipped.append(Skipped(context.source, line, f"{where}: 'image' is {names!r}, not a name or names"))
+        return result
     refs = [image_ref(context.images.find(n), context.source, line, result.skipped, name=n) for n in names]
     if any(r is None for r in refs):
         return result
-    messages, next_image = [], 0
+    messages, next_image, clipped = [], 0, 0
     for turn in entry["conversations"]:
         role = ROLES.get(turn.get("from")) if isinstance(turn, dict) else None
         value = turn.get("value") if isinstance(turn, dict) else None
@@ -110,6 +118,13 @@ def read_unit(context: LlavaContext, unit: tuple[int, dict]) -> ReadResult:
             result.skipped.append(Skipped(context.source, line, f"{where}: bad turn {turn!r}"))
             return result
         if refs:
+            try:
+                clipped += sum(
+                    clip_to_grid(tuple(float(v) for v in m.groups()))[1] for m in GEOCHAT_BOX.finditer(value)
+                )
+            except ValueError as error:
+                result.skipped.append(Skipped(context.source, line, f"{where}: {error}"))
+                return result
             value = geochat_to_poly_tags(value, refs[0])
         parts, next_image = _content(value, next_image)
         messages.append(Message(role=role, content=parts))
@@ -127,6 +142,7 @@ def read_unit(context: LlavaContext, unit: tuple[int, dict]) -> ReadResult:
             images=refs,
             messages=messages,
             split=context.split,
+            meta={"boxes_clipped": clipped} if clipped else {},
         )
     )
     return result

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rs_data.readers._common import ImageIndex, Reader, ReadResult, image_ref, load_json
+from rs_data.readers._common import MALFORMED_ENTRY_ERRORS, ImageIndex, Reader, ReadResult, image_ref, load_json
 from rs_data.schema import Record, Skipped, VQAAnnotation
 
 
@@ -53,18 +53,27 @@ def prepare(
             f"{src}: RSVQA files need 'images' / 'questions' / 'answers' lists with ids ({error!r})"
         ) from error
     units = []
-    for image in image_list:
-        joined = []
-        for qid in image.get("questions_ids", []):
-            question = questions.get(qid)
-            if question is None:
-                units.append((image, f"question id {qid} is not in {questions_file.name}"))
-                continue
-            found = [answers[a] for a in question.get("answers_ids", []) if a in answers]
-            joined.append((question, found))
-        units.append((image, joined))
+    for index, image in enumerate(image_list):
+        try:
+            units += _joined(image, questions, answers, questions_file.name)
+        except MALFORMED_ENTRY_ERRORS as error:
+            units.append(({}, f"image entry {index}: malformed ({type(error).__name__}: {error})"))
     image_dir = Path(images) if images else src
     return RSVQAContext(dataset, str(questions_file), ImageIndex(image_dir), split), units
+
+
+def _joined(image: dict, questions: dict, answers: dict, questions_name: str) -> list[tuple[dict, list | str]]:
+    """The units of one image: its questions with their answers, and one reason for each question id not found."""
+    units: list[tuple[dict, list | str]] = []
+    joined = []
+    for qid in image.get("questions_ids", []):
+        question = questions.get(qid)
+        if question is None:
+            units.append((image, f"question id {qid} is not in {questions_name}"))
+            continue
+        found = [answers[a] for a in question.get("answers_ids", []) if a in answers]
+        joined.append((question, found))
+    return [*units, (image, joined)]
 
 
 def read_unit(context: RSVQAContext, unit: tuple[dict, list[tuple[dict, list[dict]]] | str]) -> ReadResult:

@@ -1,7 +1,9 @@
 """XML detection formats: DIOR-R (`robndbox` corners) / DIOR (`bndbox`), FAIR1M (5-point closed polygons), HRSC2016.
 
 Each source is a directory searched recursively for `*.xml` (or `annotations=`), with images found by file name
-under `images=` (default: the source directory). The annotated image size must match the real image.
+under `images=` (default: the source directory). The annotated image size must match the real image. An object with
+a missing or malformed field (no box, a coordinate that is not a number, an empty `<difficult/>`) is skipped alone and
+reported as `object N` of its file.
 """
 
 from __future__ import annotations
@@ -50,50 +52,50 @@ def parse_xml(path: Path, result: ReadResult) -> ET.Element | None:
         return None
 
 
-def _dior_objects(root: ET.Element) -> Iterator[RawObject]:
-    for obj in root.iter("object"):
-        corners = obj.find("robndbox")
-        if corners is not None:
-            polygon = [
-                number(corners, f"{axis}_{corner}")
-                for corner in ("left_top", "right_top", "right_bottom", "left_bottom")
-                for axis in ("x", "y")
-            ]
-        else:
-            box = obj.find("bndbox")
-            if box is None:
-                raise XMLFieldError("object has neither <robndbox> nor <bndbox>")
-            hbb = np.array([number(box, k) for k in ("xmin", "ymin", "xmax", "ymax")])
-            polygon = hbb_to_poly(hbb).tolist()
-        difficult = obj.find("difficult") is not None and text(obj, "difficult") == "1"
-        yield text(obj, "name"), polygon, difficult, None
+def _difficult(obj: ET.Element) -> bool:
+    """The `<difficult>` flag: absent means 0; present, it must be written."""
+    return obj.find("difficult") is not None and text(obj, "difficult") == "1"
+
+
+def _dior_object(obj: ET.Element) -> RawObject:
+    corners = obj.find("robndbox")
+    if corners is not None:
+        polygon = [
+            number(corners, f"{axis}_{corner}")
+            for corner in ("left_top", "right_top", "right_bottom", "left_bottom")
+            for axis in ("x", "y")
+        ]
+    else:
+        box = obj.find("bndbox")
+        if box is None:
+            raise XMLFieldError("object has neither <robndbox> nor <bndbox>")
+        hbb = np.array([number(box, k) for k in ("xmin", "ymin", "xmax", "ymax")])
+        polygon = hbb_to_poly(hbb).tolist()
+    return text(obj, "name"), polygon, _difficult(obj), None
 
 
 def _voc_size(root: ET.Element) -> tuple[int, int]:
     return int(number(root, "size/width")), int(number(root, "size/height"))
 
 
-def _fair1m_objects(root: ET.Element) -> Iterator[RawObject]:
-    for obj in root.iter("object"):
-        points = [p.text.strip() for p in obj.iter("point") if p.text]
-        if len(points) == 5 and points[4] == points[0]:
-            points = points[:4]
-        if len(points) != 4:
-            raise XMLFieldError(f"object has {len(points)} distinct <point>s, expected 4 (+ the closing repeat)")
-        try:
-            polygon = [float(v) for point in points for v in point.split(",")]
-        except ValueError as error:
-            raise XMLFieldError(f"bad <point> in {points}") from error
-        yield text(obj, "possibleresult/name"), polygon, False, None
+def _fair1m_object(obj: ET.Element) -> RawObject:
+    points = [p.text.strip() for p in obj.iter("point") if p.text]
+    if len(points) == 5 and points[4] == points[0]:
+        points = points[:4]
+    if len(points) != 4:
+        raise XMLFieldError(f"object has {len(points)} distinct <point>s, expected 4 (+ the closing repeat)")
+    try:
+        polygon = [float(v) for point in points for v in point.split(",")]
+    except ValueError as error:
+        raise XMLFieldError(f"bad <point> in {points}") from error
+    return text(obj, "possibleresult/name"), polygon, False, None
 
 
-def _hrsc_objects(root: ET.Element) -> Iterator[RawObject]:
-    for obj in root.iter("HRSC_Object"):
-        cx, cy, w, h = (number(obj, f"mbox_{k}") for k in ("cx", "cy", "w", "h"))
-        angle = math.degrees(number(obj, "mbox_ang"))
-        polygon = obb_to_poly(np.array([cx, cy, w, h, angle])).tolist()
-        difficult = obj.find("difficult") is not None and text(obj, "difficult") == "1"
-        yield "ship", polygon, difficult, None
+def _hrsc_object(obj: ET.Element) -> RawObject:
+    cx, cy, w, h = (number(obj, f"mbox_{k}") for k in ("cx", "cy", "w", "h"))
+    angle = math.degrees(number(obj, "mbox_ang"))
+    polygon = obb_to_poly(np.array([cx, cy, w, h, angle])).tolist()
+    return "ship", polygon, _difficult(obj), None
 
 
 def _hrsc_size(root: ET.Element) -> tuple[int, int]:
@@ -107,8 +109,17 @@ class XMLFormat:
     name: str
     image_name: Callable[[ET.Element], str]
     size: Callable[[ET.Element], tuple[int, int]]
-    objects: Callable[[ET.Element], Iterator[RawObject]]
+    object_tag: str
+    parse_object: Callable[[ET.Element], RawObject]
     default_classes: str
+
+    def objects(self, root: ET.Element, source: str, skipped: list[Skipped]) -> Iterator[RawObject]:
+        """Every object that parses; each one that does not is reported as `object N` and left out."""
+        for index, obj in enumerate(root.iter(self.object_tag)):
+            try:
+                yield self.parse_object(obj)
+            except XMLFieldError as error:
+                skipped.append(Skipped(source, None, f"object {index}: {error}"))
 
     def prepare(
         self,
@@ -143,7 +154,6 @@ class XMLFormat:
         try:
             filename = self.image_name(root)
             annotated = self.size(root)
-            raw = list(self.objects(root))
         except XMLFieldError as error:
             result.skipped.append(Skipped(source, None, str(error)))
             return result
@@ -151,6 +161,7 @@ class XMLFormat:
         expected = context.images.expected(filename)
         image = image_ref(found, source, None, result.skipped, annotated, context.check_images, filename, expected)
         if image is not None:
+            raw = list(self.objects(root, source, result.skipped))
             detection_record(context, Path(filename).stem, image, raw, source, result)
         return result
 
@@ -170,15 +181,15 @@ def _hrsc_filename(root: ET.Element) -> str:
     return f"{text(root, 'Img_FileName')}.{text(root, 'Img_FileFmt')}"
 
 
-DIOR_R = XMLFormat("dior-r", _voc_filename, _voc_size, _dior_objects, "dior-r").reader(
+DIOR_R = XMLFormat("dior-r", _voc_filename, _voc_size, "object", _dior_object, "dior-r").reader(
     "DIOR-R oriented boxes (robndbox corners) or DIOR horizontal boxes (bndbox), VOC-style XML"
 )
-DIOR = XMLFormat("dior", _voc_filename, _voc_size, _dior_objects, "dior-r").reader(
+DIOR = XMLFormat("dior", _voc_filename, _voc_size, "object", _dior_object, "dior-r").reader(
     "DIOR horizontal boxes (bndbox) or DIOR-R corners, VOC-style XML"
 )
-FAIR1M = XMLFormat("fair1m", _fair1m_filename, _voc_size, _fair1m_objects, "fair1m").reader(
+FAIR1M = XMLFormat("fair1m", _fair1m_filename, _voc_size, "object", _fair1m_object, "fair1m").reader(
     "FAIR1M XML (5-point closed polygons, fine-grained classes)"
 )
-HRSC2016 = XMLFormat("hrsc2016", _hrsc_filename, _hrsc_size, _hrsc_objects, "hrsc").reader(
+HRSC2016 = XMLFormat("hrsc2016", _hrsc_filename, _hrsc_size, "HRSC_Object", _hrsc_object, "hrsc").reader(
     "HRSC2016 XML (rotated ship boxes, angle in radians)"
 )
