@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw, ImageFont
@@ -38,14 +39,31 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=size)
 
 
-def downscale(image: Image.Image, max_side: int | None) -> tuple[Image.Image, tuple[float, float]]:
-    """A copy of `image` whose longer side is at most `max_side` (area-averaged), and its (sx, sy) scale."""
-    width, height = image.size
+def downscale(
+    image: Image.Image, max_side: int | None, original: tuple[int, int] | None = None
+) -> tuple[Image.Image, tuple[float, float]]:
+    """A copy of `image` whose longer side is at most `max_side` (area-averaged), and its (sx, sy) scale from the
+    `original` size (default: the image's own; a JPEG decoded at reduced size is smaller than its original)."""
+    width, height = original or image.size
     factor = 1.0 if max_side is None else min(1.0, max_side / max(width, height))
-    if factor == 1.0:
-        return image.copy(), (1.0, 1.0)
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    return image.resize(size, Image.Resampling.BOX), (size[0] / width, size[1] / height)
+    copy = image.copy() if image.size == size else image.resize(size, Image.Resampling.BOX)
+    return copy, (size[0] / width, size[1] / height)
+
+
+def open_for(path: str, max_side: int | None) -> tuple[Image.Image, tuple[int, int]]:
+    """The image at `path` as RGB and its original size; a JPEG is decoded at the smallest scale (1/2, 1/4, 1/8)
+    still covering `max_side`, as thumbnails need no more."""
+    from rs_resolution import load_image
+
+    if max_side is None or Path(path).suffix.lower() not in (".jpg", ".jpeg"):
+        image = load_image(path)
+        return image, image.size
+    with Image.open(path) as jpeg:
+        original = jpeg.size
+        factor = max_side / max(original)
+        jpeg.draft("RGB", (math.ceil(original[0] * factor), math.ceil(original[1] * factor)))
+        return jpeg.convert("RGB"), original
 
 
 def panel_points(
@@ -108,10 +126,8 @@ def sample_panels(
 ) -> list[Image.Image]:
     """The overview of the image at `path` with every shape drawn, then each zoom window's crop with its shapes
     (labels `font_size` pixels high: see `draw_shapes`)."""
-    from rs_resolution import load_image
-
-    image = load_image(path)
-    overview, scale = downscale(image, max_side)
+    image, original = open_for(path, None if windows else max_side)  # a crop needs the full resolution
+    overview, scale = downscale(image, max_side, original)
     draw_shapes(overview, shapes, scale, width=width, font_size=font_size)
     inner = [s for s in shapes if s.colour != ZOOM]
     return [overview, *(crop_panel(image, w, inner, crop_side, width, font_size) for w in windows)]

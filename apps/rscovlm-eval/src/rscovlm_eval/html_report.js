@@ -61,7 +61,7 @@
     if (s.cls.length) node.appendChild(el("p", "classes", s.cls.join(", ")));
     block(node, "error", s.error);
     block(node, "prompt", s.prompt === null ? null : data.prompts[s.prompt]);
-    block(node, "answer", s.answer);
+    block(node, "answer", s.answer === "" ? "(empty answer)" : s.answer);
     block(node, s.task === "captioning" ? "references" : "ground truth", s.refs.join("\n"));
     block(node, "parsed objects", s.parsed.map((o) => (o[0] ? o[0] + ": " : "") + o[1].join(", ")).join("\n"));
     block(node, "dropped by the parser", s.dropped.map((d) => d[1] + ": " + d[0]).join("\n"));

@@ -26,7 +26,7 @@ PAGE = "report.html"
 FILES = "report_files"
 THUMBNAIL_SIDE = 192  # the gallery's overview images, longer side in pixels
 CROP_SIDE = 128  # each zoom round's crop in the gallery
-WEBP_QUALITY = 70  # about 7 kB per 192-pixel aerial thumbnail, so that 5,000 samples stay well under 50 MB
+JPEG_QUALITY = 70  # about 8 kB per 192-pixel aerial thumbnail: 5,000 samples stay under 50 MB
 TRAINING_STATE = "trainer_state.json"
 
 
@@ -136,7 +136,7 @@ def _draw_job(job: tuple[str, list, list, list[str]]) -> str | None:
     except (ImageReadError, OSError, ValueError) as error:
         return f"image not drawn: {error}"
     for panel, out in zip(panels, outs, strict=True):
-        panel.save(out, quality=WEBP_QUALITY)
+        panel.save(out, quality=JPEG_QUALITY)
     return None
 
 
@@ -166,7 +166,7 @@ def _gallery(views: list[SampleView], run_dir: Path, folders: dict[str, str], wo
     jobs, cards = [], []
     for view in views:
         folder = run_dir / FILES / folders[view.benchmark]
-        names = [f"{view.index}.webp", *(f"{view.index}_zoom{k + 1}.webp" for k in range(len(view.windows)))]
+        names = [f"{view.index}.jpg", *(f"{view.index}_zoom{k + 1}.jpg" for k in range(len(view.windows)))]
         outs = [str(folder / n) for n in names] if view.image else []
         cards.append((view, [f"{FILES}/{folders[view.benchmark]}/{n}" for n in names] if outs else []))
         if outs:
