@@ -363,6 +363,16 @@ def test_report_in_chromium(report_run, chromium, tmp_path_factory):
         path, line = re.fullmatch(r"(.+):(\d+)", link).groups()
         assert json.loads((run_dir / path).read_text().splitlines()[int(line) - 1])["id"] == sample_id
 
+    # a Zoom-in Chain's card shows the overview and the crop of its zoom round (the oracle zooms once)
+    images = "[...document.querySelectorAll('.gallery[data-benchmark=\"KEY\"] .card')]"
+    images += ".map(c => c.querySelectorAll('img').length)"
+    assert set(chromium.evaluate(images.replace("KEY", "lrs-vqa"))) == {1}
+    zoomed = [
+        r["zoom"]["rounds"]
+        for r in map(json.loads, (run_dir / "lrs-vqa+zoom" / "predictions.rank0-of-1.jsonl").read_text().splitlines())
+    ]
+    assert chromium.evaluate(images.replace("KEY", "lrs-vqa+zoom")) == [1 + n for n in zoomed] and any(zoomed)
+
     # filters: correct samples per benchmark match the accuracy in results.json; wrong ones are the rest
     chromium.choose("outcome", "correct")
     correct = dict(chromium.evaluate(VISIBLE))

@@ -27,11 +27,12 @@ LEGEND = {"ground truth": TRUTH, "prediction": PREDICTION, "zoom region": ZOOM}
 
 @dataclass(frozen=True)
 class Shape:
-    """One outline to draw: 8 values (x1, y1, ..., x4, y4) in original pixels, a colour and a label."""
+    """One outline to draw: 8 values (x1, y1, ..., x4, y4) in original pixels, a colour, a label."""
 
     polygon: tuple[float, ...]
     colour: tuple[int, int, int]
     label: str = ""
+    widen: int = 0  # extra outline pixels (inward): the ground truth stays visible under a matching prediction
 
 
 @cache
@@ -94,7 +95,7 @@ def draw_shapes(
     font_size = max(11, max(image.size) // 60) if font_size is None else font_size
     for shape in shapes:
         points = panel_points(shape.polygon, scale, image.size, offset)
-        draw.polygon(points, outline=shape.colour, width=width)
+        draw.polygon(points, outline=shape.colour, width=width + shape.widen)
         if shape.label and font_size:
             u, v = min(points, key=lambda p: (p[1], p[0]))
             draw.text((u + 1, max(0, v - font_size - 1)), shape.label, fill=shape.colour, font=_font(font_size))
@@ -134,21 +135,22 @@ def sample_panels(
 
 
 def side_by_side(panels: Sequence[Image.Image], gap: int = 6) -> Image.Image:
-    """Panels in a row on white, their tops aligned, with a colour legend underneath."""
-    legend_height = 18
+    """Panels in a row on white, their tops aligned, with a colour legend underneath (its text grows with them)."""
+    size = max(11, max(p.height for p in panels) // 60)
+    font, legend_height = _font(size), size + 8
     width = sum(p.width for p in panels) + gap * (len(panels) - 1)
     height = max(p.height for p in panels) + legend_height
-    figure = Image.new("RGB", (max(width, 330), height), "white")
+    figure = Image.new("RGB", (max(width, 30 * size), height), "white")
     x = 0
     for panel in panels:
         figure.paste(panel, (x, 0))
         x += panel.width + gap
     draw = ImageDraw.Draw(figure)
-    x, y = 2, height - legend_height + 3
+    x, y = 2, height - legend_height + 4
     for name, colour in LEGEND.items():
-        draw.rectangle((x, y, x + 10, y + 10), fill=colour)
-        draw.text((x + 14, y - 1), name, fill="black", font=_font(11))
-        x += 20 + int(draw.textlength(name, font=_font(11)))
+        draw.rectangle((x, y, x + size - 2, y + size - 2), fill=colour)
+        draw.text((x + size + 2, y - 2), name, fill="black", font=font)
+        x += 2 * size + int(draw.textlength(name, font=font))
     return figure
 
 

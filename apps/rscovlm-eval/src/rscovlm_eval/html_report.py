@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ PAGE = "report.html"
 FILES = "report_files"
 THUMBNAIL_SIDE = 192  # the gallery's overview images, longer side in pixels
 CROP_SIDE = 128  # each zoom round's crop in the gallery
+CHUNK = 250  # samples per worker task
 JPEG_QUALITY = 70  # about 8 kB per 192-pixel aerial thumbnail: 5,000 samples stay under 50 MB
 TRAINING_STATE = "trainer_state.json"
 
@@ -124,32 +126,35 @@ def plot_training_loss(state: Path, path: Path) -> Path | None:
 # ---- the gallery ----
 
 
-def _draw_job(job: tuple[str, list, list, list[str]]) -> str | None:
-    """Draw one sample's overview and crops into the given files; the reason when its image cannot be read."""
+def _draw(view: SampleView, outs: list[Path]) -> str | None:
+    """Draw a sample's overview and crops into `outs`; the reason when its image cannot be read."""
     from rs_resolution import ImageReadError
 
     from rscovlm_eval.drawing import sample_panels
 
-    image, shapes, windows, outs = job
     try:
-        panels = sample_panels(image, shapes, windows, THUMBNAIL_SIDE, CROP_SIDE, font_size=0)  # labels: in the card
+        panels = sample_panels(view.image, view.shapes, view.windows, THUMBNAIL_SIDE, CROP_SIDE, font_size=0)
     except (ImageReadError, OSError, ValueError) as error:
         return f"image not drawn: {error}"
     for panel, out in zip(panels, outs, strict=True):
-        panel.save(out, quality=JPEG_QUALITY)
+        panel.save(out, quality=JPEG_QUALITY)  # labels are listed in the card, not drawn on thumbnails
     return None
 
 
-def _card_data(view: SampleView, images: list[str], image_error: str | None, prompts: dict[str, int]) -> dict[str, Any]:
+def _card(view: SampleView, folder: str, run_dir: Path) -> dict[str, Any]:
+    names = [f"{view.index}.jpg", *(f"{view.index}_zoom{k + 1}.jpg" for k in range(len(view.windows)))]
+    problem = _draw(view, [run_dir / FILES / folder / n for n in names]) if view.image else None
+    if not view.image and view.error is None:
+        problem = "the cache entry names no image"
     return {
         "b": view.benchmark,
         "id": view.id,
         "task": view.task,
         "ok": view.correct,
         "cls": view.classes,
-        "img": images,
-        "img_error": image_error,
-        "prompt": None if view.prompt is None else prompts.setdefault(view.prompt, len(prompts)),
+        "img": [] if problem or not view.image else [f"{FILES}/{folder}/{n}" for n in names],
+        "img_error": problem,
+        "prompt": view.prompt,
         "answer": view.answer,
         "error": view.error,
         "refs": view.references,
@@ -160,30 +165,36 @@ def _card_data(view: SampleView, images: list[str], image_error: str | None, pro
     }
 
 
-def _gallery(views: list[SampleView], run_dir: Path, folders: dict[str, str], workers: int) -> dict[str, Any]:
-    """Draw every sample's thumbnails into report_files/ (in parallel); return the cards and the prompts they
-    share (by index: a benchmark asks most samples the same way)."""
-    jobs, cards = [], []
-    for view in views:
-        folder = run_dir / FILES / folders[view.benchmark]
-        names = [f"{view.index}.jpg", *(f"{view.index}_zoom{k + 1}.jpg" for k in range(len(view.windows)))]
-        outs = [str(folder / n) for n in names] if view.image else []
-        cards.append((view, [f"{FILES}/{folders[view.benchmark]}/{n}" for n in names] if outs else []))
-        if outs:
-            jobs.append((view.image, view.shapes, view.windows, outs))
-    for folder in folders.values():
-        (run_dir / FILES / folder).mkdir(parents=True, exist_ok=True)
-    if workers > 1 and len(jobs) > 64:
-        with ProcessPoolExecutor(workers) as pool:
-            problems = list(pool.map(_draw_job, jobs, chunksize=32))
+def _cards(job: tuple[Path, dict[str, Any], dict[str, Any], list[str], str]) -> list[dict[str, Any]]:
+    """The cards of some samples of one benchmark, their thumbnails drawn into report_files/FOLDER."""
+    run_dir, bench, run, ids, folder = job
+    return [_card(view, folder, run_dir) for view in benchmark_views(run_dir, bench, run, ids=set(ids))]
+
+
+def _gallery(run_dir: Path, run: dict[str, Any], benches: list[dict[str, Any]], workers: int) -> dict[str, Any]:
+    """Every sample's card, built and drawn in chunks on `workers` processes, and the prompts the cards share (by
+    index: a benchmark asks most samples the same way)."""
+    jobs = []
+    for i, bench in enumerate(benches):
+        (run_dir / FILES / f"b{i}").mkdir(parents=True)
+        ids = read_json(run_dir / bench["key"] / "manifest.json")["ids"]
+        jobs += [(run_dir, bench, run, ids[k : k + CHUNK], f"b{i}") for k in range(0, len(ids), CHUNK)]
+    if workers > 1 and len(jobs) > 1:
+        if any(b["metric"] == "lrs_vqa" for b in benches):
+            from rscovlm_eval.metrics.wordnet import load_wordnet
+
+            load_wordnet()  # once, inherited by the forked workers
+        fork = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+        with ProcessPoolExecutor(workers, mp_context=fork) as pool:
+            chunks = list(pool.map(_cards, jobs))
     else:
-        problems = [_draw_job(job) for job in jobs]
-    by_image = iter(problems)
-    data, prompts = [], {}
-    for view, images in cards:
-        problem = next(by_image) if images else ("no image" if view.error is None else None)
-        data.append(_card_data(view, [] if problem else images, problem, prompts))
-    return {"samples": data, "prompts": list(prompts)}
+        chunks = [_cards(job) for job in jobs]
+    prompts: dict[str, int] = {}
+    samples = [card for chunk in chunks for card in chunk]
+    for card in samples:
+        if card["prompt"] is not None:
+            card["prompt"] = prompts.setdefault(card["prompt"], len(prompts))
+    return {"samples": samples, "prompts": list(prompts)}
 
 
 def _select(name: str, label: str, values: Iterable[str]) -> str:
@@ -204,9 +215,7 @@ def write_html_report(run_dir: Path, workers: int | None = None) -> Path:
     run = read_json(run_dir / "run.json")
     benches = [b for b in run["benchmarks"] if b["key"] in results["benchmarks"]]
     shutil.rmtree(run_dir / FILES, ignore_errors=True)
-    folders = {b["key"]: f"b{i}" for i, b in enumerate(benches)}
-    views = [v for b in benches for v in benchmark_views(run_dir, b, run)]
-    gallery = _gallery(views, run_dir, folders, workers or min(8, os.cpu_count() or 1))
+    gallery = _gallery(run_dir, run, benches, workers or min(8, os.cpu_count() or 1))
     tables = markdown_html(results_markdown(results), results["benchmarks"])
     state = training_state(Path(run["config"]["model"]))
     loss = plot_training_loss(state, run_dir / FILES / "training_loss.png") if state else None
@@ -225,7 +234,7 @@ def write_html_report(run_dir: Path, workers: int | None = None) -> Path:
     )
     filters = "".join(
         [
-            _select("benchmark", "Benchmark", folders),
+            _select("benchmark", "Benchmark", [b["key"] for b in benches]),
             _select("task", "Task", sorted({b["task"] for b in benches})),
             _select("outcome", "Outcome", ["correct", "wrong", "unscored", "error"]),
             _select("cls", "Class", sorted({c for card in gallery["samples"] for c in card["cls"]})),

@@ -9,6 +9,7 @@ on the sample alone, so it is the text the model was asked).
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from rs_resolution import ImageFrame, hbb_to_poly, poly_to_hbb
 from rscovlm_eval.cache import merge_shards
 from rscovlm_eval.drawing import PREDICTION, TRUTH, ZOOM, Shape
 
+TRUTH_WIDEN = 2  # ground truth is drawn 2 px thicker than predictions, so a matching prediction leaves it visible
 IOU_THRESHOLD = 0.5  # detection and grounding count a box as found when IoU > 0.5, as the metrics do
 
 
@@ -84,13 +86,14 @@ def _polygon(values: Any) -> tuple[float, ...]:
 
 
 class _Prompts:
-    """Renders a benchmark's prompts again with the run's settings (None when the run's config no longer loads)."""
+    """Renders a benchmark's prompts again with the run's settings (None when the run's config no longer loads);
+    a Zoom-in Chain's is its first user turn (the question and the zoom instruction, after the tool's system prompt)."""
 
-    def __init__(self, run: dict[str, Any], task: str) -> None:
+    def __init__(self, run: dict[str, Any], task: str, zoom: bool) -> None:
         from rscovlm_eval.config import EvalConfig
         from rscovlm_eval.inference import ModelSpec, render_config, resolution_policy
 
-        self.task = task
+        self.task, self.zoom = task, zoom
         try:
             config = EvalConfig.model_validate(run["config"])
         except ValidationError:
@@ -104,8 +107,9 @@ class _Prompts:
     def __call__(self, entry: dict[str, Any]) -> str | None:
         from rs_data import ImageRef, Record
         from rs_data.render import prompt_messages, render
+        from rs_zoom import zoom_question
 
-        from rscovlm_eval.inference import sample_rng
+        from rscovlm_eval.inference import sample_rng, zoom_item
 
         if self.policy is None or not entry.get("frame") or entry.get("target") is None:
             return None
@@ -119,6 +123,8 @@ class _Prompts:
             meta=entry.get("meta") or {},
         )
         sample = render(record, self.policy, self.render, sample_rng(self.seed, record.id))
+        if self.zoom:
+            return zoom_question(zoom_item(sample)[1])
         return "\n\n".join(
             part["text"] for message in prompt_messages(sample) for part in message["content"] if part["type"] == "text"
         )
@@ -135,7 +141,7 @@ def _detection(view: SampleView, entry: dict[str, Any], ctx: dict[str, Any]) -> 
         ctx["convention"],
         classes=ctx["class_names"],
     )
-    view.truth = [Shape(_polygon(o["polygon"]), TRUTH, o["label"]) for o in target["objects"]]
+    view.truth = [Shape(_polygon(o["polygon"]), TRUTH, o["label"], TRUTH_WIDEN) for o in target["objects"]]
     view.prediction = [Shape(_polygon(o.polygon), PREDICTION, o.label) for o in parsed.objects]
     view.dropped = [{"fragment": d.fragment, "reason": d.reason} for d in parsed.dropped]
     view.classes = sorted({s.label for s in view.truth} | {s.label for s in view.prediction})
@@ -170,7 +176,7 @@ def _grounding(view: SampleView, entry: dict[str, Any], ctx: dict[str, Any]) -> 
         entry["prediction"], ctx["grounding_box_type"], ImageFrame(**entry["frame"]), ctx["convention"]
     )
     truth = poly_to_hbb(np.asarray(entry["target"]["polygon"], dtype=float))
-    view.truth = [Shape(_polygon(entry["target"]["polygon"]), TRUTH)]
+    view.truth = [Shape(_polygon(entry["target"]["polygon"]), TRUTH, widen=TRUTH_WIDEN)]
     view.references = [entry["target"]["expression"]]
     view.dropped = [{"fragment": d.fragment, "reason": d.reason} for d in parsed.dropped]
     if parsed.objects:  # the scorer keeps the first box, as an axis-aligned box
@@ -198,7 +204,7 @@ def _answered(view: SampleView, entry: dict[str, Any], ctx: dict[str, Any]) -> N
         return
     view.references = [target["answer"]]
     view.classes = [target["question_type"]] if target.get("question_type") else []
-    view.truth = [Shape(_polygon(p), TRUTH, "evidence") for p in target.get("evidence") or []]
+    view.truth = [Shape(_polygon(p), TRUTH, "evidence", TRUTH_WIDEN) for p in target.get("evidence") or []]
     if metric == "vqa":
         view.correct = answers_match(prediction, target["answer"])
     elif metric == "lrs_vqa":
@@ -208,9 +214,9 @@ def _answered(view: SampleView, entry: dict[str, Any], ctx: dict[str, Any]) -> N
 
 
 def benchmark_views(
-    run_dir: Path, bench: dict[str, Any], run: dict[str, Any] | None = None, only: str | None = None
+    run_dir: Path, bench: dict[str, Any], run: dict[str, Any] | None = None, ids: Collection[str] | None = None
 ) -> list[SampleView]:
-    """The view of every cached sample of one benchmark of a run (or of sample `only`), in the benchmark's order."""
+    """The view of every cached sample of one benchmark of a run (or of those in `ids`), in the benchmark's order."""
     from rscovlm_eval.scoring import detection_classes
 
     run = run if run is not None else read_json(run_dir / "run.json")
@@ -227,11 +233,11 @@ def benchmark_views(
     }
     if bench["metric"] == "detection":
         ctx["class_names"] = detection_classes([e for e in entries if "error" not in e], ctx)
-    prompts = _Prompts(run, bench["task"])
+    prompts = _Prompts(run, bench["task"], bool(bench.get("zoom")))
     fill = {"detection": _detection, "grounding": _grounding}.get(bench["metric"], _answered)
     views = []
     for index, entry in enumerate(entries):
-        if only is not None and entry["id"] != only:
+        if ids is not None and entry["id"] not in ids:
             continue
         view = SampleView(
             benchmark=bench["key"],
@@ -270,7 +276,7 @@ def find_view(run_dir: Path, sample_id: str, benchmark: str | None = None) -> Sa
             f"sample {sample_id!r} is in several benchmarks ({', '.join(b['key'] for b in holding)}); "
             "choose one with --benchmark"
         )
-    views = benchmark_views(run_dir, holding[0], run, only=sample_id)
+    views = benchmark_views(run_dir, holding[0], run, ids={sample_id})
     if not views:
         raise KeyError(f"sample {sample_id!r} of {holding[0]['key']} has no prediction yet")
     return views[0]
