@@ -62,6 +62,7 @@ class SampleView:
 
 
 def read_json(path: Path) -> Any:
+    """A run folder's JSON file; a missing one is named with the hint that the folder may not be a run folder."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
