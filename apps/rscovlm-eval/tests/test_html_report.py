@@ -163,6 +163,18 @@ def test_page_carries_thumbnails_not_originals(tmp_path):
     assert page_bytes(run_dir) / 80 < 10_000, page_bytes(run_dir)
 
 
+def test_training_loss_of_the_last_checkpoint_beside_the_model(tmp_path):
+    run_dir = synthetic_run(tmp_path, 2)  # the model is tmp_path/model; checkpoints lie beside it
+    for step in (3, 7):
+        history = [{"step": s, "loss": 2.0, "loss_task/detection": 1.0 / s} for s in range(1, step + 1)]
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps({"log_history": history}))
+    write_report(run_dir, plots=False, html=True)
+    page = (run_dir / PAGE).read_text()
+    assert f'<img src="{FILES}/training_loss.png"' in page and "checkpoint-7/trainer_state.json" in page
+    assert Image.open(run_dir / FILES / "training_loss.png").size[0] > 100
+
+
 # ---- the browser ----
 
 
