@@ -16,6 +16,8 @@ FRAME = ImageFrame(width=500, height=400, resized_width=250, resized_height=200)
 # The box x 100..300, y 80..240 in original pixels: absolute = original x 250/500, y 200/400 (both one half);
 # relative1000 = original x 1000/500 (x2), y 1000/400 (x2.5).
 HBB_ANSWERS = {"absolute": "50,40,150,120 plane", "relative1000": "200,200,600,600 plane"}
+# The same box as an OBB (cx, cy, w, h, angle): centre (200, 160), 200 x 160, angle 0, in each convention.
+OBB_ANSWERS = {"absolute": "100,80,100,80,0 plane", "relative1000": "400,400,400,400,0 plane"}
 # A diamond with corners (250, 100), (350, 200), (250, 300), (150, 200) in original pixels.
 DIAMOND = [(250, 100), (350, 200), (250, 300), (150, 200)]
 DIAMOND_ANSWERS = {
@@ -52,8 +54,9 @@ def on_box_outline(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("convention", ["absolute", "relative1000"])
-def test_box_from_an_answer_lands_on_its_pixels(convention):
-    polygon = parsed_polygon(HBB_ANSWERS[convention], convention, "hbb")
+@pytest.mark.parametrize(("box_type", "answers"), [("hbb", HBB_ANSWERS), ("obb", OBB_ANSWERS)])
+def test_box_from_an_answer_lands_on_its_pixels(convention, box_type, answers):
+    polygon = parsed_polygon(answers[convention], convention, box_type)
     image = coordinate_image()
     drawn = draw_shapes(image.copy(), [Shape(polygon, PREDICTION)], (1.0, 1.0), width=1, font_size=0)
     x, y = decode(np.asarray(image))
