@@ -93,15 +93,41 @@ def list_benchmarks() -> None:
 @main.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
-def report(run_dir: Path, no_plots: bool) -> None:
+@click.option("--html", is_flag=True, help="Also write report.html: tables, plots and a gallery of drawn samples.")
+def report(run_dir: Path, no_plots: bool, html: bool) -> None:
     """Merge the shards of RUN_DIR, score every benchmark and write results.json, results.md and plots."""
     from rscovlm_eval.report import IncompleteRunError, write_report
 
     try:
-        write_report(run_dir, plots=not no_plots)
+        write_report(run_dir, plots=not no_plots, html=html)
     except (IncompleteRunError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"report: {run_dir / 'results.md'}")
+    click.echo(f"report: {run_dir / ('report.html' if html else 'results.md')}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("sample_id")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The PNG to write.")
+@click.option("--benchmark", help="The benchmark (its key in the run) when several hold SAMPLE_ID.")
+@click.option("--max-side", type=int, default=1600, show_default=True, help="Longer side of the drawn image.")
+def show(run_dir: Path, sample_id: str, out: Path, benchmark: str | None, max_side: int) -> None:
+    """Draw one sample of RUN_DIR as a PNG figure: ground truth and prediction boxes, labels and zoom crops."""
+    from rscovlm_eval.drawing import sample_figure
+    from rscovlm_eval.samples import find_view
+
+    try:
+        view = find_view(run_dir, sample_id, benchmark)
+        figure = sample_figure(view, max_side)
+    except (KeyError, FileNotFoundError, ValueError, OSError) as error:
+        raise click.ClickException(str(error.args[0] if isinstance(error, KeyError) else error)) from error
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.save(out)
+    outcome = {True: "correct", False: "wrong", None: "not scored per sample"}[view.correct]
+    click.echo(
+        f"{out}: {view.benchmark} / {view.id} ({outcome}), {len(view.truth)} truth and "
+        f"{len(view.prediction)} predicted shapes, {len(view.windows)} zoom crops"
+    )
 
 
 if __name__ == "__main__":

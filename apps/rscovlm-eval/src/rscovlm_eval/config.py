@@ -212,6 +212,7 @@ class EvalConfig(_Strict):
     world_size: int = Field(default=1, ge=1, description="Number of shards; default from $WORLD_SIZE.")
     seed: int = 0
     plots: bool = True
+    html: bool = Field(default=False, description="Also write report.html (tables, plots, a gallery of drawn samples).")
     progress: bool = True
 
     @field_validator("benchmarks")

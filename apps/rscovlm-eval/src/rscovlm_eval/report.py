@@ -87,11 +87,15 @@ def _plots(results: dict[str, Any], plot_data: dict[str, ScoringContext], out: P
     return [str(p.relative_to(out.parent)) for p in written]
 
 
-def write_report(run_dir: Path, plots: bool = True) -> dict[str, Any]:
-    """Score the run and write results.json, results.md and the plots into `run_dir`; return the results."""
+def write_report(run_dir: Path, plots: bool = True, html: bool = False) -> dict[str, Any]:
+    """Score the run and write results.json, results.md, the plots (and report.html) into `run_dir`."""
     results, plot_data = compute_results(run_dir)
     if plots:
         results["plots"] = _plots(results, plot_data, run_dir / "plots")
     (run_dir / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     (run_dir / "results.md").write_text(results_markdown(results), encoding="utf-8")
+    if html:
+        from rscovlm_eval.html_report import write_html_report
+
+        write_html_report(run_dir)
     return results

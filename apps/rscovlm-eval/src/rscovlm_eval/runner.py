@@ -181,7 +181,7 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
                 )
         complete &= not merge_shards(folder, manifest["ids"])[1]
     if complete:
-        write_report(run_dir, plots=config.plots)
+        write_report(run_dir, plots=config.plots, html=config.html)
     else:
         log.info("waiting for other shards; then run `rscovlm-eval report %s`", run_dir)
     return run_dir

@@ -1,0 +1,415 @@
+"""report.html and `rscovlm-eval show`, looked at as a person would: in headless Chromium through the DevTools
+protocol (Debian's `chromium`; the browser tests skip only where it is absent), and pixel by pixel."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+from rscovlm_eval import load_config, run_evaluation
+from rscovlm_eval.cli import main
+from rscovlm_eval.drawing import PREDICTION, TRUTH
+from rscovlm_eval.html_report import FILES, PAGE, THUMBNAIL_SIDE
+from rscovlm_eval.report import write_report
+from rscovlm_eval.tables import SECTIONS
+
+DATA = Path(__file__).parent / "data"
+CHROMIUM = shutil.which("chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--window-size=1280,1600",
+]
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium; .ci/run installs it)"
+)
+
+# ---- a detection run folder written without a model ----
+
+SIDE = 600  # synthetic images are 600 x 600 crops of a real aerial photo, seen by the model at 300 x 300
+TRUTH_BOX = (120, 60, 300, 240)  # x1, y1, x2, y2 in original pixels
+# The same box and one 180 px to the right (IoU 0), written as each family would: absolute = original / 2,
+# relative1000 = original * 1000 / 600.
+ANSWERS = {  # polygons, the default box type
+    "absolute": {True: "60,30,150,30,150,120,60,120 plane", False: "150,30,240,30,240,120,150,120 plane"},
+    "relative1000": {True: "200,100,500,100,500,400,200,400 plane", False: "500,100,800,100,800,400,500,400 plane"},
+}
+FAMILIES = {"absolute": ("qwen2_5_vl", 28), "relative1000": ("qwen3_vl", 32)}
+
+
+def aerial_images(folder: Path, count: int) -> list[Path]:
+    """`count` distinct 600 x 600 crops of the DIOR sample photo (real texture, so thumbnails weigh what real ones
+    do), cycling over 25 offsets and flips."""
+    photo = Image.open(DATA / "dior_r" / "00001.jpg").convert("RGB")
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        dx, dy = 40 * (i % 5), 40 * (i // 5 % 5)
+        crop = photo.crop((dx, dy, dx + SIDE, dy + SIDE))
+        crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if i // 25 % 2 else crop
+        paths.append(folder / f"{i:05d}.jpg")
+        crop.save(paths[-1], quality=90)
+    return paths
+
+
+def synthetic_run(root: Path, count: int, convention: str = "absolute") -> Path:
+    """A scored detection run of `count` samples as `rscovlm-eval run` lays it out: even samples found the plane,
+    odd ones answered a box beside it."""
+    family, factor = FAMILIES[convention]
+    config = load_config(
+        {"model": str(root / "model"), "family": family, "benchmarks": [{"name": "dota1.0"}], "output_dir": str(root)}
+    )
+    run_dir, images = root / "run", aerial_images(root / "images", count)
+    bench = {
+        "name": "dota1.0",
+        "key": "dota1.0",
+        "metric": "detection",
+        "task": "detection",
+        "classes": "dota1.0",
+        "export_only": False,
+        "zoom": False,
+        "merge_patches": False,
+    }
+    folder = run_dir / "dota1.0"
+    folder.mkdir(parents=True)
+    run = {
+        "spec": {"family": family, "factor": factor, "convention": convention},
+        "benchmarks": [bench],
+        "config": config.model_dump(mode="json"),
+    }
+    (run_dir / "run.json").write_text(json.dumps(run))
+    ids = [f"s{i:04d}" for i in range(count)]
+    (folder / "manifest.json").write_text(json.dumps({"ids": ids, "skipped": []}))
+    x1, y1, x2, y2 = TRUTH_BOX
+    target = {
+        "kind": "detection",
+        "objects": [{"label": "plane", "polygon": [x1, y1, x2, y1, x2, y2, x1, y2], "difficult": False}],
+        "classes": ["plane"],
+    }
+    frame = {"width": SIDE, "height": SIDE, "resized_width": SIDE // 2, "resized_height": SIDE // 2}
+    lines = [
+        json.dumps(
+            {
+                "id": sample_id,
+                "dataset": "dota",
+                "image": str(image),
+                "target": target,
+                "meta": {},
+                "frame": frame,
+                "prediction": ANSWERS[convention][i % 2 == 0],
+            }
+        )
+        for i, (sample_id, image) in enumerate(zip(ids, images, strict=True))
+    ]
+    (folder / "predictions.rank0-of-1.jsonl").write_text("\n".join(lines) + "\n")
+    return run_dir
+
+
+@pytest.mark.parametrize("convention", ["absolute", "relative1000"])
+def test_show_draws_truth_and_prediction_where_they_are(tmp_path, convention):
+    run_dir = synthetic_run(tmp_path, 2, convention)
+    out = tmp_path / "figure.png"
+    result = CliRunner().invoke(main, ["show", str(run_dir), "s0001", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "(wrong), 1 truth and 1 predicted shapes" in result.output
+    figure = np.asarray(Image.open(out).convert("RGB"))
+    assert figure.shape[1] >= SIDE and figure.shape[0] >= SIDE  # 600 px fit in the default 1600: drawn at scale 1
+    row = figure[150]  # halfway down both boxes (y 60..240)
+
+    def colour_near(x: int, colour: tuple[int, int, int]) -> bool:
+        return any(tuple(p) == colour for p in row[x - 3 : x + 4])
+
+    assert colour_near(120, TRUTH) and not colour_near(120, PREDICTION)  # truth x 120..300
+    assert colour_near(480, PREDICTION) and not colour_near(480, TRUTH)  # prediction x 300..480
+    assert not colour_near(210, TRUTH) and not colour_near(390, PREDICTION)  # outlines, not filled
+
+
+def test_show_names_what_is_wrong(tmp_path):
+    run_dir = synthetic_run(tmp_path, 1)
+    result = CliRunner().invoke(main, ["show", str(run_dir), "nope", "--out", str(tmp_path / "f.png")])
+    assert result.exit_code != 0 and "no sample 'nope'" in result.output
+    result = CliRunner().invoke(main, ["show", str(run_dir), "s0000", "--benchmark", "aid", "--out", "f.png"])
+    assert result.exit_code != 0 and "has no benchmark 'aid'" in result.output
+
+
+def page_bytes(run_dir: Path) -> int:
+    return (run_dir / PAGE).stat().st_size + sum(p.stat().st_size for p in (run_dir / FILES).rglob("*") if p.is_file())
+
+
+def test_page_carries_thumbnails_not_originals(tmp_path):
+    run_dir = synthetic_run(tmp_path, 80)
+    write_report(run_dir, plots=False, html=True)
+    thumbnails = sorted((run_dir / FILES / "b0").iterdir())
+    assert len(thumbnails) == 80
+    assert all(max(Image.open(p).size) == THUMBNAIL_SIDE for p in thumbnails)
+    # 50 MB for 5,000 samples is 10 kB a sample, page text included
+    assert page_bytes(run_dir) / 80 < 10_000, page_bytes(run_dir)
+
+
+def test_training_loss_of_the_last_checkpoint_beside_the_model(tmp_path):
+    run_dir = synthetic_run(tmp_path, 2)  # the model is tmp_path/model; checkpoints lie beside it
+    for step in (3, 7):
+        history = [{"step": s, "loss": 2.0, "loss_task/detection": 1.0 / s} for s in range(1, step + 1)]
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps({"log_history": history}))
+    write_report(run_dir, plots=False, html=True)
+    page = (run_dir / PAGE).read_text()
+    assert f'<img src="{FILES}/training_loss.png"' in page and "checkpoint-7/trainer_state.json" in page
+    assert Image.open(run_dir / FILES / "training_loss.png").size[0] > 100
+
+
+# ---- the browser ----
+
+
+class Chromium:
+    """Headless Chromium driven through the DevTools protocol over its loopback websocket."""
+
+    def __init__(self, profile: Path) -> None:
+        import websocket
+
+        self.process = subprocess.Popen(
+            [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        port_file = profile / "DevToolsActivePort"  # Chromium writes its port here once it listens
+        deadline = time.monotonic() + 60
+        while not (port_file.exists() and port_file.read_text().strip()):
+            assert self.process.poll() is None, "chromium exited before it listened"
+            assert time.monotonic() < deadline, "chromium did not start within 60 s"
+            time.sleep(0.1)
+        port = int(port_file.read_text().split()[0])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as reply:
+            page = next(t for t in json.load(reply) if t["type"] == "page")
+        self.socket = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
+        self.calls = 0
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.calls += 1
+        self.socket.send(json.dumps({"id": self.calls, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.socket.recv())
+            if message.get("id") == self.calls:
+                assert "error" not in message, message
+                return message["result"]
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        assert "exceptionDetails" not in result, result["exceptionDetails"]
+        return result["result"].get("value")
+
+    def open(self, path: Path) -> None:
+        self.call("Page.navigate", url=path.as_uri())
+        deadline = time.monotonic() + 60
+        while self.evaluate("document.readyState === 'complete' && document.body.dataset.ready === 'true'") is not True:
+            assert time.monotonic() < deadline, f"{path} did not finish loading"
+            time.sleep(0.1)
+
+    def choose(self, name: str, value: str) -> None:
+        """Pick `value` in the gallery filter `name`, as a click in the drop-down does."""
+        self.evaluate(
+            f"(() => {{ const s = document.getElementById('filter-{name}'); s.value = {json.dumps(value)};"
+            " s.dispatchEvent(new Event('change')); })()"
+        )
+
+    def screenshot(self, path: Path) -> Path:
+        path.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"]))
+        return path
+
+    def close(self) -> None:
+        self.socket.close()
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory):
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run installs it)")
+    browser = Chromium(tmp_path_factory.mktemp("chromium-profile"))
+    yield browser
+    browser.close()
+
+
+VISIBLE = "[...document.querySelectorAll('.gallery:not([hidden])')].map(g => [g.dataset.benchmark, +g.dataset.visible])"
+CARDS = "[...document.querySelectorAll('.gallery:not([hidden]) .card')]"
+
+
+@needs_chromium
+def test_gallery_pages_through_a_benchmark(tmp_path, chromium):
+    run_dir = synthetic_run(tmp_path, 60)
+    write_report(run_dir, plots=False, html=True)
+    chromium.open(run_dir / PAGE)
+    first_ids = f"{CARDS}.map(c => c.dataset.id)"
+    assert chromium.evaluate(first_ids) == [f"s{i:04d}" for i in range(24)]
+    assert chromium.evaluate("document.querySelector('.gallery .page').textContent") == "page 1 of 3"
+    chromium.evaluate("document.querySelector('.gallery .next').click()")
+    assert chromium.evaluate(first_ids) == [f"s{i:04d}" for i in range(24, 48)]
+    assert chromium.evaluate("document.querySelector('.gallery .page').textContent") == "page 2 of 3"
+    chromium.choose("outcome", "wrong")  # the odd samples; a filter starts again on page 1
+    assert chromium.evaluate(first_ids) == [f"s{i:04d}" for i in range(1, 48, 2)]
+    assert chromium.evaluate(VISIBLE) == [["dota1.0", 30]]
+
+
+# ---- the report of every benchmark family, some answers wrong ----
+
+
+FAMILY_BENCHMARKS = ["aid", "sydney-captions", "rsvqa-lr", "dior-rsvg", "dota1.0", "dota1.0-test", "lrs-vqa",
+                     "mme-realworld-rs"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def report_run(bench_root, qwen25_folder, tmp_path_factory, make_config, oracle_class, all_benchmarks):
+    """A fixture benchmark of every metric family (LRS-VQA with and without zoom) answered by the oracle, except
+    every third reply, which is wrong."""
+    chosen = [b for b in all_benchmarks if b["name"] in FAMILY_BENCHMARKS]
+    config = make_config(qwen25_folder, bench_root, tmp_path_factory.mktemp("html-report"), chosen, html=True)
+    oracle = oracle_class(config)
+
+    def generate(conversations):
+        answers = oracle(conversations)
+        first = oracle.calls - len(answers)
+        return [a if (first + i) % 3 else "I cannot tell." for i, a in enumerate(answers)]
+
+    run_dir = run_evaluation(config, generate=generate)  # `html: true` writes report.html with the report
+    return run_dir, json.loads((run_dir / "results.json").read_text())
+
+
+def pct(value: Any) -> str:
+    return "-" if value is None else f"{100 * value:.2f}"
+
+
+FIELDS = {
+    "Acc": "accuracy",
+    "OA": "accuracy",
+    "Overall": "accuracy",
+    "Acc (contain)": "contain_accuracy",
+    "AA": "average_accuracy",
+    "Acc@0.5 (IoU > 0.5)": "acc@0.5",
+    "mIoU": "mean_iou",
+    "mAP (DOTA devkit)": "map_devkit",
+    "mAP (mmrotate)": "map_mmrotate",
+    **{m: m for m in ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr")},
+}
+
+
+def expected_cell(metric: str, headers: list[str], header: str, result: dict[str, Any]) -> str:
+    """The text a table cell must show, read off results.json."""
+    zoom = result.get("zoom", {})
+    if header == "N":
+        return str(result["count"])
+    special = {
+        "mAP_nc": lambda: pct(result["map_nc"]["map"]),
+        "mF1": lambda: pct(result["mf1"]["f1"]),
+        "Count MAE": lambda: "-" if result.get("count_mae") is None else f"{result['count_mae']:.2f}",
+        "Zoom rate": lambda: pct(zoom.get("zoom_rate")),
+        "Rounds": lambda: "-" if not zoom else f"{zoom['mean_rounds']:.2f}",
+    }
+    if header in special:
+        return special[header]()
+    if header.startswith("Acc ") and header[4:] in ("small", "medium", "large"):
+        return pct(result["by_size"].get(header[4:], {}).get("accuracy"))
+    if header in FIELDS:
+        return pct(result.get(FIELDS[header]))
+    if metric == "detection":
+        return pct(result["per_class"].get(header, {}).get("ap"))
+    group = {"vqa": "per_type", "lrs_vqa": "per_source" if "Overall" in headers else "per_category"}.get(
+        metric, "per_category"
+    )
+    return pct(result[group].get(header, {}).get("accuracy"))
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_report_in_chromium(report_run, chromium, tmp_path_factory):
+    run_dir, results = report_run
+    chromium.open(run_dir / PAGE)
+    benchmarks = results["benchmarks"]
+    sizes = {k: len(json.loads((run_dir / k / "manifest.json").read_text())["ids"]) for k in benchmarks}
+
+    # every benchmark has its table row (an export-only one its Task1 line) and its gallery with every sample
+    rows = chromium.evaluate("[...document.querySelectorAll('tr[data-benchmark]')].map(r => r.dataset.benchmark)")
+    text = chromium.evaluate("document.getElementById('results').textContent")
+    for key, result in benchmarks.items():
+        assert key in rows or ("task1" in result and f"{key}: {result['objects']} objects" in text), key
+    assert chromium.evaluate(VISIBLE) == [[k, sizes[k]] for k in benchmarks]
+
+    # every number in every table is results.json's
+    tables = chromium.evaluate(
+        "[...document.querySelectorAll('table.results')].map(t => ({section: t.dataset.section,"
+        " headers: [...t.querySelectorAll('thead th')].map(h => h.textContent),"
+        " rows: [...t.querySelectorAll('tbody tr')].map(r => [...r.children].map(c => c.textContent))}))"
+    )
+    metric_of = {title: metric for metric, (title, _) in SECTIONS.items()}
+    checked = 0
+    for table in tables:
+        metric = metric_of[table["section"]]
+        for row in table["rows"]:
+            for header, cell in zip(table["headers"][1:], row[1:], strict=True):
+                assert cell == expected_cell(metric, table["headers"], header, benchmarks[row[0]]), (row[0], header)
+                checked += 1
+    assert {metric_of[t["section"]] for t in tables} == set(SECTIONS) and checked > 50
+
+    # the thumbnails load from disk, and each card links the line of the cache that holds its sample
+    assert chromium.evaluate(f"{CARDS}.flatMap(c => [...c.querySelectorAll('img')]).every(i => i.naturalWidth > 0)")
+    for sample_id, link in chromium.evaluate(
+        f"{CARDS}.map(c => [c.dataset.id, c.querySelector('a.cache').textContent])"
+    ):
+        path, line = re.fullmatch(r"(.+):(\d+)", link).groups()
+        assert json.loads((run_dir / path).read_text().splitlines()[int(line) - 1])["id"] == sample_id
+
+    # a Zoom-in Chain's card shows the overview and the crop of its zoom round (the oracle zooms once)
+    images = "[...document.querySelectorAll('.gallery[data-benchmark=\"KEY\"] .card')]"
+    images += ".map(c => c.querySelectorAll('img').length)"
+    assert set(chromium.evaluate(images.replace("KEY", "lrs-vqa"))) == {1}
+    zoomed = [
+        r["zoom"]["rounds"]
+        for r in map(json.loads, (run_dir / "lrs-vqa+zoom" / "predictions.rank0-of-1.jsonl").read_text().splitlines())
+    ]
+    assert chromium.evaluate(images.replace("KEY", "lrs-vqa+zoom")) == [1 + n for n in zoomed] and any(zoomed)
+
+    # filters: correct samples per benchmark match the accuracy in results.json; wrong ones are the rest
+    chromium.choose("outcome", "correct")
+    correct = dict(chromium.evaluate(VISIBLE))
+    scored = ["aid", "rsvqa-lr", "dior-rsvg", "lrs-vqa", "lrs-vqa+zoom", "mme-realworld-rs"]
+    for key, field in [(k, "acc@0.5" if k == "dior-rsvg" else "accuracy") for k in scored]:
+        assert correct[key] == round(benchmarks[key][field] * benchmarks[key]["count"]), key
+    assert chromium.evaluate(f"{CARDS}.every(c => c.dataset.outcome === 'correct')")
+    chromium.choose("outcome", "wrong")
+    wrong = dict(chromium.evaluate(VISIBLE))
+    assert wrong["aid"] == sizes["aid"] - correct["aid"] and sum(wrong.values()) > 0
+    assert chromium.evaluate(f"{CARDS}.every(c => c.dataset.outcome === 'wrong')")
+    chromium.choose("outcome", "")
+    chromium.choose("benchmark", "dota1.0")
+    assert chromium.evaluate(VISIBLE) == [["dota1.0", sizes["dota1.0"]]]
+    chromium.choose("benchmark", "")
+    chromium.choose("task", "detection")
+    shown = dict(chromium.evaluate(VISIBLE))
+    assert {k for k, n in shown.items() if n} == {"dota1.0", "dota1.0-test"}
+    chromium.choose("task", "")
+    chromium.choose("cls", "golf_course")  # the aid fixture's second scene class
+    assert dict(chromium.evaluate(VISIBLE))["aid"] == 2
+    assert chromium.evaluate(f"{CARDS}.every(c => c.querySelector('.classes').textContent.includes('golf_course'))")
+    chromium.choose("cls", "")
+
+    chromium.evaluate("document.querySelector('.gallery[data-benchmark=\"dota1.0\"]').scrollIntoView()")
+    shot = chromium.screenshot(tmp_path_factory.getbasetemp() / "report_screenshot.png")
+    print(f"screenshot: {shot}")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
