@@ -53,6 +53,14 @@ class ModelSpec:
         )
         return rendering.merged(RenderOverride(templates=templates)) if templates else rendering
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
+        """The spec `to_dict` wrote (a run folder's run.json)."""
+        values = dict(data)
+        values["policy"] = ResolutionPolicy.model_validate(values["policy"])
+        values["render"] = RenderConfig.model_validate(values["render"])
+        return cls(**values)
+
     def to_dict(self) -> dict[str, Any]:
         """Everything, where each setting came from included."""
         return {**self.decisive(), "sources": dict(self.sources), "overrides": list(self.overrides)}

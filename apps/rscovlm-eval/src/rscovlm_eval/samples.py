@@ -90,20 +90,20 @@ class _Prompts:
     """Renders a benchmark's prompts again with the run's settings (None when the run's config no longer loads);
     a Zoom-in Chain's is its first user turn (the question and the zoom instruction, after the tool's system prompt)."""
 
-    def __init__(self, run: dict[str, Any], task: str, zoom: bool) -> None:
+    def __init__(self, run: dict[str, Any], task: str, zoom: bool, box_type: str | None = None) -> None:
         from rscovlm_eval.config import EvalConfig
-        from rscovlm_eval.inference import ModelSpec, render_config, resolution_policy
+        from rscovlm_eval.model_settings import ModelSpec
 
         self.task, self.zoom = task, zoom
         try:
             config = EvalConfig.model_validate(run["config"])
-        except ValidationError:
+            spec = ModelSpec.from_dict(run["spec"])
+        except (ValidationError, KeyError):
             self.policy = None
             return
-        spec = ModelSpec(**run["spec"])
         self.seed = config.seed
-        self.policy = resolution_policy(config, spec)
-        self.render = render_config(config, spec, task)
+        self.policy = spec.policy
+        self.render = spec.render_for(task, box_type)
 
     def __call__(self, entry: dict[str, Any]) -> str | None:
         from rs_data import ImageRef, Record
@@ -218,23 +218,31 @@ def benchmark_views(
     run_dir: Path, bench: dict[str, Any], run: dict[str, Any] | None = None, ids: Collection[str] | None = None
 ) -> list[SampleView]:
     """The view of every cached sample of one benchmark of a run (or of those in `ids`), in the benchmark's order."""
-    from rscovlm_eval.scoring import detection_classes
+    from rscovlm_eval.scoring import ScoringContext, detection_classes
 
     run = run if run is not None else read_json(run_dir / "run.json")
     folder = run_dir / bench["key"]
     entries, _ = merge_shards(folder, read_json(folder / "manifest.json")["ids"])
     lines = cache_lines(folder)
+    box_type = bench.get("inputs", {}).get("box_type")
+    scoring = ScoringContext(
+        convention=run["spec"]["convention"],
+        box_type=box_type or run["spec"]["box_type"],
+        grounding_box_type=box_type or run["spec"]["grounding_box_type"],
+        classes=bench["classes"],
+        export_only=bench["export_only"],
+    )
     ctx = {
         "metric": bench["metric"],
-        "convention": run["spec"]["convention"],
-        "box_type": run["config"]["prompt"]["box_type"],
-        "grounding_box_type": run["config"]["prompt"]["grounding_box_type"],
+        "convention": scoring.convention,
+        "box_type": scoring.box_type,
+        "grounding_box_type": scoring.grounding_box_type,
         "classes": bench["classes"],
         "export_only": bench["export_only"],
     }
     if bench["metric"] == "detection":
-        ctx["class_names"] = detection_classes([e for e in entries if "error" not in e], ctx)
-    prompts = _Prompts(run, bench["task"], bool(bench.get("zoom")))
+        ctx["class_names"] = detection_classes([e for e in entries if "error" not in e], scoring)
+    prompts = _Prompts(run, bench["task"], bool(bench.get("zoom")), box_type)
     fill = {"detection": _detection, "grounding": _grounding}.get(bench["metric"], _answered)
     views = []
     for index, entry in enumerate(entries):
