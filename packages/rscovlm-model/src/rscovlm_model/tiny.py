@@ -116,7 +116,9 @@ def chat_template(family: Family) -> str:
     return path.read_text(encoding="utf-8").rstrip("\n")
 
 
-def _tiny_config(spec: FamilySpec, tokenizer: transformers.PreTrainedTokenizerBase) -> transformers.PretrainedConfig:
+def _tiny_config(
+    spec: FamilySpec, tokenizer: transformers.PreTrainedTokenizerBase, hidden_size: int, num_layers: int
+) -> transformers.PretrainedConfig:
     ids = {
         name: tokenizer.convert_tokens_to_ids(token)
         for name, token in (
@@ -129,11 +131,11 @@ def _tiny_config(spec: FamilySpec, tokenizer: transformers.PreTrainedTokenizerBa
     vocab_size = -(-len(tokenizer) // 64) * 64
     text = {
         "vocab_size": vocab_size,
-        "hidden_size": 64,
-        "intermediate_size": 128,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 2,
+        "hidden_size": hidden_size,
+        "intermediate_size": 2 * hidden_size,
+        "num_hidden_layers": num_layers,
+        "num_attention_heads": hidden_size // 16,  # head_dim 16, as the rope sections below assume
+        "num_key_value_heads": hidden_size // 32,
         "max_position_embeddings": 32768,
         "bos_token_id": tokenizer.convert_tokens_to_ids("<|endoftext|>"),
         "eos_token_id": tokenizer.eos_token_id,
@@ -144,7 +146,7 @@ def _tiny_config(spec: FamilySpec, tokenizer: transformers.PreTrainedTokenizerBa
         "hidden_size": 32,
         "intermediate_size": 64,
         "num_heads": 2,
-        "out_hidden_size": 64,
+        "out_hidden_size": hidden_size,
         "patch_size": spec.patch_size,
         "spatial_merge_size": spec.merge_size,
         "temporal_patch_size": 2,
@@ -182,13 +184,21 @@ def _tiny_processor(spec: FamilySpec, tokenizer: transformers.PreTrainedTokenize
     )
 
 
-def build_tiny_checkpoint(out_dir: str | Path, family: Family = "qwen2_5_vl", seed: int = 0) -> Path:
-    """Build a random tiny model of ``family`` with an offline tokenizer and save it to ``out_dir``; return the path."""
+def build_tiny_checkpoint(
+    out_dir: str | Path, family: Family = "qwen2_5_vl", seed: int = 0, hidden_size: int = 64, num_layers: int = 2
+) -> Path:
+    """Build a random tiny model of ``family`` with an offline tokenizer and save it to ``out_dir``; return the path.
+
+    ``hidden_size`` (a multiple of 32) and ``num_layers`` size the language model, e.g. larger to memorise quickly."""
+    if hidden_size % 32:
+        raise ValueError(
+            f"hidden_size must be a multiple of 32 (head_dim 16, two query heads per key head), got {hidden_size}"
+        )
     spec = FAMILY_SPECS[family]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = build_offline_tokenizer()
-    config = _tiny_config(spec, tokenizer)
+    config = _tiny_config(spec, tokenizer, hidden_size, num_layers)
     torch.manual_seed(seed)
     model = getattr(transformers, spec.model_class)(config).to(torch.float32)
     model.generation_config = transformers.GenerationConfig(
