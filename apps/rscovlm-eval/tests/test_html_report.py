@@ -21,6 +21,7 @@ from rscovlm_eval import load_config, run_evaluation
 from rscovlm_eval.cli import main
 from rscovlm_eval.drawing import PREDICTION, TRUTH
 from rscovlm_eval.html_report import FILES, PAGE, THUMBNAIL_SIDE
+from rscovlm_eval.model_settings import model_spec
 from rscovlm_eval.report import write_report
 from rscovlm_eval.tables import SECTIONS
 
@@ -72,7 +73,9 @@ def aerial_images(folder: Path, count: int) -> list[Path]:
 def synthetic_run(root: Path, count: int, convention: str = "absolute") -> Path:
     """A scored detection run of `count` samples as `rscovlm-eval run` lays it out: even samples found the plane,
     odd ones answered a box beside it."""
-    family, factor = FAMILIES[convention]
+    family, _ = FAMILIES[convention]
+    (root / "model").mkdir(parents=True)
+    (root / "model" / "config.json").write_text(json.dumps({"model_type": family}))
     config = load_config(
         {"model": str(root / "model"), "family": family, "benchmarks": [{"name": "dota1.0"}], "output_dir": str(root)}
     )
@@ -90,7 +93,7 @@ def synthetic_run(root: Path, count: int, convention: str = "absolute") -> Path:
     folder = run_dir / "dota1.0"
     folder.mkdir(parents=True)
     run = {
-        "spec": {"family": family, "factor": factor, "convention": convention},
+        "spec": model_spec(config).to_dict(),
         "benchmarks": [bench],
         "config": config.model_dump(mode="json"),
     }
@@ -324,6 +327,10 @@ def expected_cell(metric: str, headers: list[str], header: str, result: dict[str
     }
     if header in special:
         return special[header]()
+    if metric == "lrs_vqa" and header.split(" ")[-1] in ("OA", "AA"):  # overall / average accuracy, per source
+        field = {"OA": "accuracy", "AA": "average_accuracy"}[header.split(" ")[-1]]
+        scope = result if " " not in header else result["per_source"].get(header.rsplit(" ", 1)[0], {})
+        return pct(scope.get(field))
     if header.startswith("Acc ") and header[4:] in ("small", "medium", "large"):
         return pct(result["by_size"].get(header[4:], {}).get("accuracy"))
     if header in FIELDS:

@@ -87,7 +87,7 @@ def _constant(conversations):
     [
         ({"prompt": {"box_type": "obb"}}, "prompt.box_type"),
         ({"prompt": {"style": "json"}}, "prompt.style"),
-        ({"resolution": {"min_pixels": 3136, "max_pixels": 100352}}, "resolution.max_pixels"),
+        ({"resolution": {"min_pixels": 3136, "max_pixels": 100352}}, "spec.policy.max_pixels"),
         (
             {
                 "resolution": {

@@ -9,7 +9,7 @@ from rs_resolution import ResolutionPolicy
 from rscovlm_eval.metrics.contains import contains_match
 from rscovlm_eval.metrics.vqa import evaluate_vqa
 from rscovlm_eval.registry import get_benchmark
-from rscovlm_eval.scoring import score_detection
+from rscovlm_eval.scoring import ScoringContext, score_detection
 
 FRAME = {"width": 1000, "height": 1000, "resized_width": 1000, "resized_height": 1000}
 PLANE = [100.0, 100.0, 200.0, 100.0, 200.0, 150.0, 100.0, 150.0]
@@ -63,7 +63,7 @@ def test_clear_pred_for_empty_gt(clear, precision):
         _entry("A", PLANE_TEXT, [{"label": "plane", "polygon": PLANE, "difficult": False}]),
         _entry("B", PLANE_TEXT, []),
     ]
-    ctx = {"convention": "absolute", "box_type": "poly", "classes": None, "export_only": False}
-    result = score_detection(entries, {**ctx, "dense_det_clear_pred_for_empty_gt": clear})
+    ctx = ScoringContext(convention="absolute", box_type="poly", dense_det_clear_pred_for_empty_gt=clear)
+    result = score_detection(entries, ctx)
     assert result["mf1"]["per_class"]["plane"]["precision"] == pytest.approx(precision)
     assert result["mf1"]["per_class"]["plane"]["recall"] == 1.0

@@ -1,4 +1,4 @@
-"""The demo end to end: 40 steps of co-training on every task, checkpoints, the final model, the evaluation report."""
+"""The demo end to end: 120 steps of co-training on every task, checkpoints, the final model, the evaluation report."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from rscovlm_model.settings import load_settings
 from rscovlm_train.checkpoints import CONFIG_NAME, SAMPLER_STATE_NAME, STAGING_DIR
 from rscovlm_train.config import load_config
 from rscovlm_train.run import TrainResult, train
@@ -24,10 +25,10 @@ def demo_run(demo_dir: Path) -> TrainResult:
 
 
 def test_loss_falls_and_is_logged_per_task_and_dataset(demo_run, logged):
-    last = demo_run.final.parent / "checkpoint-40"
+    last = demo_run.final.parent / "checkpoint-120"
     losses = logged(last, "loss")
-    assert sorted(losses) == [5, 10, 15, 20, 25, 30, 35, 40]
-    assert losses[40] < losses[5] - 0.5
+    assert sorted(losses) == list(range(10, 121, 10))
+    assert losses[120] < losses[10] - 0.5
     for group in [*(f"task/{t}" for t in TASKS), *(f"dataset/{d}" for d in DATASETS)]:
         assert logged(last, f"loss_{group}"), f"loss_{group} never logged"
     for part in ("vision", "merger", "llm"):
@@ -38,7 +39,7 @@ def test_loss_falls_and_is_logged_per_task_and_dataset(demo_run, logged):
 
 def test_checkpoints_are_complete_rotated_and_carry_config_and_sampler(demo_run, demo_dir):
     output = demo_run.final.parent
-    assert sorted(p.name for p in output.glob("checkpoint-*")) == ["checkpoint-30", "checkpoint-40"]
+    assert sorted(p.name for p in output.glob("checkpoint-*")) == ["checkpoint-120", "checkpoint-80"]
     assert not (output / STAGING_DIR).exists()
     for checkpoint in output.glob("checkpoint-*"):
         assert load_config(checkpoint / CONFIG_NAME) == load_config(demo_dir / "demo.yaml")
@@ -46,7 +47,26 @@ def test_checkpoints_are_complete_rotated_and_carry_config_and_sampler(demo_run,
         assert state["seed"] == 0 and state["world_size"] == 1
     assert list((output / "tensorboard").glob("events.out.tfevents.*"))
     trace = (output / SAMPLE_TRACE_DIR / "rank0.jsonl").read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line)["step"] for line in trace] == list(range(1, 41))
+    assert [json.loads(line)["step"] for line in trace] == list(range(1, 121))
+
+
+def test_every_checkpoint_carries_the_settings_evaluation_reads(demo_run, demo_dir):
+    config = load_config(demo_dir / "demo.yaml")
+    for folder in [demo_run.final, *demo_run.final.parent.glob("checkpoint-*")]:
+        saved = load_settings(folder)
+        assert saved is not None and saved.resolution == config.data.resolution and saved.render == config.data.render
+    run = json.loads((demo_run.report / "run.json").read_text(encoding="utf-8"))
+    assert run["spec"]["sources"]["resolution"] == "checkpoint" and run["spec"]["overrides"] == []
+    assert run["spec"]["policy"]["max_pixels"] == config.data.resolution.max_pixels
+
+
+def test_the_report_separates_trained_and_held_out_samples_and_plots_the_loss(demo_run):
+    results = json.loads((demo_run.report / "results.json").read_text(encoding="utf-8"))
+    groups = {r["group"] for r in results["benchmarks"].values()}
+    assert groups == {"Samples the model trained on", "Held-out samples"}
+    text = (demo_run.report / "results.md").read_text(encoding="utf-8")
+    assert text.index("## Samples the model trained on") < text.index("## Held-out samples")
+    assert "plots/training_loss.png" in results["plots"] and (demo_run.report / "plots/training_loss.png").is_file()
 
 
 def test_final_checkpoint_loads_and_generates(demo_run, assert_generates):

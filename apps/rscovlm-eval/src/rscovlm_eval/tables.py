@@ -180,6 +180,8 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, dict[str, Any]]], str]]] = {
 def settings_lines(spec: dict[str, Any]) -> list[str]:
     """What the model was asked with and where each setting came from (the checkpoint's training settings, the eval
     config over them, or the defaults for a checkpoint without settings), then every override by name."""
+    if "policy" not in spec:  # a run folder written before the settings were resolved into run.json
+        return [f"Family {spec['family']}, coordinates {spec['convention']}."]
     policy, sources = spec["policy"], spec.get("sources", {})
     budgets = ", ".join(
         f"{kind[:-1]} {name} {b['min_pixels']:,}-{b['max_pixels']:,}"

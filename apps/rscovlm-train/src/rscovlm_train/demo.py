@@ -42,6 +42,7 @@ SCENE_CLASSES = {
 SCENES_PER_CLASS = {"train": 3, "heldout": 1}
 LRS_VQA_FILES = {"train": "lrs_vqa/LRS_VQA_train.jsonl", "heldout": "lrs_vqa/LRS_VQA_heldout.jsonl"}
 LRS_VQA_SCALE = 4  # the demo's LRS-VQA images and their rows' pixel geometry are this many times smaller
+DEMO_MODEL_WIDTH, DEMO_MODEL_DEPTH = 192, 3  # wide enough to memorise its training samples in a few minutes
 ZOOM_RECORDS = "lrs_vqa_zoom"  # the LRS-VQA-Zoom build under records/train (records.jsonl, images/, manifest.json)
 
 
@@ -200,7 +201,7 @@ def prepare_demo(out: Path) -> TrainConfig:
     )
     model = Path(config.model.path)
     if not (model / "config.json").is_file():
-        build_tiny_checkpoint(model)
+        build_tiny_checkpoint(model, hidden_size=DEMO_MODEL_WIDTH, num_layers=DEMO_MODEL_DEPTH)
     (out / DEMO_CONFIG).write_text(config.to_yaml(), encoding="utf-8")
     return config
 

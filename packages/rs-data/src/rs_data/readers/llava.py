@@ -94,11 +94,11 @@ def read_unit(context: LlavaContext, unit: tuple[int, dict]) -> ReadResult:
     result = ReadResult()
     line = index if context.source.endswith(".jsonl") else None
     where = f"entry {index}" if line is None else "entry"
+    if is_message_entry(entry):  # a message list, bare or under `messages`
+        return read_message_entry(context, entry, line, where, str(index))
     entry = object_or_skip(entry, where, context.source, line, result.skipped)
     if entry is None:
         return result
-    if is_message_entry(entry):
-        return read_message_entry(context, entry, line, where, str(index))
     if not isinstance(entry.get("conversations"), list) or not entry["conversations"]:
         result.skipped.append(Skipped(context.source, line, f"{where}: needs a non-empty 'conversations' list"))
         return result

@@ -40,7 +40,7 @@ def prepare(
 ) -> tuple[LRSContext, list[Entry]]:
     """`src` is one training file; images under `images` (default: the file's folder), found by path or file name."""
     image_dir = Path(images) if images else src.parent
-    return LRSContext(dataset, str(src), ImageIndex(image_dir), check_images, split), read_entries(src)
+    return LRSContext(dataset, str(src), ImageIndex(image_dir), check_images, split, frozenset()), read_entries(src)
 
 
 def multiple_choice_question(text: str, choices: list[str]) -> str:
