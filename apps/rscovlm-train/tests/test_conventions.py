@@ -7,11 +7,16 @@ the target is read from the training app's own data path (`build_sampling`), wha
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 from rs_data import GroundingAnnotation, ImageRef, Record, write_records
+from rs_detect_eval import parse_objects
+from rscovlm_eval.config import load_config
+from rscovlm_eval.model_settings import model_spec
+from rscovlm_model.families import FAMILY_SPECS
 from rscovlm_train.config import parse_config
 from rscovlm_train.data import build_sampling
 
@@ -34,7 +39,7 @@ CASES = [
 # Qwen3-VL for 224×112: 10/224·1000 = 44.64 → 45, 20/112·1000 = 178.57 → 179, 110/224·1000 = 491.07 → 491,
 # 60/112·1000 = 535.71 → 536.
 
-FAMILIES = {"qwen2_5_vl": (28, "absolute"), "qwen3_vl": (32, "relative1000")}
+FAMILIES = {"qwen2_5_vl": 28, "qwen3_vl": 32}  # the vision factor; the convention is the family's own (FAMILY_SPECS)
 
 
 def _polygon(box: tuple[int, int, int, int]) -> list[float]:
@@ -43,7 +48,7 @@ def _polygon(box: tuple[int, int, int, int]) -> list[float]:
 
 
 def _config(records: Path, tmp_path: Path, family: str) -> dict:
-    factor, convention = FAMILIES[family]
+    factor, convention = FAMILIES[family], FAMILY_SPECS[family].convention  # as `validate` requires
     return {
         "model": {"path": str(tmp_path / "unused-model"), "family": family},
         "data": {
@@ -81,3 +86,20 @@ def test_grounding_targets_use_the_family_coordinates(tmp_path: Path, family: st
         answer = next(m for m in sample.messages if m["role"] == "assistant")["content"][0]["text"]
         seen[sample.record_id] = ",".join(re.findall(r"\d+", answer))
     assert seen == expected
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_answers_in_the_family_coordinates_read_back_to_original_pixels(tmp_path: Path, family: str) -> None:
+    """The evaluation side: the target texts above, given as answers, land on the original boxes."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"model_type": family}))
+    factor = FAMILIES[family]
+    budget = {"min_pixels": 4 * factor**2, "max_pixels": 64 * 28 * 28}
+    spec = model_spec(load_config({"model": str(model), "benchmarks": [{"name": "dior-rsvg"}], "resolution": budget}))
+    for width, height, box, qwen25, qwen3 in CASES:
+        frame = spec.policy.frame(width, height, task="grounding")
+        parsed = parse_objects(qwen25 if family == "qwen2_5_vl" else qwen3, "hbb", frame, spec.convention)
+        x1, y1, x2, y2 = box
+        # one unit of the answer is 1/scale original pixels: at most 1000/224 = 4.5 px here, 1 px at 0-1000
+        assert parsed.objects[0].polygon == pytest.approx([x1, y1, x2, y1, x2, y2, x1, y2], abs=4.5)
