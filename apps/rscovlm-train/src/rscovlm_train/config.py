@@ -74,7 +74,12 @@ class DataSection(_Section):
     max_length: int | None = Field(
         default=None, gt=0, description="longer samples are truncated, never inside an image"
     )
-    packing: bool = Field(default=False, description="pack each batch's samples into one sequence (no padding)")
+    packing: bool = Field(
+        default=False,
+        description="pack samples into rows of max_length tokens in the data loader (lengths counted on the "
+        "rendered text before decoding images); optim.per_device_batch_size then counts packs",
+    )
+    pack_window: int = Field(default=1000, gt=0, description="samples of the mixture order packed together at a time")
     num_workers: int = Field(default=0, ge=0)
 
     @field_validator("mixture", mode="before")

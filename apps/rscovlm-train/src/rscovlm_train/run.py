@@ -12,11 +12,13 @@ from typing import Any
 
 import torch
 from rscovlm_model import (
+    EncodedSample,
     PackingCollator,
     PaddingCollator,
     apply_lora,
     configure_trainable,
     enable_gradient_checkpointing,
+    encode,
     load_model,
     load_processor,
     parameter_groups,
@@ -142,7 +144,7 @@ def _train_and_save(config: TrainConfig, callbacks: Sequence[TrainerCallback]) -
         model=model,
         args=args,
         train_dataset=dataset,
-        data_collator=TrainingCollator(inner),
+        data_collator=TrainingCollator(inner, placeholder_sample(processor)),
         processing_class=processor,
         sampler=sampler,
         param_groups=partial(
@@ -153,6 +155,7 @@ def _train_and_save(config: TrainConfig, callbacks: Sequence[TrainerCallback]) -
             weight_decay=optim.weight_decay,
         ),
         config_yaml=config.to_yaml(),
+        row_length=config.data.max_length,
         callbacks=list(callbacks),
     )
     if "tensorboard" in config.output.report_to and trainer.is_world_process_zero():
@@ -167,6 +170,12 @@ def _train_and_save(config: TrainConfig, callbacks: Sequence[TrainerCallback]) -
         trim_trace(output, trainer.args.process_index, int(resume.name.split("-")[-1]))
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     return save_final(trainer, processor, config), trainer.is_world_process_zero()
+
+
+def placeholder_sample(processor: Any) -> EncodedSample:
+    """A short text-only conversation that stands in for a batch with no usable sample (it is never supervised)."""
+    messages = [{"role": "user", "content": "-"}, {"role": "assistant", "content": "-"}]
+    return encode(messages, processor)
 
 
 def save_final(trainer: CoTrainer, processor: Any, config: TrainConfig) -> Path:
