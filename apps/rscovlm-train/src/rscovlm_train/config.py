@@ -50,6 +50,9 @@ class ModelSection(_Section):
     train_merger: bool = True
     train_llm: bool = True
     lora: LoraSettings | None = Field(default=None, description="LoRA adapters; when set they decide what trains")
+    liger: bool = Field(
+        default=False, description="Liger's fused kernels (RMSNorm, SwiGLU, RoPE); needs liger-kernel installed"
+    )
 
     @model_validator(mode="after")
     def _something_trains(self) -> ModelSection:
@@ -117,6 +120,9 @@ class OptimSection(_Section):
     merger_lr: float | None = Field(default=None, gt=0, description="learning rate of the vision-language merger")
     weight_decay: float = Field(default=0.0, ge=0)
     scheduler: Scheduler = "cosine"
+    min_lr_rate: float = Field(
+        default=0.1, ge=0, lt=1, description="cosine_with_min_lr: the final learning rate as a fraction of lr"
+    )
     warmup_ratio: float = Field(default=0.0, ge=0, lt=1)
     epochs: float = Field(default=1.0, gt=0)
     max_steps: int | None = Field(default=None, gt=0, description="overrides epochs when set")

@@ -15,6 +15,7 @@ from rscovlm_model import (
     EncodedSample,
     PackingCollator,
     PaddingCollator,
+    apply_liger_kernels,
     apply_lora,
     configure_trainable,
     enable_gradient_checkpointing,
@@ -71,6 +72,7 @@ def training_arguments(config: TrainConfig, ranks: Ranks) -> TrainingArguments:
         max_steps=optim.max_steps or -1,
         learning_rate=optim.lr,
         lr_scheduler_type=optim.scheduler,
+        lr_scheduler_kwargs={"min_lr_rate": optim.min_lr_rate} if optim.scheduler == "cosine_with_min_lr" else None,
         warmup_steps=optim.warmup_ratio,
         weight_decay=optim.weight_decay,
         max_grad_norm=optim.max_grad_norm,
@@ -95,6 +97,9 @@ def prepare_model(config: TrainConfig) -> torch.nn.Module:
     """Load the checkpoint and set what trains (parts or LoRA) and gradient checkpointing."""
     settings = config.model
     model = load_model(settings.path, settings.family, settings.dtype, settings.attn_implementation)
+    # the loss is chunked over hidden states by CoTrainer, so Liger's own (mean-only) fused loss is left out
+    if settings.liger and not apply_liger_kernels(model, fused_linear_cross_entropy=False):
+        raise RuntimeError("model.liger is true but liger-kernel is not installed (pip install liger-kernel)")
     if settings.lora is not None:
         model = apply_lora(model, settings.lora)
     else:

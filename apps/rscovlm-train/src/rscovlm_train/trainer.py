@@ -27,7 +27,7 @@ from rscovlm_train.checkpoints import (
     write_text_atomically,
 )
 from rscovlm_train.collate import META_KEY
-from rscovlm_train.losses import GroupLosses, add_sample_losses, token_losses
+from rscovlm_train.losses import GroupLosses, add_sample_losses, head_returns_token_losses, scored_positions
 
 SAMPLE_TRACE_DIR = "sample_trace"
 
@@ -43,7 +43,8 @@ class CoTrainer(Trainer):
       loader then takes batches of packs); its state is saved in every checkpoint and restored on resume, so a
       resumed run sees exactly the samples an uninterrupted run would have seen;
     - the optimiser gets the parameter groups of ``param_groups`` (separate learning rates for vision and merger);
-    - the loss is computed here, token by token, so that it can also be logged per task and per data set, with
+    - the loss is computed here, token by token from the hidden states in chunks (no full fp32 logits), so that it
+      can also be logged per task and per data set, with
       tokens/s, the fraction of real (non-padding) tokens, the row fill (real tokens / (rows x max_length)) and
       samples per optimiser step;
     - checkpoints are written into a staging folder and renamed into place once complete, with the resolved
@@ -166,8 +167,10 @@ class CoTrainer(Trainer):
     ) -> torch.Tensor | tuple[torch.Tensor, Any]:
         meta = inputs.pop(META_KEY)
         labels = inputs.pop("labels")
-        outputs = model(**inputs)
-        losses, scored = token_losses(outputs.logits, labels)
+        with head_returns_token_losses(self.accelerator.unwrap_model(model), labels):
+            outputs = model(**inputs)
+        losses = outputs.logits[..., 0]
+        scored = scored_positions(labels.to(losses.device))
         total = losses[scored].sum()
         if num_items_in_batch is None:
             loss = total / scored.sum().clamp(min=1) / self.current_gradient_accumulation_steps
