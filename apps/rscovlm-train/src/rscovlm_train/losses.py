@@ -62,8 +62,10 @@ def chunked_token_losses(
     ]
     losses = torch.zeros(scored.shape, dtype=torch.float32, device=hidden.device)
     if pieces:
-        losses = losses.masked_scatter(scored, torch.cat(pieces))
-    return losses, scored
+        return losses.masked_scatter(scored, torch.cat(pieces)), scored
+    # nothing to score (a placeholder batch): zero losses still tied to the graph, so that the backward pass runs
+    # through every parameter that took part, with zero gradients, as on the other ranks
+    return losses + 0.0 * (hidden.sum() + weight.sum()), scored
 
 
 @contextmanager
