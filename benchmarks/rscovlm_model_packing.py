@@ -1,101 +1,109 @@
-"""Real-token fraction of training batches: padding to the longest sample vs packing samples into max_length rows.
+"""Real-token fraction and samples/s of the training loader: padding vs token-budget packing, on the demo's records.
 
-A co-training mix puts short captions and classification answers beside detection answers thousands of tokens long,
-so padding wastes most of every batch. This draws sample lengths from a length model of the mix (image tokens from
-rs-resolution's smart_resize for each data set's image size under a Qwen2.5-VL budget, text tokens from the answer
-forms: ~34 tokens per polygon object, digits tokenised one by one as Qwen does), truncates them to max_length as
-`encode` does, then measures:
+Builds the loader `rscovlm-train run` builds (rs-data's mixture, rendering, the tiny checkpoint's processor and
+tokenizer, `TrainingCollator`) for the demo's mixture with a larger epoch (``--epoch-size`` samples drawn by the
+mixture's weights), at ``--max-length`` tokens per row, twice:
 
-- padding: batches of `--batch-size` samples in sampling order, each padded to its longest sample;
-- packing: `PackedBatchSampler` (best-fit decreasing over shuffled windows), each pack counted as a full
-  max_length row, i.e. the fraction if every step had the same fixed shape.
+- padding: ``--batch-size`` samples per batch in the mixture sampler's order, padded to the longest;
+- packing: `PackedBatchSampler` over the same order, one pack of up to max_length estimated tokens per batch
+  (what ``data.packing: true`` with ``per_device_batch_size: 1`` trains on).
 
-Prints both fractions, their ratio and the time each plan took.
+For each it prints the real-token fraction (real tokens / token slots of the batches), the row fill (real tokens /
+(rows x max_length): the fraction at a fixed row shape), samples per second through the loader (rendering, image
+decoding, tokenising and collating; the model's forward pass is not part of it) and the packs split because their
+real length exceeded the estimate. The first run writes the length-estimate cache; its time is printed apart.
 
-    uv run --no-sync python benchmarks/rscovlm_model_packing.py [--samples 20000] [--max-length 6144]
+    uv run --no-sync python benchmarks/rscovlm_model_packing.py [--demo DIR] [--epoch-size 2000] [--max-length 6144]
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
 
-import numpy as np
-from rs_resolution import smart_resize, visual_tokens
-from rscovlm_model.packing import PackedBatchSampler, real_token_fraction
-
-MAX_PIXELS = 1280 * 28 * 28  # the Qwen2.5-VL processor default budget
-TEMPLATE_TOKENS = 21  # system + user/assistant headers, vision start/end, turn ends
-# task: (share of the mix, image (width, height) choices, prompt tokens range, answer tokens sampler)
-MIX = {
-    "classification": (0.20, [(256, 256), (600, 600)], (120, 260), lambda rng: rng.integers(2, 6)),
-    "captioning": (0.20, [(224, 224), (500, 500), (256, 256)], (15, 30), lambda rng: rng.integers(12, 45)),
-    "vqa": (0.25, [(256, 256), (512, 512)], (12, 30), lambda rng: rng.integers(1, 4)),
-    "grounding": (0.10, [(800, 800)], (15, 40), lambda rng: rng.integers(14, 22)),
-    "detection": (0.20, [(1024, 1024), (800, 800)], (60, 110), lambda rng: 34 * rng.negative_binomial(1, 0.035)),
-    "uhr_zoom": (0.05, [(1024, 1024)], (30, 60), lambda rng: 45 + rng.integers(1, 8)),
-}
+import torch
+from rscovlm_model import PackingCollator, PaddingCollator, load_model, load_processor
+from rscovlm_train.collate import META_KEY, TrainingCollator
+from rscovlm_train.config import load_config
+from rscovlm_train.data import build_sampling
+from rscovlm_train.demo import DEMO_CONFIG, prepare_demo
 
 
-def sample_lengths(count: int, max_length: int, rng: np.random.Generator) -> tuple[list[int], int]:
-    """Token lengths of ``count`` samples of the mix, truncated to ``max_length``; also how many were truncated."""
-    tasks = list(MIX)
-    shares = np.array([MIX[t][0] for t in tasks])
-    lengths, truncated = [], 0
-    for task in rng.choice(tasks, size=count, p=shares / shares.sum()):
-        _, sizes, (low, high), answer = MIX[task]
-        width, height = sizes[rng.integers(len(sizes))]
-        image = visual_tokens(*smart_resize(height, width, max_pixels=MAX_PIXELS))
-        if task == "uhr_zoom":  # overview plus the crop of the second round
-            image += visual_tokens(*smart_resize(int(rng.integers(300, 900)), int(rng.integers(300, 900))))
-        length = TEMPLATE_TOKENS + image + int(rng.integers(low, high)) + int(answer(rng))
-        truncated += length > max_length
-        lengths.append(min(length, max_length))
-    return lengths, truncated
-
-
-def padding_fraction(lengths: list[int], batch_size: int) -> float:
-    real = padded = 0
-    for start in range(0, len(lengths), batch_size):
-        batch = lengths[start : start + batch_size]
-        real += sum(batch)
-        padded += max(batch) * len(batch)
-    return real / padded
+def measure(dataset, sampler, collator, batch_size: int | None, max_length: int) -> dict[str, float]:
+    """Iterate one epoch of the loader; sum real tokens, token slots, rows and samples."""
+    if batch_size is None:
+        loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collator)
+    else:
+        loader = torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=batch_size, collate_fn=collator)
+    real = slots = rows = samples = skipped = 0
+    start = time.perf_counter()
+    for batch in loader:
+        meta = batch[META_KEY]
+        real += int((meta["sample_index"] >= 0).sum())
+        slots += batch["input_ids"].numel()
+        rows += meta["rows"]
+        samples += len(meta["ids"])
+        skipped += len(meta["dropped"])
+    seconds = time.perf_counter() - start
+    return {
+        "real_token_fraction": real / slots,
+        "row_fill": real / (rows * max_length),
+        "samples_per_second": samples / seconds,
+        "samples": samples,
+        "skipped": skipped,
+        "rows": rows,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--samples", type=int, default=20000)
+    parser.add_argument("--demo", type=Path, help="a prepared demo folder (default: prepare one in a temp folder)")
+    parser.add_argument("--epoch-size", type=int, default=2000)
     parser.add_argument("--max-length", type=int, default=6144)
     parser.add_argument("--batch-size", type=int, default=4, help="samples per padded batch")
-    parser.add_argument("--window", type=int, default=2000, help="samples packed together at a time")
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    lengths, truncated = sample_lengths(args.samples, args.max_length, np.random.default_rng(args.seed))
-    print(
-        f"{len(lengths)} samples, mean {np.mean(lengths):.0f} tokens, median {np.median(lengths):.0f}, "
-        f"max {max(lengths)}, truncated to {args.max_length}: {truncated}"
-    )
+    with tempfile.TemporaryDirectory() as scratch:
+        demo = args.demo or Path(scratch) / "demo"
+        if not (demo / DEMO_CONFIG).is_file():
+            prepare_demo(demo)
+        overrides = [
+            f"data.max_length={args.max_length}",
+            f"data.mixture.epoch_size={args.epoch_size}",
+            f"output.dir={Path(scratch) / 'run'}",
+        ]
+        padded_config = load_config(demo / DEMO_CONFIG, overrides)
+        packed_config = load_config(
+            demo / DEMO_CONFIG, [*overrides, "data.packing=true", "optim.per_device_batch_size=1"]
+        )
+        processor = load_processor(padded_config.model.path, padded_config.data.resolution)
+        model = load_model(padded_config.model.path, dtype="float32", attn_implementation="sdpa")
+        pad_id = processor.tokenizer.pad_token_id
 
-    start = time.perf_counter()
-    padded = padding_fraction(lengths, args.batch_size)
-    padding_s = time.perf_counter() - start
+        dataset, sampler = build_sampling(padded_config, processor, rank=0, world_size=1)
+        padding = measure(dataset, sampler, TrainingCollator(PaddingCollator(pad_id)), args.batch_size, args.max_length)
 
-    start = time.perf_counter()
-    bins = list(PackedBatchSampler(lengths, args.max_length, seed=args.seed, window=args.window))
-    packing_s = time.perf_counter() - start
-    packed = real_token_fraction(bins, lengths, args.max_length)
+        start = time.perf_counter()
+        dataset, packer = build_sampling(packed_config, processor, rank=0, world_size=1)
+        packs = len(packer)
+        estimate_s = time.perf_counter() - start
+        inner = PackingCollator(model, args.max_length, pad_id)
+        packing = measure(dataset, packer, TrainingCollator(inner), None, args.max_length)
 
     print(
-        f"padding (batch {args.batch_size}, pad to longest): real-token fraction {padded:.4f}  "
-        f"[{len(lengths) // args.batch_size} batches, planned in {padding_s * 1e3:.1f} ms]"
+        f"{args.epoch_size} samples of the demo mixture, rows of {args.max_length} tokens; sample lengths "
+        f"counted and {packs} packs planned in {estimate_s:.1f} s"
     )
-    print(
-        f"packing (rows of {args.max_length}, window {args.window}): real-token fraction {packed:.4f}  "
-        f"[{len(bins)} rows, planned in {packing_s * 1e3:.1f} ms]"
-    )
-    print(f"ratio packing / padding: {packed / padded:.2f}x")
+    for name, result in ((f"padding (batch {args.batch_size})", padding), ("packing (1 pack/batch)", packing)):
+        print(
+            f"{name:<24} real-token fraction {result['real_token_fraction']:.4f}  row fill {result['row_fill']:.4f}  "
+            f"{result['samples_per_second']:.1f} samples/s  [{result['rows']} rows, {result['samples']} samples, "
+            f"{result['skipped']} skipped]"
+        )
+    print(f"packs split after encoding (estimate too low): {inner.stats.split_packs}")
+    print(f"row fill packing / padding: {packing['row_fill'] / padding['row_fill']:.2f}x")
 
 
 if __name__ == "__main__":

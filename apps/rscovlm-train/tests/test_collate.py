@@ -61,3 +61,24 @@ def test_an_unreadable_image_is_skipped_with_its_reason(tmp_path, demo_dir):
     batch = TrainingCollator(PaddingCollator(pad_token_id=0))([good, bad])
     assert batch[META_KEY]["ids"] == [good.record_id]
     assert batch[META_KEY]["dropped"] == [(bad.record_id, bad.problem)]
+
+
+def test_a_batch_without_usable_samples_becomes_an_unsupervised_placeholder():
+    from rscovlm_model import EncodedSample
+    from rscovlm_train.losses import chunked_token_losses
+
+    ids = torch.tensor([3, 4, 5, 6])
+    placeholder = EncodedSample(ids, torch.full_like(ids, -100), torch.zeros_like(ids), None, None)
+    unreadable = TrainingItem(None, "x", "data_x", "task_x", "x.png: no such file")
+    batch = TrainingCollator(PaddingCollator(pad_token_id=0), placeholder)([unreadable, ITEMS[2]])
+    meta = batch[META_KEY]
+    assert meta["ids"] == [] and [record for record, _ in meta["dropped"]] == ["x", "c"]
+    assert batch["input_ids"].tolist() == [[3, 4, 5, 6]] and (batch["labels"] == -100).all()
+    assert (meta["sample_index"] == -1).all()
+    # its loss is zero yet has a backward pass (every rank runs one, so none waits on another)
+    hidden = torch.randn(1, 4, 8, requires_grad=True)
+    weight = torch.randn(10, 8, requires_grad=True)
+    losses, scored = chunked_token_losses(hidden, weight, batch["labels"])
+    assert not scored.any() and float(losses.abs().sum()) == 0.0
+    losses.sum().backward()
+    assert float(hidden.grad.abs().sum()) == 0.0 and weight.grad is not None

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import torch
-from rscovlm_train.losses import GroupLosses, add_sample_losses, token_losses
+from rscovlm_train.losses import (
+    GroupLosses,
+    add_sample_losses,
+    chunked_token_losses,
+    head_returns_token_losses,
+    token_losses,
+)
 from transformers.loss.loss_utils import ForCausalLMLoss
 
 
@@ -38,3 +44,37 @@ def test_sample_losses_are_credited_to_their_groups():
     assert meter.counts["task/vqa"] == len(second)
     meter.reset()
     assert meter.means() == {}
+
+
+def test_chunked_losses_and_gradients_equal_the_plain_loss():
+    generator = torch.Generator().manual_seed(1)
+    hidden = torch.randn(2, 40, 16, generator=generator, requires_grad=True)
+    weight = torch.randn(50, 16, generator=generator, requires_grad=True)
+    labels = torch.randint(0, 50, (2, 40), generator=generator)
+    labels[0, :7] = -100
+    labels[1, 30:] = -100
+    plain, plain_scored = token_losses(hidden @ weight.T, labels)
+    (plain[plain_scored] * torch.linspace(0.5, 2, int(plain_scored.sum()))).sum().backward()
+    expected = hidden.grad.clone(), weight.grad.clone()
+    hidden.grad = weight.grad = None
+    chunked, scored = chunked_token_losses(hidden, weight, labels, chunk_size=9)  # 62 scored rows: 7 chunks
+    assert torch.equal(scored, plain_scored)
+    torch.testing.assert_close(chunked, plain.detach(), rtol=0, atol=1e-5)
+    (chunked[scored] * torch.linspace(0.5, 2, int(scored.sum()))).sum().backward()
+    torch.testing.assert_close(hidden.grad, expected[0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(weight.grad, expected[1], rtol=1e-5, atol=1e-6)
+
+
+def test_the_head_returns_token_losses_only_while_asked(demo_dir):
+    from rscovlm_model import load_model
+
+    model = load_model(demo_dir / "model", dtype="float32", attn_implementation="sdpa")
+    generator = torch.Generator().manual_seed(2)
+    input_ids = torch.randint(0, 100, (1, 12), generator=generator)
+    labels = input_ids.clone()
+    labels[:, :5] = -100
+    plain, _ = token_losses(model(input_ids=input_ids).logits, labels)
+    with head_returns_token_losses(model, labels, chunk_size=4):
+        losses = model(input_ids=input_ids).logits[..., 0]
+    torch.testing.assert_close(losses, plain, rtol=0, atol=1e-5)
+    assert model(input_ids=input_ids).logits.shape[-1] == model.config.text_config.vocab_size  # logits again

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import runpy
-import sys
-from pathlib import Path
+import math
 
 import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from rscovlm_model import IGNORE_INDEX, PackedBatchSampler, PackingCollator, PaddingCollator, encode, pack_lengths
+from rscovlm_model import (
+    IGNORE_INDEX,
+    PackedBatchSampler,
+    PackingCollator,
+    PaddingCollator,
+    encode,
+    estimate_length,
+    pack_lengths,
+)
+from rscovlm_model.images import iter_image_parts
 
 
 @given(st.lists(st.integers(1, 100), max_size=60), st.integers(100, 300))
@@ -28,16 +35,52 @@ def test_pack_lengths_rejects_a_sample_longer_than_the_limit() -> None:
         pack_lengths([3, 11], 10)
 
 
-def test_packed_batch_sampler_covers_each_sample_once_per_epoch() -> None:
-    lengths = [5, 90, 40, 60, 10, 33, 70, 20] * 5
-    sampler = PackedBatchSampler(lengths, max_length=100, seed=3)
-    first = list(sampler)
-    assert sorted(i for group in first for i in group) == list(range(len(lengths)))
-    assert all(sum(lengths[i] for i in group) <= 100 for group in first)
-    sampler.set_epoch(1)
-    assert list(sampler) != first
-    halves = [list(PackedBatchSampler(lengths, 100, seed=3, rank=r, world_size=2)) for r in (0, 1)]
-    assert len(halves[0]) == len(halves[1]) and not {tuple(g) for g in halves[0]} & {tuple(g) for g in halves[1]}
+LENGTHS = [5, 90, 40, 60, 10, 33, 70, 20, 100, 250] * 5  # 250 > max_length 100: counts as 100
+
+
+def _order(epoch: int) -> list[int]:
+    """A fixed order per epoch (a rotation), standing in for the mixture sampler's."""
+    return [(i + 7 * epoch) % len(LENGTHS) for i in range(len(LENGTHS))]
+
+
+def _lengths(epoch: int, keys: list[int]) -> list[int]:
+    return [LENGTHS[k] for k in keys]
+
+
+def _sampler(**options) -> PackedBatchSampler:
+    return PackedBatchSampler(_order, _lengths, max_length=100, window=16, **options)
+
+
+def test_packed_batch_sampler_covers_each_sample_once_within_the_limit_in_order() -> None:
+    packs = _sampler().epoch_packs(0)
+    assert sorted(k for pack in packs for k in pack) == list(range(len(LENGTHS)))
+    assert all(sum(min(LENGTHS[k], 100) for k in pack) <= 100 for pack in packs)
+    # packs follow the order window by window: every key of window w comes before every key of window w + 1
+    windows = [min(_order(0).index(k) // 16 for k in pack) for pack in packs]
+    assert windows == sorted(windows)
+    assert _sampler().epoch_packs(1) != packs
+
+
+def test_packed_batch_sampler_shards_ranks_evenly_and_batches_packs() -> None:
+    packs = _sampler().epoch_packs(0)
+    shards = [list(_sampler(rank=r, world_size=3, packs_per_batch=2)) for r in range(3)]
+    assert len({len(shard) for shard in shards}) == 1  # every rank runs the same number of steps
+    seen = [key for shard in shards for batch in shard for _, key, _ in batch]
+    repeated = math.ceil(len(packs) / 3) * 3 - len(packs)  # the first packs fill the last round
+    assert sorted(seen) == sorted([k for p in packs for k in p] + [k for p in packs[:repeated] for k in p])
+    batch = shards[1][0]  # rank 1 takes packs 1 and 4, numbered 0 and 1 within its batch
+    assert [(key, number) for _, key, number in batch] == [(k, 0) for k in packs[1]] + [(k, 1) for k in packs[4]]
+    assert {epoch for epoch, _, _ in batch} == {0}
+
+
+def test_packed_batch_sampler_state_names_what_decides_the_packs() -> None:
+    sampler = _sampler()
+    sampler.set_epoch(3)
+    other = _sampler(world_size=2)
+    other.load_state_dict(sampler.state_dict())  # another world size: the packs of the epoch are the same
+    assert other.epoch == 3 and other.epoch_packs(3) == sampler.epoch_packs(3)
+    with pytest.raises(ValueError, match="saved max_length=100, this sampler has 90"):
+        PackedBatchSampler(_order, _lengths, max_length=90).load_state_dict(sampler.state_dict())
 
 
 def _samples(tiny) -> list:
@@ -144,6 +187,25 @@ def test_collators_report_real_tokens_and_skip_unsupervised_samples(tiny) -> Non
         packing([prompt_only])
 
 
+def test_length_estimates_equal_the_encoded_lengths(tiny) -> None:
+    """The estimate reads no pixel; with images of the sizes the parts name it is exact, text-only and with images."""
+    conversations = tiny.conversations()
+    assert any(iter_image_parts(m) for m in conversations.values())
+    for name, messages in conversations.items():
+        assert estimate_length(messages, tiny.processor) == len(encode(messages, tiny.processor)), name
+
+
+def test_a_pack_longer_than_estimated_is_split_not_truncated(tiny) -> None:
+    samples = _samples(tiny)
+    collator = PackingCollator(tiny.model, max_length=max(len(s) for s in samples), pad_token_id=0)
+    collated = collator.collate(samples, packs=[0] * len(samples))  # one pack that does not fit one row
+    assert collated.rows == 2 and collator.stats.split_packs == 1
+    owners, ids = collated.segment_ids, collated.batch["input_ids"]
+    for index, sample in enumerate(samples):  # every token of every sample is there, owned by its sample
+        assert ids[owners == index].tolist() == sample.input_ids.tolist()
+    assert int((owners >= 0).sum()) == sum(len(s) for s in samples)
+
+
 def test_packing_uses_one_row_under_flash_attention() -> None:
     """flash-attention's varlen path only reads packed positions from a batch of one row."""
 
@@ -156,11 +218,3 @@ def test_packing_uses_one_row_under_flash_attention() -> None:
     assert PackingCollator(Model(), max_length=8, pad_token_id=0).single_row is True
     Inner.config._attn_implementation = "sdpa"
     assert PackingCollator(Model(), max_length=8, pad_token_id=0).single_row is False
-
-
-def test_packing_benchmark_runs(monkeypatch, capsys) -> None:
-    script = Path(__file__).parents[3] / "benchmarks" / "rscovlm_model_packing.py"
-    monkeypatch.setattr(sys, "argv", [str(script), "--samples", "400", "--window", "100"])
-    runpy.run_path(str(script), run_name="__main__")
-    ratio = capsys.readouterr().out.rsplit("ratio packing / padding: ", 1)[1]
-    assert float(ratio.rstrip("x\n")) > 1.5

@@ -2,38 +2,44 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Any
 
 import torch
-from rscovlm_model import EncodedSample
+from rscovlm_model import IGNORE_INDEX, EncodedSample
 
 META_KEY = "sample_meta"
 
 
 @dataclass
 class TrainingItem:
-    """One encoded sample of the mixture and where it came from; ``encoded`` is None when it could not be read."""
+    """One encoded sample of the mixture and where it came from; ``encoded`` is None when it could not be read.
+
+    ``pack`` numbers the pack of its batch the sample belongs to (token-budget packing; 0 otherwise)."""
 
     encoded: EncodedSample | None
     record_id: str
     dataset: str
     task: str
     problem: str | None = None
+    pack: int = 0
 
 
 class TrainingCollator:
     """Wraps a `PaddingCollator` or `PackingCollator` and adds ``sample_meta`` to each batch.
 
     ``sample_meta`` holds the ids, tasks and data sets of the samples in the batch, ``sample_index`` (a tensor shaped
-    like ``input_ids`` giving the sample that owns each position, -1 for padding) and ``dropped``: the samples left
-    out of this batch as ``(record id, reason)`` (an unreadable image, or no supervised token after truncation).
+    like ``input_ids`` giving the sample that owns each position, -1 for padding: the collator's segment ids),
+    ``rows`` (rows of the batch) and ``dropped``: the samples left out of this batch as ``(record id, reason)`` (an
+    unreadable image, or no supervised token after truncation).
+
+    A batch with no usable sample is replaced by ``placeholder`` (a short conversation with nothing supervised):
+    the step still runs its forward and backward pass, so every rank stays in step, and contributes no loss.
     """
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, placeholder: EncodedSample | None = None) -> None:
         self.inner = inner
+        self.placeholder = placeholder
 
     def __call__(self, items: list[TrainingItem]) -> dict[str, Any]:
         usable, dropped = [], []
@@ -45,39 +51,34 @@ class TrainingCollator:
             else:
                 usable.append(item)
         if not usable:
-            reasons = "; ".join(f"{record}: {reason}" for record, reason in dropped)
-            raise ValueError(f"no sample of this batch can be trained on ({reasons})")
-        batch = self.inner([item.encoded for item in usable])
+            return self._placeholder_batch(dropped)
+        collated = self.inner.collate([item.encoded for item in usable], [item.pack for item in usable])
+        batch = collated.batch
         batch[META_KEY] = {
             "ids": [item.record_id for item in usable],
             "tasks": [item.task for item in usable],
             "datasets": [item.dataset for item in usable],
-            "sample_index": sample_index(batch, [item.encoded for item in usable]),
+            "sample_index": collated.segment_ids,
+            "rows": collated.rows,
             "dropped": dropped,
         }
         return batch
 
-
-def sample_index(batch: dict[str, Any], samples: list[EncodedSample]) -> torch.Tensor:
-    """For every position of ``batch["input_ids"]``, the index into ``samples`` of its owner, or -1.
-
-    Padded batches hold one sample per row. Packed batches (``position_ids`` of 4 rows, the first restarting at 0 for
-    every sample) are split into segments, each matched to the sample with the same tokens.
-    """
-    input_ids = batch["input_ids"]
-    owners = torch.full(input_ids.shape, -1, dtype=torch.long)
-    if "position_ids" not in batch:
-        for row, sample in enumerate(samples):
-            owners[row, : len(sample)] = row
-        return owners
-    by_tokens: dict[tuple[int, ...], list[int]] = defaultdict(list)
-    for index, sample in enumerate(samples):
-        by_tokens[tuple(sample.input_ids.tolist())].append(index)
-    text_positions = batch["position_ids"][0]
-    for row in range(input_ids.shape[0]):
-        starts = [*torch.nonzero(text_positions[row] == 0).flatten().tolist(), input_ids.shape[1]]
-        for start, end in pairwise(starts):
-            candidates = by_tokens.get(tuple(input_ids[row, start:end].tolist()))
-            if candidates:
-                owners[row, start:end] = candidates.pop(0)
-    return owners
+    def _placeholder_batch(self, dropped: list[tuple[str, str]]) -> dict[str, Any]:
+        reasons = "; ".join(f"{record}: {reason}" for record, reason in dropped)
+        if self.placeholder is None:
+            raise ValueError(f"no sample of this batch can be trained on ({reasons})")
+        sample = self.placeholder
+        # the placeholder's labels are all ignored: take a copy that the collator accepts, then blank its labels
+        supervised = EncodedSample(sample.input_ids, sample.input_ids.clone(), sample.mm_token_type_ids, None, None)
+        batch = self.inner.collate([supervised]).batch
+        batch["labels"] = torch.full_like(batch["labels"], IGNORE_INDEX)
+        batch[META_KEY] = {
+            "ids": [],
+            "tasks": [],
+            "datasets": [],
+            "sample_index": torch.full(batch["input_ids"].shape, -1, dtype=torch.long),
+            "rows": 0,
+            "dropped": dropped,
+        }
+        return batch

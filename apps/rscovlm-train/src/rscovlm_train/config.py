@@ -40,6 +40,9 @@ class ModelSection(_Section):
     train_merger: bool = True
     train_llm: bool = True
     lora: LoraSettings | None = Field(default=None, description="LoRA adapters; when set they decide what trains")
+    liger: bool = Field(
+        default=False, description="Liger's fused kernels (RMSNorm, SwiGLU, RoPE); needs liger-kernel installed"
+    )
 
     @model_validator(mode="after")
     def _something_trains(self) -> ModelSection:
@@ -64,7 +67,12 @@ class DataSection(_Section):
     max_length: int | None = Field(
         default=None, gt=0, description="longer samples are truncated, never inside an image"
     )
-    packing: bool = Field(default=False, description="pack each batch's samples into one sequence (no padding)")
+    packing: bool = Field(
+        default=False,
+        description="pack samples into rows of max_length tokens in the data loader (lengths counted on the "
+        "rendered text before decoding images); optim.per_device_batch_size then counts packs",
+    )
+    pack_window: int = Field(default=1000, gt=0, description="samples of the mixture order packed together at a time")
     num_workers: int = Field(default=0, ge=0)
 
     @field_validator("mixture", mode="before")
@@ -102,6 +110,9 @@ class OptimSection(_Section):
     merger_lr: float | None = Field(default=None, gt=0, description="learning rate of the vision-language merger")
     weight_decay: float = Field(default=0.0, ge=0)
     scheduler: Scheduler = "cosine"
+    min_lr_rate: float = Field(
+        default=0.1, ge=0, lt=1, description="cosine_with_min_lr: the final learning rate as a fraction of lr"
+    )
     warmup_ratio: float = Field(default=0.0, ge=0, lt=1)
     epochs: float = Field(default=1.0, gt=0)
     max_steps: int | None = Field(default=None, gt=0, description="overrides epochs when set")

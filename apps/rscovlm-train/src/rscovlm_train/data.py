@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import torch
 from rs_data.dataset import MixtureDataset
+from rs_data.lengths import epoch_lengths
 from rs_data.mixing import MixtureSampler
 from rs_resolution import ImageReadError
-from rscovlm_model import encode
+from rscovlm_model import PackedBatchSampler, encode, estimate_length
+from rscovlm_model.encoding import patch_factor
 
 from rscovlm_train.collate import TrainingItem
 from rscovlm_train.config import TrainConfig
 from rscovlm_train.mixture import resolved_mixture
+
+LENGTH_CACHE = "length_cache"  # under the output folder: the per-epoch sample lengths packing plans with
+
+
+def counter_key(processor: Any) -> str:
+    """What decides a token count besides the record: the tokenizer (name, vocabulary size), its chat template and
+    the processor's patch factor."""
+    tokenizer = processor.tokenizer
+    template = processor.chat_template or tokenizer.chat_template or ""
+    digest = hashlib.sha256(template.encode()).hexdigest()[:16]
+    return f"{tokenizer.name_or_path}|{len(tokenizer)}|{digest}|{patch_factor(processor)}"
 
 
 class EpochSampler(torch.utils.data.Sampler):
@@ -60,23 +75,49 @@ class EncodedMixture(torch.utils.data.Dataset):
         """The mixture entry name of a sampler key (what per-dataset losses are logged under)."""
         return self.names[self.mixture.locate(key)[0]]
 
-    def __getitem__(self, key: tuple[int, int]) -> TrainingItem:
-        epoch, index = key
+    def __getitem__(self, key: tuple[int, ...]) -> TrainingItem:
+        """Key ``(epoch, index)``, or ``(epoch, index, pack)`` from the packed batch sampler."""
+        epoch, index, *pack = key
         self.mixture.set_epoch(epoch)
         sample = self.mixture[index]
+        origin = (sample.record_id, self.dataset_name(index), sample.task)
         try:
             encoded = encode(sample.messages, self.processor, max_length=self.max_length)
         except ImageReadError as error:  # a corrupt or missing image: skipped, counted and reported by the trainer
-            return TrainingItem(None, sample.record_id, self.dataset_name(index), sample.task, str(error))
-        return TrainingItem(encoded, sample.record_id, self.dataset_name(index), sample.task)
+            return TrainingItem(None, *origin, problem=str(error), pack=pack[0] if pack else 0)
+        return TrainingItem(encoded, *origin, pack=pack[0] if pack else 0)
 
 
 def build_sampling(
     config: TrainConfig, processor: Any, rank: int, world_size: int
-) -> tuple[EncodedMixture, EpochSampler]:
-    """The training dataset and this rank's sampler for the configured mixture."""
+) -> tuple[EncodedMixture, EpochSampler | PackedBatchSampler]:
+    """The training dataset and this rank's sampler for the configured mixture.
+
+    With ``data.packing`` the sampler is a `PackedBatchSampler` (a batch sampler) over the mixture's order, each
+    batch ``optim.per_device_batch_size`` packs of up to ``data.max_length`` tokens, counted on each epoch's rendered
+    text before any image is decoded (`rs_data.lengths`, cached under OUTPUT_DIR/length_cache).
+    """
     mixture = resolved_mixture(config.data)
     rendered = MixtureDataset.from_mixture(mixture, config.data.resolution, config.data.render)
     dataset = EncodedMixture(rendered, [entry.name for entry in mixture.datasets], processor, config.data.max_length)
-    sampler = MixtureSampler(rendered.sizes, mixture, rank=rank, world_size=world_size, pad=True)
-    return dataset, EpochSampler(sampler)
+    if not config.data.packing:
+        sampler = MixtureSampler(rendered.sizes, mixture, rank=rank, world_size=world_size, pad=True)
+        return dataset, EpochSampler(sampler)
+    order = MixtureSampler(rendered.sizes, mixture, world_size=1)
+    lengths = partial(
+        epoch_lengths,
+        MixtureDataset.from_mixture(mixture, config.data.resolution, config.data.render),
+        count=partial(estimate_length, processor=processor),
+        counter_key=counter_key(processor),
+        cache_dir=config.output.dir / LENGTH_CACHE,
+    )
+    packed = PackedBatchSampler(
+        order.epoch_indices,
+        lengths,
+        config.data.max_length,
+        packs_per_batch=config.optim.per_device_batch_size,
+        window=config.data.pack_window,
+        rank=rank,
+        world_size=world_size,
+    )
+    return dataset, packed

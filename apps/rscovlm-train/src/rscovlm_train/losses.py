@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 IGNORE_INDEX = -100
 
@@ -20,8 +24,69 @@ def token_losses(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tens
     losses = F.cross_entropy(
         logits[..., :-1, :].float().flatten(0, -2), targets.flatten(), ignore_index=IGNORE_INDEX, reduction="none"
     ).view(targets.shape)
-    scored = F.pad(targets != IGNORE_INDEX, (1, 0), value=False)
-    return F.pad(losses, (1, 0)), scored
+    return F.pad(losses, (1, 0)), scored_positions(labels)
+
+
+def scored_positions(labels: torch.Tensor) -> torch.Tensor:
+    """Positions whose label is predicted and scored: not position 0 of a row, not an ignored label."""
+    return F.pad(labels[..., 1:] != IGNORE_INDEX, (1, 0), value=False)
+
+
+def _chunk_losses(
+    hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, targets: torch.Tensor
+) -> torch.Tensor:
+    return F.cross_entropy(F.linear(hidden, weight, bias).float(), targets, reduction="none")
+
+
+def chunked_token_losses(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    labels: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    chunk_size: int = 1024,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`token_losses` of the head ``(weight, bias)`` over ``hidden`` states, without materialising the logits.
+
+    Only scored positions get logits, ``chunk_size`` rows at a time in fp32; each chunk is recomputed in the backward
+    pass instead of being kept, so the peak is one chunk's logits, not the sequence's.
+    """
+    targets = labels[..., 1:]
+    scored = scored_positions(labels)
+    rows = hidden[..., :-1, :][targets != IGNORE_INDEX]
+    wanted = targets[targets != IGNORE_INDEX]
+    pieces = [
+        checkpoint(
+            _chunk_losses, rows[i : i + chunk_size], weight, bias, wanted[i : i + chunk_size], use_reentrant=False
+        )
+        for i in range(0, len(rows), chunk_size)
+    ]
+    losses = torch.zeros(scored.shape, dtype=torch.float32, device=hidden.device)
+    if pieces:
+        return losses.masked_scatter(scored, torch.cat(pieces)), scored
+    # nothing to score (a placeholder batch): zero losses still tied to the graph, so that the backward pass runs
+    # through every parameter that took part, with zero gradients, as on the other ranks
+    return losses + 0.0 * (hidden.sum() + weight.sum()), scored
+
+
+@contextmanager
+def head_returns_token_losses(model: Any, labels: torch.Tensor, chunk_size: int = 1024) -> Iterator[None]:
+    """While active, the model's output head returns `chunked_token_losses` (shaped ``(..., length, 1)``, in the
+    place of the logits) instead of logits.
+
+    The losses are computed inside the head's own forward call, so wrappers that gather or shard its weight around
+    that call (DeepSpeed ZeRO-3) see an ordinary module call; the state dict is untouched.
+    """
+    head = model.get_output_embeddings()
+
+    def forward(hidden: torch.Tensor) -> torch.Tensor:
+        losses, _ = chunked_token_losses(hidden, head.weight, labels.to(hidden.device), head.bias, chunk_size)
+        return losses[..., None]
+
+    head.forward = forward
+    try:
+        yield
+    finally:
+        del head.forward  # the class's forward again
 
 
 class GroupLosses:

@@ -14,11 +14,14 @@ from typing import Any
 import torch
 from rscovlm_eval.report import LOSS_HISTORY_FILE
 from rscovlm_model import (
+    EncodedSample,
     PackingCollator,
     PaddingCollator,
+    apply_liger_kernels,
     apply_lora,
     configure_trainable,
     enable_gradient_checkpointing,
+    encode,
     load_model,
     load_processor,
     parameter_groups,
@@ -72,6 +75,7 @@ def training_arguments(config: TrainConfig, ranks: Ranks) -> TrainingArguments:
         max_steps=optim.max_steps or -1,
         learning_rate=optim.lr,
         lr_scheduler_type=optim.scheduler,
+        lr_scheduler_kwargs={"min_lr_rate": optim.min_lr_rate} if optim.scheduler == "cosine_with_min_lr" else None,
         warmup_steps=optim.warmup_ratio,
         weight_decay=optim.weight_decay,
         max_grad_norm=optim.max_grad_norm,
@@ -96,6 +100,9 @@ def prepare_model(config: TrainConfig) -> torch.nn.Module:
     """Load the checkpoint and set what trains (parts or LoRA) and gradient checkpointing."""
     settings = config.model
     model = load_model(settings.path, settings.family, settings.dtype, settings.attn_implementation)
+    # the loss is chunked over hidden states by CoTrainer, so Liger's own (mean-only) fused loss is left out
+    if settings.liger and not apply_liger_kernels(model, fused_linear_cross_entropy=False):
+        raise RuntimeError("model.liger is true but liger-kernel is not installed (pip install liger-kernel)")
     if settings.lora is not None:
         model = apply_lora(model, settings.lora)
     else:
@@ -145,7 +152,7 @@ def _train_and_save(config: TrainConfig, callbacks: Sequence[TrainerCallback]) -
         model=model,
         args=args,
         train_dataset=dataset,
-        data_collator=TrainingCollator(inner),
+        data_collator=TrainingCollator(inner, placeholder_sample(processor)),
         processing_class=processor,
         sampler=sampler,
         param_groups=partial(
@@ -156,6 +163,7 @@ def _train_and_save(config: TrainConfig, callbacks: Sequence[TrainerCallback]) -
             weight_decay=optim.weight_decay,
         ),
         checkpoint_files=checkpoint_files(config),
+        row_length=config.data.max_length,
         callbacks=list(callbacks),
     )
     if "tensorboard" in config.output.report_to and trainer.is_world_process_zero():
@@ -170,6 +178,12 @@ def _train_and_save(config: TrainConfig, callbacks: Sequence[TrainerCallback]) -
         trim_trace(output, trainer.args.process_index, int(resume.name.split("-")[-1]))
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     return save_final(trainer, processor, config), trainer.is_world_process_zero()
+
+
+def placeholder_sample(processor: Any) -> EncodedSample:
+    """A short text-only conversation that stands in for a batch with no usable sample (it is never supervised)."""
+    messages = [{"role": "user", "content": "-"}, {"role": "assistant", "content": "-"}]
+    return encode(messages, processor)
 
 
 def save_final(trainer: CoTrainer, processor: Any, config: TrainConfig) -> Path:

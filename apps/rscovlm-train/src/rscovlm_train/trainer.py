@@ -7,13 +7,15 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
+from rscovlm_model import PackedBatchSampler
 from transformers import Trainer
-from transformers.trainer_utils import rotate_checkpoints
+from transformers.trainer_utils import rotate_checkpoints, seed_worker
 
 from rscovlm_train.checkpoints import (
     SAMPLER_STATE_NAME,
@@ -24,7 +26,7 @@ from rscovlm_train.checkpoints import (
     write_text_atomically,
 )
 from rscovlm_train.collate import META_KEY
-from rscovlm_train.losses import GroupLosses, add_sample_losses, token_losses
+from rscovlm_train.losses import GroupLosses, add_sample_losses, head_returns_token_losses, scored_positions
 
 SAMPLE_TRACE_DIR = "sample_trace"
 
@@ -36,11 +38,14 @@ class CoTrainer(Trainer):
 
     Differences from `transformers.Trainer`, and nothing else:
 
-    - the training sampler is rs-data's `MixtureSampler`; its state is saved in every checkpoint and restored on
-      resume, so a resumed run sees exactly the samples an uninterrupted run would have seen;
+    - the training sampler is rs-data's `MixtureSampler`, or with packing a `PackedBatchSampler` over its order (the
+      loader then takes batches of packs); its state is saved in every checkpoint and restored on resume, so a
+      resumed run sees exactly the samples an uninterrupted run would have seen;
     - the optimiser gets the parameter groups of ``param_groups`` (separate learning rates for vision and merger);
-    - the loss is computed here, token by token, so that it can also be logged per task and per data set, with
-      tokens/s and the fraction of real (non-padding) tokens;
+    - the loss is computed here, token by token from the hidden states in chunks (no full fp32 logits), so that it
+      can also be logged per task and per data set, with
+      tokens/s, the fraction of real (non-padding) tokens, the row fill (real tokens / (rows x max_length)) and
+      samples per optimiser step;
     - checkpoints are written into a staging folder and renamed into place once complete, with the resolved
       files of ``checkpoint_files`` beside them (the resolved training config and the model settings that
       evaluation reads back).
@@ -52,6 +57,7 @@ class CoTrainer(Trainer):
         sampler: Any,
         param_groups: Callable[[torch.nn.Module], list[dict[str, Any]]],
         checkpoint_files: dict[str, str],
+        row_length: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -63,7 +69,10 @@ class CoTrainer(Trainer):
         self._step_rates: dict[str, float] = {}  # learning rate per model part at the last optimiser step
         self.loss_is_scaled_for_ga = True
         self.model_accepts_loss_kwargs = True  # makes the Trainer count label tokens over the accumulated batch
-        self._tokens = torch.zeros(2, dtype=torch.float64)  # real tokens, token slots (padding included)
+        # real tokens, token slots (padding included), rows x row length, samples
+        self._tokens = torch.zeros(4, dtype=torch.float64)
+        self.row_length = row_length
+        self._last_log_step = 0
         self._last_log_time = time.perf_counter()
         self._staging = False
 
@@ -76,8 +85,26 @@ class CoTrainer(Trainer):
     def _get_train_sampler(self, train_dataset: Any = None) -> Any:
         return self.mixture_sampler
 
+    @property
+    def packs(self) -> bool:
+        """Whether the sampler is the token-budget `PackedBatchSampler` (a batch sampler)."""
+        return isinstance(self.mixture_sampler, PackedBatchSampler)
+
     def get_train_dataloader(self) -> torch.utils.data.DataLoader:
-        dataloader = super().get_train_dataloader()
+        if self.packs:
+            loader = torch.utils.data.DataLoader(
+                self.train_dataset,
+                batch_sampler=self.mixture_sampler,
+                collate_fn=self.data_collator,
+                num_workers=self.args.dataloader_num_workers,
+                pin_memory=self.args.dataloader_pin_memory,
+                worker_init_fn=partial(
+                    seed_worker, num_workers=self.args.dataloader_num_workers, rank=self.args.process_index
+                ),
+            )
+            dataloader = self.accelerator.prepare(loader)
+        else:
+            dataloader = super().get_train_dataloader()
         # The mixture sampler already gives each rank its share: make accelerate's re-sharding a passthrough.
         shard = getattr(dataloader, "batch_sampler", None)
         if shard is not None and hasattr(shard, "num_processes"):
@@ -94,7 +121,18 @@ class CoTrainer(Trainer):
         state = load_sampler_state(checkpoint)
         if state is None:
             raise FileNotFoundError(f"{checkpoint} has no {SAMPLER_STATE_NAME}: it was not written by rscovlm-train")
-        self.mixture_sampler.load_state_dict({**state, "consumed": 0})
+        if not self.packs:
+            self.mixture_sampler.load_state_dict({**state, "consumed": 0})
+            return
+        if "global_batch_packs" not in state:
+            raise ValueError(f"{checkpoint} was trained without packing; resume it with data.packing=false")
+        if state["global_batch_packs"] != self._global_batch_packs():
+            raise ValueError(
+                f"cannot resume {checkpoint} in the same sample order: it was trained with "
+                f"{state['global_batch_packs']} packs per optimiser step, this run takes {self._global_batch_packs()} "
+                "(per-device packs x accumulation x world size)"
+            )
+        self.mixture_sampler.load_state_dict(state)
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model: torch.nn.Module | None = None) -> None:
         """Load a checkpoint's weights through ``from_pretrained``, which maps the saved names back.
@@ -129,13 +167,17 @@ class CoTrainer(Trainer):
     ) -> torch.Tensor | tuple[torch.Tensor, Any]:
         meta = inputs.pop(META_KEY)
         labels = inputs.pop("labels")
-        outputs = model(**inputs)
-        losses, scored = token_losses(outputs.logits, labels)
+        with head_returns_token_losses(self.accelerator.unwrap_model(model), labels):
+            outputs = model(**inputs)
+        losses = outputs.logits[..., 0]
+        scored = scored_positions(labels.to(losses.device))
         total = losses[scored].sum()
         if num_items_in_batch is None:
             loss = total / scored.sum().clamp(min=1) / self.current_gradient_accumulation_steps
-        else:
-            loss = total / num_items_in_batch
+        else:  # a step of placeholder batches only (nothing usable anywhere) has no supervised token
+            loss = total / (
+                num_items_in_batch.clamp(min=1) if torch.is_tensor(num_items_in_batch) else max(num_items_in_batch, 1)
+            )
             if self.args.average_tokens_across_devices and self.args.world_size > 1:
                 loss = loss * self.args.world_size  # gradients are averaged over ranks; the token count was summed
         if model.training:
@@ -150,7 +192,11 @@ class CoTrainer(Trainer):
         ]
         add_sample_losses(self.group_losses, losses, scored, meta["sample_index"].to(losses.device), groups)
         real = float((meta["sample_index"] >= 0).sum())  # padding of padded and of packed rows is owned by none
-        self._tokens += torch.tensor([real, float(inputs["input_ids"].numel())], dtype=torch.float64)
+        rows = float(meta["rows"])
+        self._tokens += torch.tensor(
+            [real, float(inputs["input_ids"].numel()), rows * self.row_length, float(len(meta["ids"]))],
+            dtype=torch.float64,
+        )
         self._trace(meta["ids"])
         for record_id, reason in meta["dropped"]:
             self.dropped_samples += 1
@@ -184,16 +230,20 @@ class CoTrainer(Trainer):
         values = _all_ranks_sum(values, self.args.device)
         count = len(names)
         sums, counts = values[:count], values[count : 2 * count]
-        real, slots, skipped = values[2 * count :].tolist()
+        real, slots, row_slots, samples, skipped = values[2 * count :].tolist()
         now = time.perf_counter()
         metrics = {f"loss_{name}": float(s / c) for name, s, c in zip(names, sums, counts, strict=True) if c > 0}
         metrics["tokens_per_second"] = real / max(now - self._last_log_time, 1e-9)
         metrics["real_token_fraction"] = real / slots if slots else 0.0
+        if self.row_length:
+            metrics["row_fill"] = real / row_slots if row_slots else 0.0
+        metrics["samples_per_step"] = samples / max(self.state.global_step - self._last_log_step, 1)
         metrics["skipped_samples"] = skipped
         metrics.update(self._step_rates)
         self.group_losses.reset()
         self._tokens.zero_()
         self._last_log_time = now
+        self._last_log_step = self.state.global_step
         return metrics
 
     def _get_learning_rate(self) -> float:
@@ -231,9 +281,24 @@ class CoTrainer(Trainer):
             self._rotate_checkpoints()
         self.accelerator.wait_for_everyone()
 
+    def _global_batch_packs(self) -> int:
+        args = self.args
+        return args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
+
     def _sampler_state(self) -> dict[str, Any]:
         """The sampler's state after the current optimiser step (the data loader may have prefetched further)."""
         per_device, accumulation = self.args.per_device_train_batch_size, self.args.gradient_accumulation_steps
+        if self.packs:
+            steps_per_epoch = max(math.ceil(len(self.mixture_sampler) / accumulation), 1)
+            epoch, steps = divmod(self.state.global_step, steps_per_epoch)
+            packs = self._global_batch_packs()
+            return {
+                **self.mixture_sampler.state_dict(),
+                "epoch": epoch,
+                "packs_consumed": min(steps * packs, len(self.mixture_sampler.epoch_packs(epoch))),
+                "global_batch_packs": packs,
+                "world_size": self.args.world_size,
+            }
         batches = math.ceil(len(self.mixture_sampler) / per_device)
         steps_per_epoch = max(batches // accumulation + int(batches % accumulation > 0), 1)
         epoch, steps = divmod(self.state.global_step, steps_per_epoch)

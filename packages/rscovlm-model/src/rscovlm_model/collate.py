@@ -14,7 +14,8 @@ from rscovlm_model.packing import pack_lengths
 
 @dataclass
 class CollatorStats:
-    """Running counts of what a collator saw: skipped samples and the share of real tokens in its batches."""
+    """Running counts of what a collator saw: skipped samples, packs split because they were longer than estimated,
+    and the share of real tokens in its batches."""
 
     samples: int = 0
     skipped_no_labels: int = 0
@@ -22,26 +23,36 @@ class CollatorStats:
     dropped_images: int = 0
     real_tokens: int = 0
     total_tokens: int = 0
+    split_packs: int = 0
 
     @property
     def real_token_fraction(self) -> float:
         return self.real_tokens / self.total_tokens if self.total_tokens else 0.0
 
 
-def _usable(samples: Sequence[EncodedSample], stats: CollatorStats) -> list[EncodedSample]:
-    """Drop (and count) samples that truncation left without a supervised token."""
+def _usable(samples: Sequence[EncodedSample], stats: CollatorStats) -> list[int]:
+    """Indices of the samples that truncation left with a supervised token (the others are counted)."""
     kept = []
-    for sample in samples:
+    for index, sample in enumerate(samples):
         stats.samples += 1
         stats.truncated += int(sample.truncated_tokens > 0)
         stats.dropped_images += sample.dropped_images
         if sample.num_label_tokens == 0:
             stats.skipped_no_labels += 1
         else:
-            kept.append(sample)
+            kept.append(index)
     if not kept:
         raise ValueError(f"none of the {len(samples)} samples in this batch has a supervised token left")
     return kept
+
+
+@dataclass
+class Collated:
+    """A model batch, which input sample owns each of its positions (-1: padding), and how many rows it has."""
+
+    batch: dict[str, Any]
+    segment_ids: torch.Tensor
+    rows: int
 
 
 def _vision(samples: Sequence[EncodedSample]) -> dict[str, torch.Tensor]:
@@ -66,18 +77,25 @@ class PaddingCollator:
         self.stats = CollatorStats()
 
     def __call__(self, samples: Sequence[EncodedSample]) -> dict[str, Any]:
-        samples = _usable(samples, self.stats)
-        input_ids = _pad_rows([s.input_ids for s in samples], self.pad_token_id)
-        attention_mask = _pad_rows([torch.ones_like(s.input_ids) for s in samples], 0)
+        return self.collate(samples).batch
+
+    def collate(self, samples: Sequence[EncodedSample], packs: Sequence[int] | None = None) -> Collated:
+        """The padded batch with its segment ids; ``packs`` is accepted for symmetry with packing and ignored."""
+        kept = _usable(samples, self.stats)
+        rows = [samples[i] for i in kept]
+        input_ids = _pad_rows([s.input_ids for s in rows], self.pad_token_id)
+        attention_mask = _pad_rows([torch.ones_like(s.input_ids) for s in rows], 0)
         self.stats.real_tokens += int(attention_mask.sum())
         self.stats.total_tokens += attention_mask.numel()
-        return {
+        owners = torch.tensor(kept)[:, None].expand_as(input_ids).masked_fill(attention_mask == 0, -1)
+        batch = {
             "input_ids": input_ids,
             "attention_mask": attention_mask,
-            "labels": _pad_rows([s.labels for s in samples], IGNORE_INDEX),
-            "mm_token_type_ids": _pad_rows([s.mm_token_type_ids for s in samples], 0),
-            **_vision(samples),
+            "labels": _pad_rows([s.labels for s in rows], IGNORE_INDEX),
+            "mm_token_type_ids": _pad_rows([s.mm_token_type_ids for s in rows], 0),
+            **_vision(rows),
         }
+        return Collated(batch, owners.contiguous(), len(rows))
 
 
 def _without_first_label(labels: torch.Tensor) -> torch.Tensor:
@@ -123,26 +141,42 @@ class PackingCollator:
         return torch.cat([text, mrope[:, 0].cpu()])
 
     def __call__(self, samples: Sequence[EncodedSample]) -> dict[str, Any]:
-        samples = _usable(samples, self.stats)
-        bins = pack_lengths([len(s) for s in samples], self.max_length)
-        if self.single_row:
-            bins = [[i for group in bins for i in group]]
-        ordered = [samples[i] for group in bins for i in group]
-        ids, labels, positions = [], [], []
+        return self.collate(samples).batch
+
+    def rows(self, samples: Sequence[EncodedSample], kept: list[int], packs: Sequence[int] | None) -> list[list[int]]:
+        """Rows of sample indices: each pack of ``packs`` (one pack number per sample) best-fit split into rows of
+        at most ``max_length`` tokens (a pack whose length estimate was too low becomes two rows, never truncated);
+        all samples packed together when ``packs`` is None."""
+        groups: dict[int, list[int]] = {}
+        for index in kept:
+            groups.setdefault(0 if packs is None else packs[index], []).append(index)
+        rows = []
+        for group in groups.values():
+            bins = pack_lengths([len(samples[i]) for i in group], self.max_length)
+            self.stats.split_packs += int(packs is not None and len(bins) > 1)
+            rows.extend(sorted([group[i] for i in members] for members in bins))
+        return [[i for row in rows for i in row]] if self.single_row else rows
+
+    def collate(self, samples: Sequence[EncodedSample], packs: Sequence[int] | None = None) -> Collated:
+        """The packed batch and its segment ids (the index into ``samples`` of each position's owner, -1: pad)."""
+        bins = self.rows(samples, _usable(samples, self.stats), packs)
+        ids, labels, positions, owners = [], [], [], []
         for group in bins:
             ids.append(torch.cat([samples[i].input_ids for i in group]))
             labels.append(torch.cat([_without_first_label(samples[i].labels) for i in group]))
             positions.append(torch.cat([self.position_ids(samples[i]) for i in group], dim=1))
+            owners.append(torch.cat([torch.full((len(samples[i]),), i) for i in group]))
         width = max(len(row) for row in ids)
         padded_positions = torch.stack(
             [torch.cat([p, torch.arange(width - p.shape[1]).expand(4, -1)], dim=1) for p in positions], dim=1
         )
         self.stats.real_tokens += sum(len(row) for row in ids)
         self.stats.total_tokens += width * len(ids)
-        return {
+        batch = {
             "input_ids": _pad_rows(ids, self.pad_token_id),
             "labels": _pad_rows(labels, IGNORE_INDEX),
             "position_ids": padded_positions,
             "use_cache": False,
-            **_vision(ordered),
+            **_vision([samples[i] for group in bins for i in group]),
         }
+        return Collated(batch, _pad_rows(owners, -1), len(bins))

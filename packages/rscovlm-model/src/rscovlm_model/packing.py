@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Sequence
-
-import numpy as np
+import math
+from collections.abc import Callable, Iterator, Sequence
 
 
 def pack_lengths(lengths: Sequence[int], max_length: int) -> list[list[int]]:
@@ -40,57 +39,81 @@ def real_token_fraction(bins: list[list[int]], lengths: Sequence[int], row_lengt
     return sum(lengths[i] for group in bins for i in group) / (len(bins) * row_length)
 
 
-class PackedBatchSampler:
-    """Batch sampler yielding, per step, the indices of samples that fit together in one ``max_length`` sequence.
+Key = tuple[int, int, int]  # (epoch, sample key, pack number within its batch)
 
-    Each epoch shuffles the samples (seeded by ``seed + epoch``), packs them window by window (``window`` samples at a
-    time, all at once when None), shuffles the bins, and gives every rank of ``world_size`` an equal share.
-    Use it with ``PackingCollator``; ``lengths`` are token counts (e.g. from ``encode`` or an estimate that never
-    undercounts).
+
+class PackedBatchSampler:
+    """Batch sampler over packs: samples that fit together in rows of ``max_length`` tokens.
+
+    The samples come in the order ``order(epoch)`` gives: for training, the mixture sampler's order of the whole
+    epoch, all ranks together. Consecutive windows of ``window`` samples are best-fit packed, so packs follow that
+    order window by window. Pack ``j`` of the epoch goes to rank ``j % world_size``; when the packs do not divide
+    evenly, the first ones are repeated so that every rank runs the same number of steps (as torch's
+    DistributedSampler does). Each batch holds ``packs_per_batch`` packs as ``(epoch, key, pack)`` triples.
+
+    ``lengths(epoch, keys)`` gives the token counts of those keys' samples in that epoch, estimated before encoding;
+    counts above ``max_length`` count as ``max_length`` (encoding truncates them). A pack that turns out longer
+    once encoded is split by ``PackingCollator``, never truncated. The packs of an epoch do not depend on the world
+    size, so a run resumed on another number of processes with the same global batch continues with the same packs.
     """
 
     def __init__(
         self,
-        lengths: Sequence[int],
+        order: Callable[[int], Sequence[int]],
+        lengths: Callable[[int, list[int]], Sequence[int]],
         max_length: int,
-        seed: int = 0,
-        window: int | None = None,
+        packs_per_batch: int = 1,
+        window: int = 1000,
         rank: int = 0,
         world_size: int = 1,
     ) -> None:
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} is not in [0, world_size={world_size})")
-        self.lengths = list(lengths)
-        self.max_length = max_length
-        self.seed = seed
-        self.window = window or max(len(self.lengths), 1)
-        self.rank = rank
-        self.world_size = world_size
+        self.order, self.lengths = order, lengths
+        self.max_length, self.packs_per_batch, self.window = max_length, packs_per_batch, window
+        self.rank, self.world_size = rank, world_size
         self.epoch = 0
         self._planned: tuple[int, list[list[int]]] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def _bins(self) -> list[list[int]]:
-        if self._planned is None or self._planned[0] != self.epoch:
-            self._planned = (self.epoch, self._plan())
+    def epoch_packs(self, epoch: int) -> list[list[int]]:
+        """Every pack of ``epoch`` (sample keys), over all ranks, in order."""
+        if self._planned is None or self._planned[0] != epoch:
+            keys = [int(k) for k in self.order(epoch)]
+            lengths = [min(int(n), self.max_length) for n in self.lengths(epoch, keys)]
+            packs = []
+            for start in range(0, len(keys), self.window):
+                chunk = keys[start : start + self.window]
+                bins = pack_lengths(lengths[start : start + self.window], self.max_length)
+                packs.extend([chunk[i] for i in group] for group in sorted(bins))
+            self._planned = (epoch, packs)
         return self._planned[1]
 
-    def _plan(self) -> list[list[int]]:
-        rng = np.random.default_rng(self.seed + self.epoch)
-        order = rng.permutation(len(self.lengths))
-        bins = []
-        for start in range(0, len(order), self.window):
-            chunk = order[start : start + self.window].tolist()
-            packed = pack_lengths([self.lengths[i] for i in chunk], self.max_length)
-            bins.extend([chunk[i] for i in group] for group in packed)
-        bins = [bins[i] for i in rng.permutation(len(bins))]
-        per_rank = len(bins) // self.world_size
-        return bins[self.rank * per_rank : (self.rank + 1) * per_rank]
+    def rank_packs(self, epoch: int) -> list[list[int]]:
+        """This rank's packs of ``epoch``, padded so that every rank gets as many."""
+        packs = self.epoch_packs(epoch)
+        per_rank = math.ceil(len(packs) / self.world_size)
+        padded = packs + packs[: per_rank * self.world_size - len(packs)]
+        return padded[self.rank :: self.world_size]
 
-    def __iter__(self) -> Iterator[list[int]]:
-        return iter(self._bins())
+    def __iter__(self) -> Iterator[list[Key]]:
+        epoch, packs = self.epoch, self.rank_packs(self.epoch)
+        for start in range(0, len(packs), self.packs_per_batch):
+            batch = packs[start : start + self.packs_per_batch]
+            yield [(epoch, key, number) for number, pack in enumerate(batch) for key in pack]
 
     def __len__(self) -> int:
-        return len(self._bins())
+        return math.ceil(len(self.rank_packs(self.epoch)) / self.packs_per_batch)
+
+    def state_dict(self) -> dict[str, int]:
+        """What decides the packs, and the epoch; the position inside it is the trainer's step count."""
+        return {"epoch": self.epoch, "max_length": self.max_length, "window": self.window}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Continue in ``state``'s epoch; max_length and window must match (they decide the packs)."""
+        for name in ("max_length", "window"):
+            if int(state[name]) != getattr(self, name):
+                raise ValueError(f"cannot resume: saved {name}={state[name]}, this sampler has {getattr(self, name)}")
+        self.epoch = int(state["epoch"])

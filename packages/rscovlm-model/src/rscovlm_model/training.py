@@ -134,14 +134,17 @@ def enable_gradient_checkpointing(model: Any) -> None:
 _LIGER_PATCHES = {"qwen2_5_vl": "apply_liger_kernel_to_qwen2_5_vl", "qwen3_vl": "apply_liger_kernel_to_qwen3_vl"}
 
 
-def apply_liger_kernels(model: Any) -> bool:
-    """Swap in Liger's fused kernels (RMSNorm, SwiGLU, RoPE, fused linear cross-entropy) when liger-kernel is installed.
+def apply_liger_kernels(model: Any, fused_linear_cross_entropy: bool = True) -> bool:
+    """Swap in Liger's fused kernels (RMSNorm, SwiGLU, RoPE and, unless told not to, fused linear cross-entropy)
+    when liger-kernel is installed.
 
-    Call it on the bare model, before ``apply_lora``. Returns whether they were applied; without the package the
-    model is left as it is.
+    Call it on the bare model, before ``apply_lora``. A trainer that computes per-token losses itself (chunked over
+    hidden states) passes ``fused_linear_cross_entropy=False``: Liger's fused loss returns only the mean. Returns
+    whether the kernels were applied; without the package the model is left as it is.
     """
     if importlib.util.find_spec("liger_kernel") is None:
         return False
     liger = importlib.import_module("liger_kernel.transformers")
-    getattr(liger, _LIGER_PATCHES[detect_family(model.config)])(model=model)
+    patch = getattr(liger, _LIGER_PATCHES[detect_family(model.config)])
+    patch(model=model, fused_linear_cross_entropy=fused_linear_cross_entropy)
     return True
