@@ -24,10 +24,14 @@ def _read_json(path: Path) -> Any:
 
 
 def compute_results(run_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """Score every benchmark of a run from its merged shard caches; also return the scorers' plot data."""
+    """Score every benchmark of a run from its merged shard caches; also return the scorers' plot data.
+
+    A benchmark with more failed samples than `inference.max_error_fraction` of its samples is marked `incomplete`.
+    """
     run = _read_json(run_dir / "run.json")
     results: dict[str, Any] = {"model": run["config"]["model"], "spec": run["spec"], "benchmarks": {}}
     plot_data: dict[str, dict[str, Any]] = {}
+    max_errors = run["config"].get("inference", {}).get("max_error_fraction", 0.0)
     for bench in run["benchmarks"]:
         folder = run_dir / bench["key"]
         manifest = _read_json(folder / "manifest.json")
@@ -48,6 +52,7 @@ def compute_results(run_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, 
         }
         scores = score_benchmark(bench["metric"], entries, ctx)
         scores["skipped_inputs"] = len(manifest["skipped"])
+        scores["incomplete"] = scores["errors"]["count"] > max_errors * len(manifest["ids"])
         results["benchmarks"][bench["key"]] = {"name": bench["name"], "metric": bench["metric"], **scores}
         plot_data[bench["key"]] = ctx
     return results, plot_data
