@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from rs_resolution import ResolutionPolicy
 from rscovlm_eval.backends import BackendError, RequestError
-from rscovlm_eval.backends.openai import OpenAIChat, openai_messages, reply_text
+from rscovlm_eval.backends.openai import OpenAIChat, openai_messages, reply_text, special_tokens
 
 
 class Script(BaseHTTPRequestHandler):
@@ -89,6 +89,13 @@ def test_tool_calls_parsed_by_the_server_are_written_back_as_qwen_text():
         '<tool_call>\n{"name": "image_zoom_in", "arguments": {"bbox": [1, 2, 30, 40]}}\n</tool_call>'
     )
     assert reply_text({"content": "a plane"}) == "a plane"
+
+
+def test_special_tokens_a_server_leaves_in_are_dropped_as_hf_decoding_does(tiny_model):
+    drop = special_tokens(tiny_model)
+    assert "<|quad_start|>" in drop and "<|im_end|>" in drop
+    assert "<tool_call>" not in drop  # not special in Qwen's tokenizer: the zoom protocol needs it
+    assert reply_text({"content": "ball<|quad_start|> x<|box_end|>"}, drop) == "ball x"
 
 
 def test_requests_are_greedy_concurrent_and_in_order(server):

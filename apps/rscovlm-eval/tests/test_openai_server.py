@@ -66,7 +66,7 @@ def test_hf_and_openai_give_the_same_answers_for_every_task(
         "benchmarks": [
             {**b, "limit": 1} for b in all_benchmarks if b["name"] in one_per_task
         ],  # lrs-vqa: with zoom too
-        "generation": {"batch_size": 4, "max_new_tokens": 8},
+        "generation": {"batch_size": 4, "max_new_tokens": 16},
         "resolution": {"min_pixels": 3136, "max_pixels": 12544},
         "device": "cpu",
         "plots": False,

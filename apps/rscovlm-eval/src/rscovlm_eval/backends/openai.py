@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -55,10 +56,23 @@ def openai_messages(conversation: list[dict[str, Any]], factor: int, policy: Res
     return messages
 
 
-def reply_text(message: dict[str, Any]) -> str:
-    """The assistant's text as the model wrote it: servers that parse tool calls out of the reply (transformers
-    serve does for Qwen) get them written back in Qwen's `<tool_call>` form, which the Zoom-in Chain reads."""
+def special_tokens(checkpoint: Path) -> tuple[str, ...]:
+    """The special tokens of the checkpoint's tokenizer (tokenizer.json), which the `hf` backend's decoding skips;
+    none when the folder has no tokenizer.json."""
+    try:
+        tokenizer = json.loads((checkpoint / "tokenizer.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return ()
+    return tuple(t["content"] for t in tokenizer.get("added_tokens", []) if t.get("special"))
+
+
+def reply_text(message: dict[str, Any], drop: tuple[str, ...] = ()) -> str:
+    """The assistant's text as the `hf` backend decodes it: the special tokens in `drop` removed (vLLM skips them,
+    transformers serve does not), and tool calls that a server parsed out of the reply (transformers serve does for
+    Qwen) written back in Qwen's `<tool_call>` form, which the Zoom-in Chain reads."""
     text = message.get("content") or ""
+    for token in drop:
+        text = text.replace(token, "")
     for call in message.get("tool_calls") or []:
         function = call["function"]
         arguments = function["arguments"]
@@ -82,6 +96,7 @@ class OpenAIChat:
     timeout_s: float = 600.0
     retries: int = 3
     backoff_s: float = 1.0
+    drop_tokens: tuple[str, ...] = ()
 
     def _request(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """One HTTP call with retries; raises BackendError (unreachable) or RequestError (refused)."""
@@ -118,7 +133,7 @@ class OpenAIChat:
         }
         answer = self._request("chat/completions", body)
         try:
-            return reply_text(answer["choices"][0]["message"])
+            return reply_text(answer["choices"][0]["message"], self.drop_tokens)
         except (KeyError, IndexError, TypeError, ValueError) as error:
             raise RequestError(f"not a chat completion: {json.dumps(answer)[:300]}") from error
 
@@ -148,6 +163,7 @@ def connect(config: EvalConfig, spec: ModelSpec) -> OpenAIChat:
         timeout_s=settings.timeout_s,
         retries=settings.retries,
         backoff_s=settings.backoff_s,
+        drop_tokens=special_tokens(config.model),
     )
     try:
         served = chat.served_models()
