@@ -129,3 +129,20 @@ def test_an_unreachable_server_stops_the_run():
         port = closed.server_port  # bound, then closed: nothing listens there
     with pytest.raises(BackendError, match=rf"cannot reach http://127.0.0.1:{port}/v1/chat/completions"):
         _chat(f"http://127.0.0.1:{port}/v1", retries=1, backoff_s=0.01)([_conversation("q")])
+
+
+def test_the_cli_names_an_unreachable_server(bench_root, qwen25_folder, tmp_path, make_config):
+    import yaml
+    from click.testing import CliRunner
+    from rscovlm_eval.cli import main
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Script) as closed:
+        port = closed.server_port
+    config = make_config(qwen25_folder, bench_root, tmp_path, benchmarks=[{"name": "aid", "data": "scenes"}])
+    path = tmp_path / "eval.yaml"
+    path.write_text(yaml.safe_dump({**config.model_dump(mode="json"), "inference": {"retries": 0}}))
+    result = CliRunner().invoke(
+        main, ["run", str(path), "--backend", "openai", "--base-url", f"http://127.0.0.1:{port}/v1"]
+    )
+    assert result.exit_code == 1 and f"cannot reach http://127.0.0.1:{port}/v1/models" in result.output
+    assert "Traceback" not in result.output

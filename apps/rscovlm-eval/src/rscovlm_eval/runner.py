@@ -127,8 +127,11 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
     ]
     backend = describe_backend(config) if generate is None else {"kind": "callable"}
     if generate is None and config.inference.backend == "openai":  # reach the server before any work
-        generate = load_backend(config, spec)
-        backend["served_model"] = generate.model
+        from rscovlm_eval.backends.openai import connect
+
+        chat = connect(config, spec)
+        backend["served_model"] = chat.model
+        generate = chat
     _update_run_file(
         run_dir,
         {
