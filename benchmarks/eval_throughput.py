@@ -35,7 +35,8 @@ from rs_zoom import format_tool_call
 from rscovlm_eval.backends import GenerateFn, load_backend
 from rscovlm_eval.cache import PredictionCache
 from rscovlm_eval.config import EvalConfig, load_config
-from rscovlm_eval.inference import infer_benchmark, model_spec
+from rscovlm_eval.inference import infer_benchmark
+from rscovlm_eval.model_settings import model_spec
 
 
 def make_records(root: Path, count: int, task: str, size: tuple[int, int]) -> list[Record]:

@@ -14,7 +14,8 @@ from PIL import Image
 from rs_zoom import ZOOM_INSTRUCTION, ZOOMED_PROMPT, format_tool_call
 from rscovlm_eval.config import EvalConfig, load_config
 from rscovlm_eval.data import load_benchmark_records
-from rscovlm_eval.inference import model_spec, render_config, resolution_policy, sample_rng
+from rscovlm_eval.inference import sample_rng
+from rscovlm_eval.model_settings import model_spec
 
 DATA = Path(__file__).parent / "data"
 
@@ -113,14 +114,16 @@ def _user_text(conversation: list[dict[str, Any]]) -> tuple[Any, str]:
 class Oracle:
     """A `generate` that answers every prompt with its rendered ground truth (and zooms once on zoom prompts).
 
-    Optionally raises after `fail_after` answers, standing in for a run killed part-way.
+    Optionally raises after `fail_after` answers, standing in for a run killed part-way. Its answers come from the
+    same rendering code as the prompts, so it tests the plumbing (cache, shards, scoring), never the coordinate
+    conventions: those are pinned by hand-computed targets and by models trained and evaluated end to end.
     """
 
     def __init__(self, config: EvalConfig, fail_after: int | None = None) -> None:
         from rs_data.render import render
 
         spec = model_spec(config)
-        policy = resolution_policy(config, spec)
+        policy = spec.policy
         self.answers: dict[Any, str] = {}
         self.calls = 0
         self.fail_after = fail_after
@@ -128,9 +131,7 @@ class Oracle:
         for bench in config.benchmarks:
             records, _ = load_benchmark_records(bench, config)
             for record in records:
-                sample = render(
-                    record, policy, render_config(config, spec, record.task), sample_rng(config.seed, record.id)
-                )
+                sample = render(record, policy, spec.render_for(record.task), sample_rng(config.seed, record.id))
                 image, text = _user_text(sample.messages)
                 self.answers.setdefault((str(image), text), sample.answer)
                 self.answers.setdefault(text, sample.answer)
@@ -163,7 +164,11 @@ def eval_config(model: Path, root: Path, out: Path, benchmarks=None, **extra: An
             "data_root": str(root),
             "output_dir": str(out),
             "benchmarks": benchmarks if benchmarks is not None else ALL_BENCHMARKS,
-            "resolution": {"min_pixels": 3136, "max_pixels": 200704, "tasks": {"uhr_vqa": [3136, 50176]}},
+            "resolution": {
+                "min_pixels": 3136,
+                "max_pixels": 200704,
+                "tasks": {"uhr_vqa": {"min_pixels": 3136, "max_pixels": 50176}},
+            },
             "progress": False,
             **extra,
         }

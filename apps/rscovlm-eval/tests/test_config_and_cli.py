@@ -28,8 +28,8 @@ def test_one_benchmark_twice_is_told_apart_by_zoom_or_label():
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"model": "m", "benchmarks": [{"name": "aid"}], "batchsize": 4}, "batchsize: Extra inputs"),
-        ({"model": "m", "benchmarks": [{"name": "aid", "limit": 0}]}, "benchmarks.0.limit"),
+        ({"model": "m", "benchmarks": [{"name": "aid"}], "batchsize": 4}, "batchsize: unknown key"),
+        ({"model": "m", "benchmarks": [{"name": "aid", "limit": 0}]}, r"benchmarks\[0\]\.limit"),
         ({"model": "m", "benchmarks": [{"name": "aid"}, {"name": "aid"}]}, "unique"),
         ({"model": "m", "benchmarks": [{"name": "aid"}], "rank": 2, "world_size": 2}, "rank 2 must be < world_size"),
         ({"model": "m", "benchmarks": []}, "benchmarks"),
@@ -44,7 +44,7 @@ def test_wrong_config_names_the_field(data, message):
 def test_bad_yaml_names_the_file(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("model: [unclosed\n")
-    with pytest.raises(ConfigError, match=r"broken\.yaml: not valid YAML"):
+    with pytest.raises(ConfigError, match=r"broken\.yaml:\s+line 2, column 1: not valid YAML"):
         load_config(path)
 
 
@@ -66,7 +66,7 @@ def test_unknown_benchmark_and_missing_data_are_clear(tmp_path, qwen25_folder):
     result = runner.invoke(main, ["run", "--model", str(tmp_path / "nothing"), "--benchmark", "aid"])
     assert result.exit_code != 0 and "model: " in result.output and "no config.json" in result.output
     result = runner.invoke(main, ["run", "--model", str(qwen25_folder), "--benchmark", "imagenet"])
-    assert result.exit_code != 0 and "benchmarks.0.name: Value error, unknown benchmark 'imagenet'" in result.output
+    assert result.exit_code != 0 and "benchmarks[0].name: Value error, unknown benchmark 'imagenet'" in result.output
     options = ["--output-dir", str(tmp_path / "out"), "--data-root", str(tmp_path)]
     result = runner.invoke(main, ["run", "--model", str(qwen25_folder), "--benchmark", "aid", *options])
     assert result.exit_code != 0 and f"data {tmp_path / 'aid'} does not exist" in result.output

@@ -89,10 +89,25 @@ def _constant(conversations):
         ({"prompt": {"style": "json"}}, "prompt.style"),
         ({"resolution": {"min_pixels": 3136, "max_pixels": 100352}}, "resolution.max_pixels"),
         (
-            {"resolution": {"min_pixels": 3136, "max_pixels": 200704, "tasks": {"classification": [3136, 50176]}}},
+            {
+                "resolution": {
+                    "min_pixels": 3136,
+                    "max_pixels": 200704,
+                    "tasks": {"classification": {"min_pixels": 3136, "max_pixels": 50176}},
+                }
+            },
             "policy",
         ),
-        ({"resolution": {"min_pixels": 3136, "max_pixels": 200704, "datasets": {"scenes": [3136, 50176]}}}, "policy"),
+        (
+            {
+                "resolution": {
+                    "min_pixels": 3136,
+                    "max_pixels": 200704,
+                    "datasets": {"scenes": {"min_pixels": 3136, "max_pixels": 50176}},
+                }
+            },
+            "policy",
+        ),
         ({"dtype": "float32"}, "dtype"),
         ({"seed": 1}, "seed"),
         ({"generation": {"max_new_tokens": 8}}, "generation.max_new_tokens"),

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from rs_detect_eval import ImageDet
-from rscovlm_eval.scoring import export_task1, score_detection
+from rscovlm_eval.scoring import ScoringContext, export_task1, score_detection
 
 FRAME = {"width": 1000, "height": 1000, "resized_width": 1000, "resized_height": 1000}  # no resize: pixels as-is
 PLANE_A = [100.0, 100.0, 200.0, 100.0, 200.0, 150.0, 100.0, 150.0]
@@ -22,7 +22,7 @@ def _entry(prediction):
 
 def test_one_hit_one_miss_hand_computed():
     answer = "100,100,200,100,200,150,100,150 plane\n800,800,900,800,900,850,800,850 plane\n1,2,3 ship"
-    ctx = {"convention": "absolute", "box_type": "poly", "classes": None, "export_only": False}
+    ctx = ScoringContext(convention="absolute", box_type="poly")
     result = score_detection([_entry(answer)], ctx)
     # both detections score 1; in input order the hit ranks first: precision [1, 1/2], recall [1/2, 1/2].
     # VOC07 11-point AP = 6 recall points (0.0 .. 0.5) at precision 1, out of 11.

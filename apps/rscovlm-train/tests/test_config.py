@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from rs_data import read_records, write_records
 from rscovlm_train.cli import main
 from rscovlm_train.config import ConfigError, load_config, parse_config
 from rscovlm_train.deepspeed_config import SHIPPED, deepspeed_config, zero_stage
@@ -224,15 +225,43 @@ def test_a_deepspeed_json_path_is_read_and_checked(tmp_path):
         deepspeed_config(str(path))
 
 
-def test_evaluation_follows_the_training_budget_and_output(demo_dir):
+def test_evaluation_reads_the_budget_from_the_checkpoint_and_follows_the_output(demo_dir):
     config = load_config(demo_dir / "demo.yaml")
     settings = evaluation_config(config, demo_dir / "run" / "final")
     assert settings.model == demo_dir / "run" / "final"
     assert settings.output_dir == config.output.dir / "eval"
-    budget = config.data.resolution
-    assert (settings.resolution.min_pixels, settings.resolution.max_pixels) == (budget.min_pixels, budget.max_pixels)
-    keys = ["ucmerced", "sydney-captions", "lrs-vqa", "lrs-vqa+zoom", "dior-rsvg", "dior-r"]
-    assert [b.key for b in settings.benchmarks] == keys
+    assert settings.resolution is None and settings.render is None  # the checkpoint's settings file decides
+    saved = config.model_settings()
+    assert saved.resolution == config.data.resolution and saved.render == config.data.render
+    assert (saved.family, saved.convention, saved.max_length) == ("qwen2_5_vl", "absolute", config.data.max_length)
+    assert saved.dataset_render["dota@hbb"].box_types == {"hbb": 1.0}
+    held_out = [b.key for b in settings.benchmarks if b.group == "Held-out samples"]
+    assert held_out == ["ucmerced", "sydney-captions", "lrs-vqa", "lrs-vqa+zoom", "dior-rsvg", "dior-r"]
+
+
+def _lose_images(path: Path, gone: Path) -> None:
+    """Point every record of a records file at image files that do not exist."""
+    records = list(read_records(path))
+    for record in records:
+        record.images[0].path = str(gone / Path(record.images[0].path).name)
+    write_records(path, records)
+
+
+def test_missing_images_are_problems_with_counts_and_examples(tmp_path, demo_dir):
+    root = tmp_path / "records"
+    shutil.copytree(demo_dir / "records", root)
+    for name in ("train/ucmerced.jsonl", "heldout/dior_r.jsonl", "heldout/dior_rsvg.jsonl"):
+        _lose_images(root / name, tmp_path / "gone")
+    overrides = ["--set", f"data.root={root / 'train'}", "--set", f"evaluation.data_root={root}"]
+    result = run_validate(demo_dir / "demo.yaml", *overrides)
+    assert result.exit_code == 1
+    assert f"data.mixture.datasets[5]: ucmerced: 12 image file(s) missing, e.g. {tmp_path / 'gone'}" in result.output
+    assert "evaluation.benchmarks[0]: ucmerced-trained: 12 image file(s) missing" in result.output
+    assert "evaluation.benchmarks[9]: dior-rsvg: 1 image file(s) missing" in result.output
+    assert "evaluation.benchmarks[10]: dior-r: 1 image file(s) missing" in result.output
+    assert "sydney" not in result.output.split("problem(s):")[1]  # the data sets whose images are there pass
+    sampled = run_validate(demo_dir / "demo.yaml", *overrides, "--sample-images", "3")
+    assert "ucmerced: 3 image file(s) missing (of 3 checked, 12 in all)" in sampled.output
 
 
 def test_the_saved_config_reads_back_identically(demo_dir):

@@ -31,7 +31,8 @@ def _detection() -> Record:
     )
 
 
-def test_jsonl_round_trip_resolves_relative_paths(tmp_path: Path) -> None:
+def test_jsonl_round_trip_resolves_relative_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     chat = Record(
         id="c1",
         dataset="geochat",
@@ -46,6 +47,33 @@ def test_jsonl_round_trip_resolves_relative_paths(tmp_path: Path) -> None:
     assert back[0].images[0].path == str(tmp_path / "images/P1.png")
     assert back[1].images[0].path == "/abs/a.jpg"
     assert back[1].messages == chat.messages
+
+
+def test_written_paths_follow_the_records_file_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer run from the clone root with relative folders (as `rscovlm-train demo` is) writes records that read
+    back from any working directory, and after their folder is moved."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "outputs/demo/images").mkdir(parents=True)
+    (tmp_path / "outputs/demo/images/P1.png").write_bytes(b"")
+    (tmp_path / "elsewhere").mkdir()
+    record = _detection().model_copy(
+        update={
+            "images": [
+                ImageRef(path="outputs/demo/images/P1.png", width=20, height=30),  # relative to the working directory
+                ImageRef(path="elsewhere/b.png", width=20, height=30),  # outside the records file's folder
+            ]
+        }
+    )
+    write_records("outputs/demo/records.jsonl", [record])
+    stored = json.loads((tmp_path / "outputs/demo/records.jsonl").read_text())["images"]
+    assert [image["path"] for image in stored] == ["images/P1.png", str(tmp_path / "elsewhere/b.png")]
+    assert record.images[0].path == "outputs/demo/images/P1.png"  # the caller's record is left as it was
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    (tmp_path / "outputs/demo").rename(tmp_path / "moved")
+    back = next(read_records(tmp_path / "moved/records.jsonl"))
+    assert Path(back.images[0].path) == tmp_path / "moved/images/P1.png" and Path(back.images[0].path).is_file()
 
 
 def test_exactly_one_of_messages_and_annotation() -> None:

@@ -7,9 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rs_data.config_files import read_yaml, with_overrides
 
 from rscovlm_eval.config import ConfigError, load_config
 from rscovlm_eval.registry import BENCHMARKS
+
+SET_HELP = "Override one config key, e.g. --set resolution.max_pixels=1003520 --set benchmarks.0.limit=10 (repeatable)."
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,17 +47,26 @@ def main() -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Evaluate these checkpoints (a training folder: each checkpoint-*), one run folder each, and summarise.",
 )
-def run(config: Path | None, benchmarks: str | None, data: tuple[str, ...], **options: Any) -> None:
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+def run(
+    config: Path | None, benchmarks: str | None, data: tuple[str, ...], overrides: tuple[str, ...], **options: Any
+) -> None:
     """Evaluate: `run CONFIG.yaml`, or `run --model PATH --benchmark NAME[,...] [--data-root DIR]`.
 
-    Options given here override the config file. Predictions already cached in the run folder are reused.
+    Options given here override the config file. Pixel budgets and prompts default to the ones the checkpoint was
+    trained with (its rscovlm_settings.json); what the config changes is named in the report. Predictions already
+    cached in the run folder are reused.
     """
     from rscovlm_eval.backends import BackendError
     from rscovlm_eval.cache import CacheError, LockedError
     from rscovlm_eval.checkpoints import evaluate_checkpoints
     from rscovlm_eval.runner import run_evaluation
 
-    source: dict[str, Any] = {} if config is None else load_config_dict(config)
+    try:
+        source: dict[str, Any] = {} if config is None else read_yaml(config)
+        source = with_overrides(source, overrides, None if config is None else str(config))
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
     picked = {key: options.pop(option) for key, option in INFERENCE_OPTIONS.items()}
     inference = {key: value for key, value in picked.items() if value is not None}
     if inference:
@@ -94,19 +106,6 @@ INFERENCE_OPTIONS = {  # `inference:` field <- command-line option
     "retry_errors": "retry_errors",
     "wait_for_lock": "wait_for_lock",
 }
-
-
-def load_config_dict(path: Path) -> dict[str, Any]:
-    """The YAML file as a plain dict (validated after the command-line overrides are applied)."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise click.ClickException(f"{path}: not valid YAML: {error}") from error
-    if not isinstance(data, dict):
-        raise click.ClickException(f"{path}: the top level must be a mapping of settings")
-    return data
 
 
 def _pair(item: str) -> tuple[str, str]:

@@ -20,14 +20,24 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from rs_data.config_files import ConfigError, read_yaml, validated, with_overrides
+from rs_data.render import RenderOverride
+from rs_detect_eval import BoxType, TextStyle
+from rs_resolution import ResolutionPolicy
+from rscovlm_model.settings import SETTINGS_FILE
 
 from rscovlm_eval.registry import BENCHMARKS
 
-
-class ConfigError(ValueError):
-    """A configuration file or field is wrong; the message names the file and the field."""
+__all__ = [
+    "BenchmarkConfig",
+    "ConfigError",
+    "EvalConfig",
+    "GenerationConfig",
+    "PromptConfig",
+    "ZoomConfig",
+    "load_config",
+]
 
 
 class _Strict(BaseModel):
@@ -49,8 +59,14 @@ class BenchmarkConfig(_Strict):
     split: str | None = Field(default=None, description="Keep only records labelled with this split.")
     limit: int | None = Field(default=None, ge=1, description="Evaluate the first N samples only.")
     zoom: bool | None = Field(default=None, description="Run the Zoom-in Chain (UHR VQA); default from the registry.")
+    box_type: BoxType | None = Field(
+        default=None, description="Detection / grounding: the box type asked for here; default: the run's `prompt`."
+    )
     options: dict[str, Any] = Field(default_factory=dict, description="Extra keyword options for the reader.")
     label: str | None = Field(default=None, description="Name shown in the report; defaults to `name`.")
+    group: str | None = Field(
+        default=None, description="Report section the benchmark is listed under (e.g. 'held-out samples')."
+    )
     merge_patches: bool | None = Field(
         default=None,
         description="Detection: merge patch answers into full images before scoring (as DOTA_devkit); default: when "
@@ -99,29 +115,15 @@ class GenerationConfig(_Strict):
     max_new_tokens: int = Field(default=1024, ge=1)
 
 
-class ResolutionConfig(_Strict):
-    """Pixel budget of the images the model sees; the factor comes from the model family."""
-
-    min_pixels: int = Field(default=4 * 28 * 28, ge=1)
-    max_pixels: int = Field(default=16384 * 28 * 28, ge=1)
-    datasets: dict[str, tuple[int, int]] = Field(
-        default_factory=dict, description="Per-dataset (min_pixels, max_pixels) overrides."
-    )
-    tasks: dict[str, tuple[int, int]] = Field(default_factory=dict, description="Per-task overrides.")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> ResolutionConfig:
-        if self.min_pixels > self.max_pixels:
-            raise ValueError(f"resolution.min_pixels ({self.min_pixels}) > resolution.max_pixels ({self.max_pixels})")
-        return self
-
-
 class PromptConfig(_Strict):
-    """How boxes are asked for and read back (the same rendering code as training)."""
+    """The one box type and text style every sample is asked in (training draws them per sample).
 
-    box_type: Literal["hbb", "obb", "poly"] = Field(default="poly", description="Detection boxes.")
-    grounding_box_type: Literal["hbb", "obb", "poly"] = Field(default="hbb", description="Grounding boxes.")
-    style: Literal["plain", "json"] = "plain"
+    Unset, each follows the checkpoint's training render settings: the most frequent choice there (ties: polygons,
+    then oriented, then horizontal boxes for detection; horizontal boxes first for grounding; plain text first)."""
+
+    box_type: BoxType | None = Field(default=None, description="Detection boxes.")
+    grounding_box_type: BoxType | None = Field(default=None, description="Grounding boxes.")
+    style: TextStyle | None = None
 
 
 class ZoomConfig(_Strict):
@@ -166,8 +168,20 @@ class EvalConfig(_Strict):
     data_root: Path | None = Field(default=None, description="Base folder for relative benchmark paths.")
     output_dir: Path = Field(default=Path("outputs/eval"), description="Run folders are created inside.")
     run_name: str | None = Field(default=None, description="Run folder name; default: the model folder's name.")
+    groups: dict[str, str] = Field(
+        default_factory=dict, description="A note shown under each report section named by a benchmark's `group`."
+    )
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
-    resolution: ResolutionConfig = Field(default_factory=ResolutionConfig)
+    resolution: ResolutionPolicy | None = Field(
+        default=None,
+        description="Pixel budgets (rs-resolution's policy). Default: the checkpoint's training policy "
+        f"({SETTINGS_FILE}), else the Qwen defaults; the fields given here replace the checkpoint's.",
+    )
+    render: RenderOverride | None = Field(
+        default=None,
+        description="Prompt templates and wording (rs-data's render settings). Default: the checkpoint's; the fields "
+        "given here replace the checkpoint's.",
+    )
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     zoom: ZoomConfig = Field(default_factory=ZoomConfig)
     inference: InferenceConfig = Field(default_factory=InferenceConfig)
@@ -214,7 +228,6 @@ class EvalConfig(_Strict):
             "family": self.family,
             "dtype": self.dtype,
             "generation": {"max_new_tokens": self.generation.max_new_tokens},
-            "resolution": self.resolution.model_dump(mode="json"),
             "prompt": self.prompt.model_dump(mode="json"),
             "zoom": self.zoom.model_dump(mode="json"),
             "seed": self.seed,
@@ -230,35 +243,24 @@ def _env_shard() -> dict[str, int]:
     return shard
 
 
-def load_config(source: str | Path | dict[str, Any] | EvalConfig, **overrides: Any) -> EvalConfig:
-    """Build an EvalConfig from a YAML path, a dict or a config, applying keyword overrides.
+def load_config(
+    source: str | Path | dict[str, Any] | EvalConfig, overrides: list[str] | tuple[str, ...] = (), **values: Any
+) -> EvalConfig:
+    """Build an EvalConfig from a YAML path, a dict or a config, applying ``--set`` overrides (``a.b=c``) and then
+    keyword values (None leaves a setting as it is).
 
-    Raises ConfigError naming the file and every wrong field.
+    Raises `ConfigError` naming the file and every wrong field by its path (``benchmarks[0].name``).
     """
+    origin = None
     if isinstance(source, EvalConfig):
-        data = source.model_dump()
-        origin = "config"
+        data = source.model_dump(exclude_unset=True)
     elif isinstance(source, dict):
         data = dict(source)
-        origin = "config"
     else:
-        path = Path(source)
-        origin = str(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except OSError as error:
-            raise ConfigError(f"{path}: cannot read the configuration ({error.strerror})") from error
-        except yaml.YAMLError as error:
-            raise ConfigError(f"{path}: not valid YAML: {error}") from error
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping of settings, got {type(data).__name__}")
+        origin = str(source)
+        data = read_yaml(source)
+    data = with_overrides(data, overrides, origin)
     for key, value in _env_shard().items():
         data.setdefault(key, value)
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return EvalConfig.model_validate(data)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors(include_url=False)
-        )
-        raise ConfigError(f"{origin}: invalid evaluation config: {problems}") from error
+    data.update({k: v for k, v in values.items() if v is not None})
+    return validated(EvalConfig, data, origin)

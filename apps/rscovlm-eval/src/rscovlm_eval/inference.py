@@ -11,19 +11,20 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 from rs_data import Record
-from rs_data.render import RenderConfig, RenderedSample, prompt_messages, render
-from rs_resolution import ImageReadError, PixelBudget, ResolutionPolicy
+from rs_data.render import RenderedSample, prompt_messages, render
+from rs_detect_eval import BoxType
+from rs_resolution import ImageReadError
 from rs_zoom import run_chains
 from tqdm import tqdm
 
 from rscovlm_eval.backends import GenerateFn, RequestError
 from rscovlm_eval.cache import PredictionCache
-from rscovlm_eval.config import ConfigError, EvalConfig
+from rscovlm_eval.config import EvalConfig
+from rscovlm_eval.model_settings import ModelSpec
 from rscovlm_eval.registry import BENCHMARKS
 
 TASKS = {b.task for b in BENCHMARKS.values()}
@@ -32,64 +33,13 @@ _SAMPLE_ERRORS = (ImageReadError, OSError, RequestError)
 _PROMPT_ERRORS = (ImageReadError, OSError, ValueError)
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """What the evaluation needs to know about the model: family, vision factor, coordinate convention."""
-
-    family: str
-    factor: int
-    convention: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def model_spec(config: EvalConfig) -> ModelSpec:
-    """The model's family (read from its config.json when `family` is auto) and that family's conventions."""
-    from rscovlm_model import FAMILY_SPECS, detect_family
-
-    try:
-        family = detect_family(config.model) if config.family == "auto" else config.family
-    except ValueError as error:
-        raise ConfigError(f"model: {error}") from error
-    spec = FAMILY_SPECS[family]
-    return ModelSpec(family=family, factor=spec.factor, convention=spec.convention)
-
-
-def resolution_policy(config: EvalConfig, spec: ModelSpec) -> ResolutionPolicy:
-    """The pixel budgets of the config with the family's patch factor."""
-    res = config.resolution
-    return ResolutionPolicy(
-        factor=spec.factor,
-        min_pixels=res.min_pixels,
-        max_pixels=res.max_pixels,
-        datasets={k: PixelBudget(min_pixels=lo, max_pixels=hi) for k, (lo, hi) in res.datasets.items()},
-        tasks={k: PixelBudget(min_pixels=lo, max_pixels=hi) for k, (lo, hi) in res.tasks.items()},
-    )
-
-
-def box_type_for(task: str, config: EvalConfig) -> str:
-    """The box type asked for: `prompt.grounding_box_type` for grounding, `prompt.box_type` otherwise."""
-    return config.prompt.grounding_box_type if task == "grounding" else config.prompt.box_type
-
-
-def render_config(config: EvalConfig, spec: ModelSpec, task: str) -> RenderConfig:
-    """rs-data's RenderConfig pinned to one box type and style, so that every sample is asked the same way."""
-    return RenderConfig(
-        convention=spec.convention,
-        box_types={box_type_for(task, config): 1.0},
-        styles={config.prompt.style: 1.0},
-    )
-
-
 def prediction_settings(config: EvalConfig, spec: ModelSpec) -> dict[str, Any]:
     """Every run-wide setting that shapes a prediction, as JSON: the config's fingerprint, the model's conventions,
     the resolved resolution policy and the prompt rendering of every task (rs-data's templates included)."""
     settings = {
         **config.fingerprint(),
-        "spec": spec.to_dict(),
-        "policy": resolution_policy(config, spec).model_dump(mode="json"),
-        "render": {t: render_config(config, spec, t).model_dump(mode="json") for t in sorted(TASKS)},
+        "spec": spec.decisive(),
+        "render": {t: spec.render_for(t).model_dump(mode="json") for t in sorted(TASKS)},
     }
     return json.loads(json.dumps(settings))
 
@@ -120,7 +70,7 @@ def _answer(
         generate,
         [zoom_item(s) for s in samples],
         max_rounds=config.zoom.max_rounds,
-        policy=resolution_policy(config, spec),
+        policy=spec.policy,
         convention=spec.convention,
     )
     return [
@@ -158,9 +108,11 @@ def infer_benchmark(
     spec: ModelSpec,
     zoom: bool,
     label: str,
+    box_type: BoxType | None = None,
 ) -> None:
-    """Predict every record and append each answer to the cache as soon as its batch is done."""
-    policy = resolution_policy(config, spec)
+    """Predict every record and append each answer to the cache as soon as its batch is done; boxes are asked for
+    as `box_type` (default: the run's box type of each task)."""
+    policy = spec.policy
     renderings = {}
     size = config.generation.batch_size
     with tqdm(total=len(records), desc=label, unit="sample", disable=not config.progress) as bar:
@@ -168,7 +120,7 @@ def infer_benchmark(
             batch = []
             for record in records[start : start + size]:
                 if record.task not in renderings:
-                    renderings[record.task] = render_config(config, spec, record.task)
+                    renderings[record.task] = spec.render_for(record.task, box_type)
                 rng = sample_rng(config.seed, record.id)
                 try:
                     batch.append((record, render(record, policy, renderings[record.task], rng)))

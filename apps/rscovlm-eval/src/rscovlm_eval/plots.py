@@ -64,3 +64,19 @@ def plot_pr_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str,
     if curves:
         ax.legend(fontsize=6, ncol=2, loc="lower left")
     return _save(fig, path)
+
+
+def plot_training_loss(history: list[dict[str, Any]], title: str, path: Path) -> Path:
+    """The training loss by optimiser step, overall and per task (``loss_task/<task>`` entries of the log)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    names = sorted({key for entry in history for key in entry if key.startswith("loss_task/")})
+    for key, label in [("loss", "all"), *((name, name.removeprefix("loss_task/")) for name in names)]:
+        points = [(entry["step"], entry[key]) for entry in history if key in entry]
+        if points:
+            steps, values = zip(*points, strict=True)
+            ax.plot(steps, values, label=label, linewidth=2 if key == "loss" else 1)
+    ax.set_xlabel("optimiser step")
+    ax.set_ylabel("loss per supervised token")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    return _save(fig, path)

@@ -8,8 +8,10 @@ from typing import Any
 
 from rscovlm_eval.cache import merge_shards
 from rscovlm_eval.data import FULL_TARGETS
-from rscovlm_eval.scoring import score_benchmark
+from rscovlm_eval.scoring import ScoringContext, score_benchmark
 from rscovlm_eval.tables import results_markdown
+
+LOSS_HISTORY_FILE = "loss_history.json"  # in a checkpoint folder rscovlm-train wrote: the logged losses by step
 
 
 class IncompleteRunError(RuntimeError):
@@ -23,14 +25,19 @@ def _read_json(path: Path) -> Any:
         raise FileNotFoundError(f"{path} is missing: is {path.parent} an evaluation run folder?") from None
 
 
-def compute_results(run_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def compute_results(run_dir: Path) -> tuple[dict[str, Any], dict[str, ScoringContext]]:
     """Score every benchmark of a run from its merged shard caches; also return the scorers' plot data.
 
     A benchmark with more failed samples than `inference.max_error_fraction` of its samples is marked `incomplete`.
     """
     run = _read_json(run_dir / "run.json")
-    results: dict[str, Any] = {"model": run["config"]["model"], "spec": run["spec"], "benchmarks": {}}
-    plot_data: dict[str, dict[str, Any]] = {}
+    results: dict[str, Any] = {
+        "model": run["config"]["model"],
+        "spec": run["spec"],
+        "groups": run["config"].get("groups", {}),
+        "benchmarks": {},
+    }
+    plot_data: dict[str, ScoringContext] = {}
     max_errors = run["config"].get("inference", {}).get("max_error_fraction", 0.0)
     for bench in run["benchmarks"]:
         folder = run_dir / bench["key"]
@@ -41,33 +48,43 @@ def compute_results(run_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, 
                 f"{bench['key']}: {len(missing)} of {len(manifest['ids'])} samples have no prediction yet "
                 f"(e.g. {missing[0]!r}); finish every shard (rank 0..world_size-1) first"
             )
-        ctx = {
-            "convention": run["spec"]["convention"],
-            "box_type": run["config"]["prompt"]["box_type"],
-            "grounding_box_type": run["config"]["prompt"]["grounding_box_type"],
-            "classes": bench["classes"],
-            "export_only": bench["export_only"],
-            "report_dir": folder,
-            "full_targets": _read_json(folder / FULL_TARGETS) if bench.get("merge_patches") else None,
-        }
+        box_type = bench["inputs"].get("box_type")
+        ctx = ScoringContext(
+            convention=run["spec"]["convention"],
+            box_type=box_type or run["spec"]["box_type"],
+            grounding_box_type=box_type or run["spec"]["grounding_box_type"],
+            classes=bench["classes"],
+            export_only=bench["export_only"],
+            report_dir=folder,
+            full_targets=_read_json(folder / FULL_TARGETS) if bench.get("merge_patches") else None,
+        )
         scores = score_benchmark(bench["metric"], entries, ctx)
         scores["skipped_inputs"] = len(manifest["skipped"])
         scores["incomplete"] = scores["errors"]["count"] > max_errors * len(manifest["ids"])
-        results["benchmarks"][bench["key"]] = {"name": bench["name"], "metric": bench["metric"], **scores}
+        results["benchmarks"][bench["key"]] = {
+            "name": bench["name"],
+            "metric": bench["metric"],
+            "group": bench.get("group"),
+            **scores,
+        }
         plot_data[bench["key"]] = ctx
     return results, plot_data
 
 
-def _plots(results: dict[str, Any], plot_data: dict[str, dict[str, Any]], out: Path) -> list[str]:
-    from rscovlm_eval.plots import plot_class_ap, plot_confusion, plot_pr_curves
+def _plots(results: dict[str, Any], plot_data: dict[str, ScoringContext], out: Path) -> list[str]:
+    from rscovlm_eval.plots import plot_class_ap, plot_confusion, plot_pr_curves, plot_training_loss
 
     written = []
+    history = Path(results["model"]) / LOSS_HISTORY_FILE
+    if history.is_file():
+        log = json.loads(history.read_text(encoding="utf-8"))
+        written.append(plot_training_loss(log, "training loss per task", out / "training_loss.png"))
     for key, result in results["benchmarks"].items():
         if "confusion" in result:
             written.append(plot_confusion(result["confusion"], f"{key}: confusion", out / f"{key}_confusion.png"))
         if "per_class" in result and result["metric"] == "detection":
             written.append(plot_class_ap(result["per_class"], f"{key}: AP per class", out / f"{key}_ap.png"))
-            curves = plot_data[key].get("curves")
+            curves = plot_data[key].curves
             if curves is not None:
                 pr = {c: (r.recall, r.precision) for c, r in curves.per_class.items() if r.num_det}
                 written.append(plot_pr_curves(pr, f"{key}: precision-recall", out / f"{key}_pr.png"))

@@ -22,7 +22,8 @@ from rscovlm_eval.backends import GenerateFn, describe_backend, load_backend
 from rscovlm_eval.cache import PredictionCache, ShardLock, lock_path, merge_shards, shard_path
 from rscovlm_eval.config import BenchmarkConfig, ConfigError, EvalConfig, load_config
 from rscovlm_eval.data import FULL_TARGETS, load_benchmark_records, load_full_targets
-from rscovlm_eval.inference import ModelSpec, infer_benchmark, model_spec, prediction_settings
+from rscovlm_eval.inference import infer_benchmark, prediction_settings
+from rscovlm_eval.model_settings import ModelSpec, model_spec
 from rscovlm_eval.registry import get_benchmark
 from rscovlm_eval.report import write_report
 
@@ -84,10 +85,12 @@ def _benchmark_settings(bench: BenchmarkConfig, config: EvalConfig, merge_patche
         "options": {**registered.reader_options, **bench.options},
         "split": bench.split,
         "zoom": zoom,
+        "box_type": bench.box_type,
     }
     return {
         "name": bench.name,
         "key": bench.key,
+        "group": bench.group,
         "metric": registered.metric,
         "task": registered.task,
         "classes": registered.classes,
@@ -150,7 +153,9 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
         return lazy_generate[0]
 
     complete = True
-    for settings, (records, skipped), targets in zip(benchmarks, loaded, full_targets, strict=True):
+    for bench, settings, (records, skipped), targets in zip(
+        config.benchmarks, benchmarks, loaded, full_targets, strict=True
+    ):
         folder = run_dir / settings["key"]
         manifest = {"ids": [r.id for r in records], "skipped": [s.__dict__ for s in skipped]}
         folder.mkdir(parents=True, exist_ok=True)
@@ -167,7 +172,16 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
             done_elsewhere = _done(merge_shards(folder, manifest["ids"])[0], config)  # e.g. under another world_size
             todo = [r for r in mine if r.id not in done_elsewhere]
             if todo:
-                infer_benchmark(todo, cache, get_generate, config, spec, zoom=settings["zoom"], label=settings["key"])
+                infer_benchmark(
+                    todo,
+                    cache,
+                    get_generate,
+                    config,
+                    spec,
+                    zoom=settings["zoom"],
+                    label=settings["key"],
+                    box_type=bench.box_type,
+                )
         complete &= not merge_shards(folder, manifest["ids"])[1]
     if complete:
         write_report(run_dir, plots=config.plots)

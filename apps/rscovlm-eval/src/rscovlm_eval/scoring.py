@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rs_detect_eval import BoxType
 from rs_resolution import ImageFrame, poly_to_hbb
 
 from rscovlm_eval.metrics.captioning import evaluate_captions
@@ -25,11 +27,25 @@ from rscovlm_eval.metrics.vqa import evaluate_vqa
 Entry = dict[str, Any]
 
 
+@dataclass
+class ScoringContext:
+    """What a scorer needs besides the cache entries: how answers were asked for and read, and where to write."""
+
+    convention: str
+    box_type: BoxType = "poly"
+    grounding_box_type: BoxType = "hbb"
+    classes: str | list[str] | None = None
+    export_only: bool = False
+    report_dir: Path | None = None
+    full_targets: dict[str, dict[str, Any]] | None = None
+    curves: Any = field(default=None, init=False)  # set by the detection scorer: precision-recall data for plots
+
+
 def _frame(entry: Entry) -> ImageFrame:
     return ImageFrame(**entry["frame"])
 
 
-def score_classification(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+def score_classification(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
     classes = sorted({c for e in entries for c in e["target"]["classes"]} | {e["target"]["label"] for e in entries})
     result = evaluate_classification(
         [e["prediction"] for e in entries], [e["target"]["label"] for e in entries], classes
@@ -37,13 +53,13 @@ def score_classification(entries: list[Entry], ctx: dict[str, Any]) -> dict[str,
     return result.to_dict()
 
 
-def score_captioning(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+def score_captioning(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
     references = {e["id"]: e["target"]["captions"] for e in entries}
     predictions = {e["id"]: e["prediction"] for e in entries}
     return {**evaluate_captions(references, predictions), "count": len(entries)}
 
 
-def score_vqa(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+def score_vqa(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
     return evaluate_vqa(
         [e["prediction"] for e in entries],
         [e["target"]["answer"] for e in entries],
@@ -51,7 +67,7 @@ def score_vqa(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def score_lrs_vqa(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+def score_lrs_vqa(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
     return evaluate_lrs_vqa(
         [e["prediction"] for e in entries],
         [e["target"]["answer"] for e in entries],
@@ -72,7 +88,7 @@ def zoom_summary(entries: list[Entry]) -> dict[str, Any] | None:
     }
 
 
-def score_multiple_choice(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+def score_multiple_choice(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
     return evaluate_multiple_choice(
         [e["prediction"] for e in entries],
         [e["target"]["answer"] for e in entries],
@@ -81,24 +97,24 @@ def score_multiple_choice(entries: list[Entry], ctx: dict[str, Any]) -> dict[str
     )
 
 
-def score_grounding(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+def score_grounding(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
     from rs_detect_eval import parse_objects
 
     predictions, targets = [], []
     for e in entries:
-        parsed = parse_objects(e["prediction"], ctx["grounding_box_type"], _frame(e), ctx["convention"])
+        parsed = parse_objects(e["prediction"], ctx.grounding_box_type, _frame(e), ctx.convention)
         predictions.append(poly_to_hbb(parsed.objects[0].polygon) if parsed.objects else None)
         targets.append(poly_to_hbb(np.asarray(e["target"]["polygon"], dtype=float)))
     return evaluate_grounding(predictions, targets)
 
 
-def detections(entries: list[Entry], ctx: dict[str, Any], classes: list[str]) -> tuple[list, dict[str, int]]:
+def detections(entries: list[Entry], ctx: ScoringContext, classes: list[str]) -> tuple[list, dict[str, int]]:
     """ImageDet per entry (score 1 for every object: a VLM gives none) and the count of dropped fragments by reason."""
     from rs_detect_eval import ImageDet, parse_objects
 
     dets, dropped = [], Counter()
     for e in entries:
-        parsed = parse_objects(e["prediction"], ctx["box_type"], _frame(e), ctx["convention"], classes=classes)
+        parsed = parse_objects(e["prediction"], ctx.box_type, _frame(e), ctx.convention, classes=classes)
         dropped.update(d.reason for d in parsed.dropped)
         polygons = np.array([o.polygon for o in parsed.objects], dtype=float).reshape(-1, 8)
         dets.append(
@@ -130,30 +146,30 @@ def ground_truths(targets: list[tuple[str, dict[str, Any]]]) -> list:
     return gts
 
 
-def detection_classes(entries: list[Entry], ctx: dict[str, Any]) -> list[str]:
+def detection_classes(entries: list[Entry], ctx: ScoringContext) -> list[str]:
     from rs_detect_eval import load_classes
 
-    if ctx.get("classes"):
-        return load_classes(ctx["classes"])
+    if ctx.classes:
+        return load_classes(ctx.classes)
     return sorted({c for e in entries for c in e["target"]["classes"]})
 
 
-def score_detection(entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+def score_detection(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
     from rs_detect_eval import evaluate_map, evaluate_map_nc, evaluate_mf1
 
     classes = detection_classes(entries, ctx)
     dets, dropped = detections(entries, ctx, classes)
-    if ctx.get("export_only"):
-        return export_task1(dets, classes, ctx["report_dir"]) | {"dropped": dropped}
-    if ctx.get("full_targets") is not None:
-        dets, gts = merged_to_full_images(dets, ctx["full_targets"])
+    if ctx.export_only:
+        return export_task1(dets, classes, ctx.report_dir) | {"dropped": dropped}
+    if ctx.full_targets is not None:
+        dets, gts = merged_to_full_images(dets, ctx.full_targets)
     else:
         gts = ground_truths([(e["id"], e["target"]) for e in entries])
     # VOC07 11-point AP at IoU 0.5 is what DOTA_devkit's main() and mmrotate's DOTA/HRSC evaluation report by default
     devkit = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="devkit", ap_mode="voc07")
     mmrotate = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="mmrotate", ap_mode="voc07")
     mmrotate_area = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="mmrotate", ap_mode="area")
-    ctx["curves"] = devkit
+    ctx.curves = devkit
     return {
         "map_devkit": devkit.map,
         "map_mmrotate": mmrotate.map,
@@ -203,7 +219,7 @@ def export_task1(dets: list, classes: list[str], report_dir: Path) -> dict[str, 
     }
 
 
-SCORERS: dict[str, Callable[[list[Entry], dict[str, Any]], dict[str, Any]]] = {
+SCORERS: dict[str, Callable[[list[Entry], ScoringContext], dict[str, Any]]] = {
     "classification": score_classification,
     "captioning": score_captioning,
     "vqa": score_vqa,
@@ -214,7 +230,7 @@ SCORERS: dict[str, Callable[[list[Entry], dict[str, Any]], dict[str, Any]]] = {
 }
 
 
-def score_benchmark(metric: str, entries: list[Entry], ctx: dict[str, Any]) -> dict[str, Any]:
+def score_benchmark(metric: str, entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
     """The benchmark's numbers, with the errored entries counted apart."""
     good = [e for e in entries if "error" not in e]
     errors = Counter(e["error"] for e in entries if "error" in e)

@@ -151,18 +151,50 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, dict[str, Any]]], str]]] = {
 }
 
 
+def settings_lines(spec: dict[str, Any]) -> list[str]:
+    """What the model was asked with and where each setting came from (the checkpoint's training settings, the eval
+    config over them, or the defaults for a checkpoint without settings), then every override by name."""
+    policy, sources = spec["policy"], spec.get("sources", {})
+    budgets = ", ".join(
+        f"{kind[:-1]} {name} {b['min_pixels']:,}-{b['max_pixels']:,}"
+        for kind in ("tasks", "datasets")
+        for name, b in policy[kind].items()
+    )
+    lines = [
+        f"Family {spec['family']}, coordinates {spec['convention']}. Pixels {policy['min_pixels']:,}-"
+        f"{policy['max_pixels']:,} ({policy['convention']} resize, factor {policy['factor']}"
+        + (f"; {budgets}" if budgets else "")
+        + f"), from {sources.get('resolution', 'the run config')}; "
+        f"prompts from {sources.get('render', 'the run config')}"
+        f"; boxes asked as {spec['box_type']} (detection) and {spec['grounding_box_type']} (grounding), "
+        f"{spec['style']} text."
+    ]
+    if spec.get("overrides"):
+        lines.append("Settings that differ from the checkpoint's training settings:")
+        lines.append("\n".join(f"- `{line}`" for line in spec["overrides"]))
+    return lines
+
+
 def results_markdown(results: dict[str, Any]) -> str:
     """The whole results.md text."""
     spec = results["spec"]
-    parts = [f"# Evaluation of `{results['model']}`", f"Family {spec['family']}, coordinates {spec['convention']}."]
-    for metric, (title, table) in SECTIONS.items():
-        chosen = {
-            f"{k} (incomplete)" if r.get("incomplete") else k: r
-            for k, r in results["benchmarks"].items()
-            if r["metric"] == metric and r.get("count")
-        }
-        if chosen:
-            parts += [f"## {title}", table(chosen)]
+    parts = [f"# Evaluation of `{results['model']}`", *settings_lines(spec)]
+    benchmarks = results["benchmarks"]
+    groups = list(dict.fromkeys(r.get("group") for r in benchmarks.values()))
+    for group in groups:
+        level = "##" if group is None else "###"
+        if group is not None:
+            parts.append(f"## {group}")
+            if results.get("groups", {}).get(group):
+                parts.append(results["groups"][group])
+        for metric, (title, table) in SECTIONS.items():
+            chosen = {
+                f"{k} (incomplete)" if r.get("incomplete") else k: r
+                for k, r in benchmarks.items()
+                if r["metric"] == metric and r.get("count") and r.get("group") == group
+            }
+            if chosen:
+                parts += [f"{level} {title}", table(chosen)]
     problems = [
         f"- {k}: {r['errors']['count']} samples failed, {r['skipped_inputs']} inputs skipped while reading"
         + (" — incomplete: more failures than `inference.max_error_fraction` allows" if r.get("incomplete") else "")

@@ -18,8 +18,7 @@ def _load(config_path: Path, overrides: tuple[str, ...]) -> TrainConfig:
     try:
         return load_config(config_path, overrides)
     except ConfigError as error:
-        click.echo(str(error), err=True)
-        sys.exit(1)
+        raise click.ClickException(str(error)) from error
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,8 +50,7 @@ def run(config_path: Path, overrides: tuple[str, ...]) -> None:
     try:
         result = train(config)
     except ConfigError as error:
-        click.echo(str(error), err=True)
-        sys.exit(1)
+        raise click.ClickException(str(error)) from error
     click.echo(f"final checkpoint: {result.final}")
     if result.report is not None:
         click.echo(f"evaluation report: {result.report}")
@@ -68,15 +66,23 @@ def run(config_path: Path, overrides: tuple[str, ...]) -> None:
     show_default="$WORLD_SIZE or 1",
     help="Number of training processes (GPUs), for batch and step counts.",
 )
-def validate(config_path: Path, overrides: tuple[str, ...], world_size: int) -> None:
-    """Check CONFIG.yaml without training: every field, the model folder, records files and the mixture.
+@click.option(
+    "--sample-images",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Look for a random N image files of each records file instead of all of them (for huge sets).",
+)
+def validate(config_path: Path, overrides: tuple[str, ...], world_size: int, sample_images: int | None) -> None:
+    """Check CONFIG.yaml without training: every field, the model folder, records files, their image files (and
+    the evaluation section's data and images) and the mixture.
 
     Prints the mixture (records, samples per epoch, share, visual tokens per sample) and the epoch's size;
     exits with status 1 and one line per problem (field path: message) if anything is wrong.
     """
     from rscovlm_train.validate import report, validate
 
-    result = validate(_load(config_path, overrides), world_size)
+    result = validate(_load(config_path, overrides), world_size, sample_images)
     click.echo(report(result))
     if not result.ok:
         click.echo(f"\n{config_path}: {len(result.problems)} problem(s):", err=True)

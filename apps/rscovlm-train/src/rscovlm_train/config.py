@@ -10,29 +10,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
+from rs_data.config_files import ConfigError, load_yaml_config, validated
 from rs_data.mixing import Mixture, parse_mixture_spec
 from rs_data.render import RenderConfig
 from rs_resolution import ResolutionPolicy
-from rscovlm_eval.config import EvalConfig, ResolutionConfig
+from rscovlm_eval.config import EvalConfig
+from rscovlm_model.families import detect_family
+from rscovlm_model.settings import ModelSettings
 from rscovlm_model.training import LoraSettings
-
-from rscovlm_train.overrides import OverrideError, apply_overrides
 
 Precision = Literal["fp32", "bf16", "fp16"]
 Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup", "cosine_with_min_lr"]
-
-
-class ConfigError(ValueError):
-    """A configuration that cannot be used; ``problems`` lists ``(field path, message)`` pairs."""
-
-    def __init__(self, problems: list[tuple[str, str]], source: str | None = None) -> None:
-        self.problems = problems
-        self.source = source
-        header = f"invalid configuration {source}" if source else "invalid configuration"
-        lines = [f"  {path}: {message}" if path else f"  {message}" for path, message in problems]
-        super().__init__("\n".join([header + ":", *lines]))
 
 
 class _Section(BaseModel):
@@ -171,13 +161,12 @@ class OutputSection(_Section):
 class EvaluationSection(EvalConfig):
     """rscovlm-eval settings (``rscovlm-eval run --help``) for the final checkpoint.
 
-    ``model`` is the final checkpoint, ``output_dir`` defaults to OUTPUT_DIR/eval and ``resolution`` to the training
-    pixel budget (``data.resolution``).
+    ``model`` is the final checkpoint and ``output_dir`` defaults to OUTPUT_DIR/eval; the pixel budgets and prompts
+    default to the ones the model was trained with (read back from the checkpoint's settings file).
     """
 
     model: Path | None = None
     output_dir: Path | None = None
-    resolution: ResolutionConfig | None = None
 
 
 class TrainConfig(_Section):
@@ -198,6 +187,18 @@ class TrainConfig(_Section):
             self.data.mixture = self.data.mixture.model_copy(update={"seed": self.seed})
         return self
 
+    def model_settings(self) -> ModelSettings:
+        """What decides what the model sees, saved beside every checkpoint for evaluation to read back."""
+        family = detect_family(self.model.path) if self.model.family == "auto" else self.model.family
+        return ModelSettings(
+            family=family,
+            convention=self.data.render.convention,
+            resolution=self.data.resolution,
+            render=self.data.render,
+            dataset_render={d.name: d.render for d in self.data.mixture.datasets if d.render is not None},
+            max_length=self.data.max_length,
+        )
+
     def to_yaml(self) -> str:
         """The resolved configuration as YAML (what is saved beside each checkpoint)."""
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
@@ -212,59 +213,11 @@ def spec_entries(spec: str) -> list[dict[str, Any]]:
         raise PydanticCustomError("mixture_spec", "{error}", {"error": str(error)}) from error
 
 
-def field_path(loc: tuple[str | int, ...]) -> str:
-    """``("data", "mixture", 0, "weight")`` -> ``data.mixture[0].weight`` (a bad dict key is named by the key)."""
-    text = ""
-    for part in loc:
-        if part == "[key]":
-            continue
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def problems_from(error: ValidationError) -> list[tuple[str, str]]:
-    """One ``(field path, message)`` per pydantic error, the offending value quoted where it helps."""
-    problems = []
-    for item in error.errors(include_url=False):
-        message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            message = "unknown key (not a field of this section)"
-        elif item["type"] not in ("missing",) and not isinstance(item.get("input"), dict):
-            message = f"{message} (got {item.get('input')!r})"
-        problems.append((field_path(item["loc"]), message))
-    return _deduplicate(problems)
-
-
-def _deduplicate(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    seen: dict[tuple[str, str], None] = {}
-    for problem in problems:
-        seen.setdefault(problem)
-    return list(seen)
-
-
 def parse_config(data: Any, source: str | None = None) -> TrainConfig:
     """Validate plain YAML data; raises `ConfigError` listing every problem with its field path."""
-    if not isinstance(data, dict):
-        raise ConfigError([("", f"the top level must be a mapping of sections, got {type(data).__name__}")], source)
-    try:
-        return TrainConfig.model_validate(data)
-    except ValidationError as error:
-        raise ConfigError(problems_from(error), source) from error
+    return validated(TrainConfig, data, source)
 
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
     """Read a YAML config, apply ``--set`` overrides, validate; raises `ConfigError`."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ConfigError([("", f"cannot read {path}: {error.strerror}")], str(path)) from error
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError([("", f"{where}not valid YAML ({getattr(error, 'problem', error)})")], str(path)) from error
-    try:
-        data = apply_overrides(data or {}, list(overrides))
-    except OverrideError as error:
-        raise ConfigError([("", str(error))], str(path)) from error
-    return parse_config(data, str(path))
+    return load_yaml_config(TrainConfig, path, overrides)

@@ -67,6 +67,9 @@ CONVERSIONS = [
         {"images": "captions/images", "split": "train", "dataset": "sydney-captions"},
     ),
     Conversion("ucmerced", "train", "classification", "scenes/train", {"dataset": "ucmerced"}),
+    Conversion("rsvqa_lr", "train", "rsvqa", "rsvqa", {"prefix": "LR_split_train", "images": "rsvqa/images"}),
+    # the training rows as LRS-VQA records, to evaluate the trained questions (training reads the zoom build)
+    Conversion("lrs_vqa", "train", "lrs-vqa", LRS_VQA_FILES["train"], {"images": "lrs_vqa/images"}),
     Conversion("dior_r", "heldout", "dior-r", "dior/Annotations", {"images": "dior/JPEGImages"}),
     Conversion("dior_rsvg", "heldout", "dior-rsvg", "dior_rsvg", {"images": "dior/JPEGImages"}),
     Conversion(
@@ -133,6 +136,7 @@ def prepare_sources(folder: Path) -> Path:
     for entry in captions["images"]:
         stem = Path(entry["filename"]).stem
         _save(synthetic_image(f"sydney/{stem}", 500, 500), folder / f"captions/images/{stem}.png")
+    _save(synthetic_image("rsvqa/0", 256, 256), folder / "rsvqa/images/0.tif")
     prepare_lrs_vqa(folder)
     for split, count in SCENES_PER_CLASS.items():
         for label, tint in SCENE_CLASSES.items():

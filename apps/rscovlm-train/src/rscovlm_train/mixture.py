@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
 from rs_data import Record, RecordFileError, read_records
 from rs_data.mixing import DatasetEntry, Mixture
 from rs_resolution import ResolutionPolicy, visual_tokens
+from rscovlm_eval.data import load_benchmark_records
 
-from rscovlm_train.config import ConfigError, DataSection
+from rscovlm_train.config import ConfigError, DataSection, TrainConfig
 
 
 def records_path(entry: DatasetEntry, root: Path) -> Path:
@@ -48,10 +50,40 @@ class DatasetSummary:
     samples_per_epoch: int
     visual_tokens: float
     render: str = ""
+    images: ImageCheck | None = None
 
 
-def summarize(data: DataSection) -> list[DatasetSummary]:
-    """Read every records file in full (each line is validated) and plan one epoch; raises `ConfigError`."""
+@dataclass(frozen=True)
+class ImageCheck:
+    """How many distinct image files of a data set were looked for, and which of them are missing."""
+
+    checked: int
+    total: int
+    missing: int
+    examples: tuple[str, ...]
+
+    def problem(self, name: str) -> str | None:
+        """The message for `validate`, or None when every image checked exists."""
+        if not self.missing:
+            return None
+        scope = "" if self.checked == self.total else f" (of {self.checked:,} checked, {self.total:,} in all)"
+        return f"{name}: {self.missing:,} image file(s) missing{scope}, e.g. {', '.join(self.examples)}"
+
+
+def check_images(records: list[Record], sample: int | None = None, seed: int = 0, examples: int = 3) -> ImageCheck:
+    """Look for every distinct image file of ``records`` (or a seeded random ``sample`` of them)."""
+    paths = list(dict.fromkeys(image.path for record in records for image in record.images))
+    chosen = paths
+    if sample is not None and sample < len(paths):
+        rng = np.random.default_rng(seed)
+        chosen = [paths[i] for i in sorted(rng.choice(len(paths), size=sample, replace=False))]
+    missing = [path for path in chosen if not Path(path).is_file()]
+    return ImageCheck(len(chosen), len(paths), len(missing), tuple(missing[:examples]))
+
+
+def summarize(data: DataSection, image_sample: int | None = None) -> list[DatasetSummary]:
+    """Read every records file in full (each line is validated), look for their image files (all, or a random
+    ``image_sample`` per data set) and plan one epoch; raises `ConfigError`."""
     mixture = resolved_mixture(data)
     loaded, problems = [], []
     for index, entry in enumerate(mixture.datasets):
@@ -74,6 +106,7 @@ def summarize(data: DataSection) -> list[DatasetSummary]:
             count,
             visual_tokens_per_sample(records, data.resolution),
             render_override(entry),
+            check_images(records, image_sample, mixture.seed),
         )
         for entry, records, count in zip(mixture.datasets, loaded, counts, strict=True)
     ]
@@ -118,3 +151,20 @@ def visual_tokens_per_sample(records: list[Record], policy: ResolutionPolicy) ->
             height, width = policy.resized_size(image.height, image.width, record.dataset, record.task)
             total += visual_tokens(height, width, policy.factor)
     return total / len(records)
+
+
+def evaluation_image_problems(config: TrainConfig, image_sample: int | None = None) -> list[tuple[str, str]]:
+    """Problems of the evaluation section's data: a benchmark whose data cannot be read, or whose images are
+    missing (all looked for, or a random ``image_sample`` of each benchmark's)."""
+    section, problems = config.evaluation, []
+    for index, bench in enumerate(section.benchmarks if section is not None else []):
+        where = f"evaluation.benchmarks[{index}]"
+        try:
+            records, _ = load_benchmark_records(bench, section)
+        except ConfigError as error:
+            problems += [(f"{where}.data", message) for _, message in error.problems]
+            continue
+        problem = check_images(records, image_sample, config.seed).problem(bench.key)
+        if problem:
+            problems.append((where, problem))
+    return problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from rscovlm_eval.report import LOSS_HISTORY_FILE
 from rscovlm_model import (
     PackingCollator,
     PaddingCollator,
@@ -21,6 +23,7 @@ from rscovlm_model import (
     load_processor,
     parameter_groups,
 )
+from rscovlm_model.settings import SETTINGS_FILE
 from torch.utils.tensorboard import SummaryWriter
 from transformers import TrainerCallback, TrainingArguments, set_seed
 from transformers.integrations import TensorBoardCallback
@@ -152,7 +155,7 @@ def _train_and_save(config: TrainConfig, callbacks: Sequence[TrainerCallback]) -
             merger_lr=optim.merger_lr,
             weight_decay=optim.weight_decay,
         ),
-        config_yaml=config.to_yaml(),
+        checkpoint_files=checkpoint_files(config),
         callbacks=list(callbacks),
     )
     if "tensorboard" in config.output.report_to and trainer.is_world_process_zero():
@@ -179,10 +182,19 @@ def save_final(trainer: CoTrainer, processor: Any, config: TrainConfig) -> Path:
     final = output / FINAL_DIR
     if trainer.args.should_save:
         processor.save_pretrained(str(staged))
-        (staged / CONFIG_NAME).write_text(config.to_yaml(), encoding="utf-8")
+        for name, text in checkpoint_files(config).items():
+            (staged / name).write_text(text, encoding="utf-8")
+        losses = [entry for entry in trainer.state.log_history if "loss" in entry]
+        (staged / LOSS_HISTORY_FILE).write_text(json.dumps(losses, indent=1), encoding="utf-8")
         commit(staged, final)
     trainer.accelerator.wait_for_everyone()
     return final
+
+
+def checkpoint_files(config: TrainConfig) -> dict[str, str]:
+    """The files saved beside every checkpoint and the final model: the resolved training config, and the settings
+    that decide what the model saw (read back by rscovlm-eval)."""
+    return {CONFIG_NAME: config.to_yaml(), SETTINGS_FILE: config.model_settings().model_dump_json(indent=1)}
 
 
 def _is_peft(model: Any) -> bool:

@@ -16,7 +16,6 @@ from transformers import Trainer
 from transformers.trainer_utils import rotate_checkpoints
 
 from rscovlm_train.checkpoints import (
-    CONFIG_NAME,
     SAMPLER_STATE_NAME,
     commit,
     load_sampler_state,
@@ -43,7 +42,8 @@ class CoTrainer(Trainer):
     - the loss is computed here, token by token, so that it can also be logged per task and per data set, with
       tokens/s and the fraction of real (non-padding) tokens;
     - checkpoints are written into a staging folder and renamed into place once complete, with the resolved
-      training config beside them.
+      files of ``checkpoint_files`` beside them (the resolved training config and the model settings that
+      evaluation reads back).
     """
 
     def __init__(
@@ -51,13 +51,13 @@ class CoTrainer(Trainer):
         *args: Any,
         sampler: Any,
         param_groups: Callable[[torch.nn.Module], list[dict[str, Any]]],
-        config_yaml: str,
+        checkpoint_files: dict[str, str],
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.mixture_sampler = sampler
         self.param_groups = param_groups
-        self.config_yaml = config_yaml
+        self.checkpoint_files = checkpoint_files
         self.group_losses = GroupLosses()
         self.dropped_samples = 0
         self._step_rates: dict[str, float] = {}  # learning rate per model part at the last optimiser step
@@ -213,7 +213,8 @@ class CoTrainer(Trainer):
         return super()._get_output_dir(trial)
 
     def _save_checkpoint(self, model: torch.nn.Module, trial: Any) -> None:
-        """Write the checkpoint into the staging folder, add sampler state and config, then rename it into place."""
+        """Write the checkpoint into the staging folder, add sampler state and the checkpoint files, then rename it
+        into place."""
         self._staging = True
         try:
             super()._save_checkpoint(model, trial)
@@ -224,7 +225,8 @@ class CoTrainer(Trainer):
         self.accelerator.wait_for_everyone()
         if self.args.should_save:
             save_sampler_state(staged, self._sampler_state())
-            write_text_atomically(staged / CONFIG_NAME, self.config_yaml)
+            for file_name, text in self.checkpoint_files.items():
+                write_text_atomically(staged / file_name, text)
             commit(staged, Path(self.args.output_dir) / name)
             self._rotate_checkpoints()
         self.accelerator.wait_for_everyone()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from rscovlm_train.config import ConfigError, TrainConfig
 from rscovlm_train.deepspeed_config import deepspeed_config, zero_stage
-from rscovlm_train.mixture import DatasetSummary, summarize
+from rscovlm_train.mixture import DatasetSummary, evaluation_image_problems, summarize
 from rscovlm_train.preflight import problems as preflight_problems
 
 
@@ -25,14 +25,20 @@ class Validation:
         return not self.problems
 
 
-def validate(config: TrainConfig, world_size: int) -> Validation:
-    """Run every check; problems are collected, not raised."""
+def validate(config: TrainConfig, world_size: int, image_sample: int | None = None) -> Validation:
+    """Run every check; problems are collected, not raised. Every image file of every records file (training and
+    evaluation) is looked for, or a random ``image_sample`` of each records file's images."""
     result = Validation(config, world_size, problems=preflight_problems(config))
     try:
-        result.datasets = summarize(config.data)
+        result.datasets = summarize(config.data, image_sample)
     except ConfigError as error:
         known = set(result.problems)
         result.problems += [problem for problem in error.problems if problem not in known]
+    for index, summary in enumerate(result.datasets):
+        problem = summary.images.problem(summary.name) if summary.images else None
+        if problem:
+            result.problems.append((f"data.mixture.datasets[{index}]", problem))
+    result.problems += evaluation_image_problems(config, image_sample)
     try:
         config.optim.accumulation_steps(world_size)
     except ConfigError as error:

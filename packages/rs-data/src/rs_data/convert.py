@@ -5,7 +5,6 @@ reason) and `skipped.jsonl` (every skipped record with file, line and reason).""
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter
 from dataclasses import asdict
@@ -66,17 +65,6 @@ def summarize(records: list[Record], skipped: list[Skipped]) -> dict[str, Any]:
     }
 
 
-def _relative_paths(records: list[Record], out_dir: Path) -> None:
-    """Images inside the output directory are stored relative to it, others as absolute paths."""
-    root = out_dir.resolve()
-    for record in records:
-        for image in record.images:
-            path = Path(image.path)
-            if path.exists():
-                path = path.resolve()
-                image.path = os.path.relpath(path, root) if path.is_relative_to(root) else str(path)
-
-
 def convert(
     format: str,
     src: str | Path,
@@ -98,7 +86,6 @@ def convert(
     if strict and result.skipped:
         shown = "\n".join(str(s) for s in result.skipped[:20])
         raise StrictModeError(f"{len(result.skipped)} records skipped (strict mode):\n{shown}")
-    _relative_paths(result.records, out_dir)
     write_records(out_dir / RECORDS_FILE, result.records)
     with (out_dir / SKIPPED_FILE).open("w", encoding="utf-8") as handle:
         for skipped in result.skipped:

@@ -238,7 +238,9 @@ def write_records(path: str | Path, records: Iterable[Record]) -> int:
     count = 0
     with path.open("w", encoding="utf-8") as handle:
         for record in records:
-            images = [image.model_copy(update={"path": stored_image_path(image.path, folder)}) for image in record.images]
+            images = [
+                image.model_copy(update={"path": stored_image_path(image.path, folder)}) for image in record.images
+            ]
             handle.write(record.model_copy(update={"images": images}).model_dump_json() + "\n")
             count += 1
     return count

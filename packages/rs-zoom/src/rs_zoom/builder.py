@@ -108,11 +108,11 @@ class _Builder:
             width, height = source.size
             frame = self.config.policy.frame(width, height, task=TASK)
             overview = ImageRef(
-                path=f"images/overview/{_safe(Path(name).with_suffix('').as_posix())}.png",
+                path=str(self.out_dir / "images" / "overview" / f"{_safe(Path(name).with_suffix('').as_posix())}.png"),
                 width=frame.resized_width,
                 height=frame.resized_height,
             )
-            source.overview(frame.resized_height, frame.resized_width).save(self.out_dir / overview.path)
+            source.overview(frame.resized_height, frame.resized_width).save(overview.path)
         except ImageReadError as error:
             for line, row in rows:
                 self.skip(line, row, "image unreadable", str(error))
@@ -144,8 +144,9 @@ class _Builder:
                 return
             self.evidence_clipped += clipped
             window = crop_window(region, source.size, self.config.crop)
-            crop = ImageRef(path=f"images/crop/{_safe(row.question_id)}.png", width=window.width, height=window.height)
-            source.read_window(window).save(self.out_dir / crop.path)
+            crop_path = self.out_dir / "images" / "crop" / f"{_safe(row.question_id)}.png"
+            crop = ImageRef(path=str(crop_path), width=window.width, height=window.height)
+            source.read_window(window).save(crop_path)
             to_overview = np.array([frame.resized_width / frame.width, frame.resized_height / frame.height] * 2)
             on_overview = hbb_to_poly(np.asarray(region) * to_overview).tolist()
             zoom = (crop, tool_call_text(poly_tag(on_overview)))

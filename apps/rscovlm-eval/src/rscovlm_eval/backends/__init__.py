@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rscovlm_eval.config import EvalConfig
-    from rscovlm_eval.inference import ModelSpec
+    from rscovlm_eval.model_settings import ModelSpec
 
 GenerateFn = Callable[[list[list[dict[str, Any]]]], list[str]]
 

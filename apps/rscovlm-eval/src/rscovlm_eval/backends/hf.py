@@ -6,7 +6,7 @@ from functools import partial
 
 from rscovlm_eval.backends import GenerateFn
 from rscovlm_eval.config import EvalConfig
-from rscovlm_eval.inference import ModelSpec, resolution_policy
+from rscovlm_eval.model_settings import ModelSpec
 
 
 def load_generator(config: EvalConfig, spec: ModelSpec) -> GenerateFn:
@@ -14,7 +14,7 @@ def load_generator(config: EvalConfig, spec: ModelSpec) -> GenerateFn:
     import torch
     from rscovlm_model import Generator, load_model, load_processor
 
-    policy = resolution_policy(config, spec)
+    policy = spec.policy
     device = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     model = load_model(
         config.model,

@@ -25,7 +25,7 @@ from rs_resolution import ResolutionPolicy
 
 from rscovlm_eval.backends import BackendError, RequestError
 from rscovlm_eval.config import EvalConfig
-from rscovlm_eval.inference import ModelSpec, resolution_policy
+from rscovlm_eval.model_settings import ModelSpec
 
 _RETRIED_STATUS = {408, 429, 500, 502, 503, 504}
 
@@ -157,7 +157,7 @@ def connect(config: EvalConfig, spec: ModelSpec) -> OpenAIChat:
         base_url=settings.base_url,
         model=settings.model or "",
         factor=spec.factor,
-        policy=resolution_policy(config, spec),
+        policy=spec.policy,
         max_new_tokens=config.generation.max_new_tokens,
         concurrency=settings.concurrency,
         timeout_s=settings.timeout_s,

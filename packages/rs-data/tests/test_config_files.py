@@ -1,5 +1,5 @@
 import pytest
-from rscovlm_train.overrides import OverrideError, apply_overrides, parse_override
+from rs_data.config_files import OverrideError, apply_overrides, parse_override
 
 
 def test_values_are_parsed_as_yaml():
