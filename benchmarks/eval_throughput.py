@@ -107,7 +107,11 @@ def settings(model: Path, batch: int, max_new_tokens: int, **extra: Any) -> Eval
             "model": str(model),
             "benchmarks": [{"name": "lrs-vqa"}],  # not read: the samples are given to infer_benchmark directly
             "generation": {"batch_size": batch, "max_new_tokens": max_new_tokens},
-            "resolution": {"min_pixels": 3136, "max_pixels": 200704, "tasks": {"uhr_vqa": [3136, 50176]}},
+            "resolution": {
+                "min_pixels": 3136,
+                "max_pixels": 200704,
+                "tasks": {"uhr_vqa": {"min_pixels": 3136, "max_pixels": 50176}},
+            },
             "device": "cpu",
             "progress": False,
             **extra,
