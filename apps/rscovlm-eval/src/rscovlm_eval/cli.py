@@ -35,6 +35,18 @@ def main() -> None:
 @click.option("--zoom/--no-zoom", default=None, help="Run the Zoom-in Chain on the UHR VQA benchmarks.")
 @click.option("--rank", type=int, help="This process's shard (default $RANK or 0).")
 @click.option("--world-size", type=int, help="Number of shards (default $WORLD_SIZE or 1).")
+@click.option("--backend", type=click.Choice(["hf", "openai"]), help="hf: load the model here; openai: a server.")
+@click.option("--base-url", help="openai: the server's API root, e.g. http://127.0.0.1:8000/v1.")
+@click.option("--served-model", help="openai: the model name the server knows (default: its only model).")
+@click.option("--concurrency", type=int, help="openai: requests in flight.")
+@click.option("--retry-errors/--no-retry-errors", default=None, help="Predict again samples cached with an error.")
+@click.option("--wait-for-lock", is_flag=True, default=None, help="Wait while another run predicts a shard.")
+@click.option(
+    "--checkpoints",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Evaluate these checkpoints (a training folder: each checkpoint-*), one run folder each, and summarise.",
+)
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 def run(
     config: Path | None, benchmarks: str | None, data: tuple[str, ...], overrides: tuple[str, ...], **options: Any
@@ -45,6 +57,9 @@ def run(
     trained with (its rscovlm_settings.json); what the config changes is named in the report. Predictions already
     cached in the run folder are reused.
     """
+    from rscovlm_eval.backends import BackendError
+    from rscovlm_eval.cache import CacheError, LockedError
+    from rscovlm_eval.checkpoints import evaluate_checkpoints
     from rscovlm_eval.runner import run_evaluation
 
     try:
@@ -52,6 +67,11 @@ def run(
         source = with_overrides(source, overrides, None if config is None else str(config))
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
+    picked = {key: options.pop(option) for key, option in INFERENCE_OPTIONS.items()}
+    inference = {key: value for key, value in picked.items() if value is not None}
+    if inference:
+        source["inference"] = {**source.get("inference", {}), **inference}
+    checkpoints = options.pop("checkpoints")
     paths = dict(_pair(item) for item in data)
     limit, zoom = options.pop("limit"), options.pop("zoom")
     batch_size = options.pop("batch_size")
@@ -67,11 +87,25 @@ def run(
     if batch_size is not None:
         source.setdefault("generation", {})["batch_size"] = batch_size
     try:
+        if checkpoints:
+            summary = evaluate_checkpoints(source, checkpoints, **options)
+            click.echo(f"summary: {summary}")
+            return
         run_dir = run_evaluation(load_config(source, **options))
-    except ConfigError as error:
+    except (ConfigError, CacheError, LockedError, BackendError) as error:
         raise click.ClickException(str(error)) from error
     report = run_dir / "results.md"
     click.echo(f"report: {report}" if report.exists() else f"predictions in {run_dir}; report after every shard")
+
+
+INFERENCE_OPTIONS = {  # `inference:` field <- command-line option
+    "backend": "backend",
+    "base_url": "base_url",
+    "model": "served_model",
+    "concurrency": "concurrency",
+    "retry_errors": "retry_errors",
+    "wait_for_lock": "wait_for_lock",
+}
 
 
 def _pair(item: str) -> tuple[str, str]:
@@ -94,13 +128,18 @@ def list_benchmarks() -> None:
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--html", is_flag=True, help="Also write report.html: tables, plots and a gallery of drawn samples.")
-def report(run_dir: Path, no_plots: bool, html: bool) -> None:
+@click.option("--repair", is_flag=True, help="First drop the damaged lines of the cache files (each is listed).")
+def report(run_dir: Path, no_plots: bool, html: bool, repair: bool) -> None:
     """Merge the shards of RUN_DIR, score every benchmark and write results.json, results.md and plots."""
+    from rscovlm_eval.cache import CacheError, LockedError, repair_run
     from rscovlm_eval.report import IncompleteRunError, write_report
 
     try:
+        if repair:
+            for dropped in repair_run(run_dir):
+                click.echo(f"dropped {dropped}")
         write_report(run_dir, plots=not no_plots, html=html)
-    except (IncompleteRunError, FileNotFoundError) as error:
+    except (IncompleteRunError, FileNotFoundError, CacheError, LockedError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"report: {run_dir / ('report.html' if html else 'results.md')}")
 

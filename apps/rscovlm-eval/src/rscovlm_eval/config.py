@@ -180,6 +180,30 @@ class ZoomConfig(_Strict):
     max_rounds: int = Field(default=2, ge=1)
 
 
+class InferenceConfig(_Strict):
+    """Where answers come from and how the prediction cache treats failures and other runs."""
+
+    backend: Literal["hf", "openai"] = Field(
+        default="hf", description="'hf': load the checkpoint here; 'openai': an OpenAI-compatible server."
+    )
+    base_url: str = Field(default="http://127.0.0.1:8000/v1", description="openai: the server's API root.")
+    model: str | None = Field(default=None, description="openai: the served model name; default: its only model.")
+    concurrency: int = Field(default=8, ge=1, description="openai: requests in flight.")
+    timeout_s: float = Field(default=600.0, gt=0, description="openai: seconds to wait for one answer.")
+    retries: int = Field(default=3, ge=0, description="openai: retries of a failed request (exponential backoff).")
+    backoff_s: float = Field(default=1.0, ge=0, description="openai: wait before the first retry, doubled after.")
+    retry_errors: bool = Field(default=True, description="Predict again the samples cached with an error.")
+    max_error_fraction: float = Field(
+        default=0.0, ge=0, le=1, description="A benchmark with more failed samples than this is marked incomplete."
+    )
+    wait_for_lock: bool = Field(
+        default=False, description="Wait for another run's lock on a benchmark shard instead of stopping."
+    )
+    lock_stale_s: float = Field(
+        default=300.0, gt=0, description="A lock of another host not refreshed for this long is stale."
+    )
+
+
 class EvalConfig(_Strict):
     """Everything one evaluation run needs."""
 
@@ -208,6 +232,7 @@ class EvalConfig(_Strict):
     )
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     zoom: ZoomConfig = Field(default_factory=ZoomConfig)
+    inference: InferenceConfig = Field(default_factory=InferenceConfig)
     rank: int = Field(default=0, ge=0, description="This process's shard; default from $RANK.")
     world_size: int = Field(default=1, ge=1, description="Number of shards; default from $WORLD_SIZE.")
     seed: int = 0

@@ -1,8 +1,9 @@
-"""Batched inference into the prediction cache, through rscovlm_model.Generator and rs_zoom's chain runner.
+"""Batched inference into the prediction cache, through a backend (see `rscovlm_eval.backends`) and rs_zoom's chain
+runner.
 
 Prompts and image sizes come from rs-data's renderer and rs-resolution's policy: the same code as training.
-A sample whose image cannot be read (or whose prompt cannot be built) is cached with its error, counted in the
-report and never retried silently.
+A sample whose image cannot be read, whose prompt cannot be built or whose request failed is cached with its error,
+counted in the report and predicted again by the next run (unless `inference.retry_errors` is off).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ from rs_resolution import ImageReadError
 from rs_zoom import run_chains
 from tqdm import tqdm
 
+from rscovlm_eval.backends import GenerateFn, RequestError
 from rscovlm_eval.cache import PredictionCache
 from rscovlm_eval.config import EvalConfig
 from rscovlm_eval.fewshot import with_shots
@@ -28,34 +29,9 @@ from rscovlm_eval.model_settings import ModelSpec
 from rscovlm_eval.registry import BENCHMARKS
 
 TASKS = {b.task for b in BENCHMARKS.values()}
-GenerateFn = Callable[[list[list[dict[str, Any]]]], list[str]]
-_IMAGE_ERRORS = (ImageReadError, OSError)  # an unreadable image: that sample's fault, not the run's
-_PROMPT_ERRORS = (*_IMAGE_ERRORS, ValueError)
-
-
-def load_generator(config: EvalConfig, spec: ModelSpec) -> GenerateFn:
-    """Load the checkpoint and wrap it as a `generate(conversations) -> answers` callable."""
-    import torch
-    from rscovlm_model import Generator, load_model, load_processor
-
-    policy = spec.policy
-    device = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    model = load_model(
-        config.model,
-        family=spec.family,
-        dtype=config.dtype,
-        attn_implementation=config.attn_implementation,
-        device=device,
-    )
-    processor = load_processor(config.model, policy=policy)
-    generator = Generator(
-        model,
-        processor,
-        policy,
-        batch_size=config.generation.batch_size,
-        max_new_tokens=config.generation.max_new_tokens,
-    )
-    return partial(generator, do_sample=False)
+# an unreadable image or a refused request: that sample's fault, not the run's
+_SAMPLE_ERRORS = (ImageReadError, OSError, RequestError)
+_PROMPT_ERRORS = (ImageReadError, OSError, ValueError)
 
 
 def prediction_settings(config: EvalConfig, spec: ModelSpec) -> dict[str, Any]:
@@ -107,6 +83,16 @@ def _answer(
     ]
 
 
+def stripped(generate: GenerateFn) -> GenerateFn:
+    """`generate` with every reply stripped of surrounding whitespace, whatever the backend: servers differ in what
+    they strip (transformers serve strips, vLLM does not), and a chain's next round must see the same text."""
+
+    def generate_stripped(conversations: list[list[dict[str, Any]]]) -> list[str]:
+        return [text.strip() for text in generate(conversations)]
+
+    return generate_stripped
+
+
 def zoom_item(sample: RenderedSample) -> tuple[str, str]:
     """(image, question) of a rendered sample for rs_zoom.run_chains: the same question text as without zoom."""
     user = next(m for m in prompt_messages(sample) if m["role"] == "user")
@@ -149,10 +135,10 @@ def infer_benchmark(
                     bar.update()
             if not batch:
                 continue
-            generate = get_generate()
+            generate = stripped(get_generate())
             try:
                 answers = _answer(generate, [s for _, s in batch], zoom, config, spec)
-            except _IMAGE_ERRORS:
+            except _SAMPLE_ERRORS:
                 answers = [_answer_one(generate, s, zoom, config, spec) for _, s in batch]
             for (record, sample), answer in zip(batch, answers, strict=True):
                 frame = sample.frames[0].model_dump() if sample.frames else None
@@ -164,5 +150,5 @@ def _answer_one(generate: GenerateFn, sample: Any, zoom: bool, config: EvalConfi
     """One sample alone, after its batch failed: the answer, or the error that belongs to this sample."""
     try:
         return _answer(generate, [sample], zoom, config, spec)[0]
-    except _IMAGE_ERRORS as error:
+    except _SAMPLE_ERRORS as error:
         return {"error": f"generation failed: {error}"}

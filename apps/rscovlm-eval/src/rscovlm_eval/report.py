@@ -26,7 +26,10 @@ def _read_json(path: Path) -> Any:
 
 
 def compute_results(run_dir: Path) -> tuple[dict[str, Any], dict[str, ScoringContext]]:
-    """Score every benchmark of a run from its merged shard caches; also return the scorers' plot data."""
+    """Score every benchmark of a run from its merged shard caches; also return the scorers' plot data.
+
+    A benchmark with more failed samples than `inference.max_error_fraction` of its samples is marked `incomplete`.
+    """
     run = _read_json(run_dir / "run.json")
     results: dict[str, Any] = {
         "model": run["config"]["model"],
@@ -35,6 +38,7 @@ def compute_results(run_dir: Path) -> tuple[dict[str, Any], dict[str, ScoringCon
         "benchmarks": {},
     }
     plot_data: dict[str, ScoringContext] = {}
+    max_errors = run["config"].get("inference", {}).get("max_error_fraction", 0.0)
     for bench in run["benchmarks"]:
         folder = run_dir / bench["key"]
         manifest = _read_json(folder / "manifest.json")
@@ -57,6 +61,7 @@ def compute_results(run_dir: Path) -> tuple[dict[str, Any], dict[str, ScoringCon
         )
         scores = score_benchmark(bench["metric"], entries, ctx)
         scores["skipped_inputs"] = len(manifest["skipped"])
+        scores["incomplete"] = scores["errors"]["count"] > max_errors * len(manifest["ids"])
         results["benchmarks"][bench["key"]] = {
             "name": bench["name"],
             "metric": bench["metric"],

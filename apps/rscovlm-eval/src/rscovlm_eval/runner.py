@@ -6,6 +6,7 @@ Run folder layout::
     RUN_DIR/<benchmark>/manifest.json        the benchmark's sample ids (all shards) and skipped inputs
     RUN_DIR/<benchmark>/full_targets.json    full-image labels that merged patch answers are scored on (if merged)
     RUN_DIR/<benchmark>/predictions.rank{r}-of-{w}.jsonl
+    RUN_DIR/<benchmark>/predictions.rank{r}-of-{w}.lock   while a run predicts that shard (owner host and pid)
     RUN_DIR/results.json, results.md, plots/*.png
 """
 
@@ -17,11 +18,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rscovlm_eval.cache import PredictionCache, merge_shards, shard_path
+from rscovlm_eval.backends import GenerateFn, describe_backend, load_backend
+from rscovlm_eval.cache import PredictionCache, ShardLock, lock_path, merge_shards, shard_path
 from rscovlm_eval.config import BenchmarkConfig, ConfigError, EvalConfig, load_config
 from rscovlm_eval.data import FULL_TARGETS, load_benchmark_records, load_full_targets
 from rscovlm_eval.fewshot import load_shots, shot_messages, shot_settings
-from rscovlm_eval.inference import GenerateFn, infer_benchmark, load_generator, prediction_settings
+from rscovlm_eval.inference import infer_benchmark, prediction_settings
 from rscovlm_eval.model_settings import ModelSpec, model_spec
 from rscovlm_eval.registry import get_benchmark
 from rscovlm_eval.report import write_report
@@ -110,14 +112,20 @@ def _benchmark_settings(bench: BenchmarkConfig, config: EvalConfig, merge_patche
     }
 
 
+def _done(entries: list[dict[str, Any]], config: EvalConfig) -> set[str]:
+    """Ids that need no new prediction: those answered, and those failed too when errors are not retried."""
+    return {e["id"] for e in entries if "error" not in e or not config.inference.retry_errors}
+
+
 def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: GenerateFn | None = None) -> Path:
     """Evaluate a model on the configured benchmarks and return the run folder (which holds the report).
 
     `config` is an EvalConfig, a YAML path or a dict. `generate` replaces the model (a callable taking Qwen-style
     conversations and returning answers); by default the checkpoint at `config.model` is loaded on first need.
-    Predictions already in the run folder's cache are reused. With several shards (`world_size` > 1) each process
-    predicts its share; the report is written by whichever process finds every shard complete, or later by
-    `rscovlm-eval report RUN_DIR`.
+    Predictions already in the run folder's cache are reused (samples cached with an error are predicted again
+    unless `inference.retry_errors` is off); each shard is predicted under a lock file. With several shards
+    (`world_size` > 1) each process predicts its share; the report is written by whichever process finds every
+    shard complete, or later by `rscovlm-eval report RUN_DIR`.
     """
     config = load_config(config)
     spec: ModelSpec = model_spec(config)
@@ -130,6 +138,13 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
         _benchmark_settings(b, config, targets is not None)
         for b, targets in zip(config.benchmarks, full_targets, strict=True)
     ]
+    backend = describe_backend(config) if generate is None else {"kind": "callable"}
+    if generate is None and config.inference.backend == "openai":  # reach the server before any work
+        from rscovlm_eval.backends.openai import connect
+
+        chat = connect(config, spec)
+        backend["served_model"] = chat.model
+        generate = chat
     _update_run_file(
         run_dir,
         {
@@ -137,6 +152,7 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
             "spec": spec.to_dict(),
             "benchmarks": benchmarks,
             "config": config.model_dump(mode="json"),
+            "backend": backend,
         },
     )
     shots = [load_shots(b, config) for b in config.benchmarks]
@@ -144,7 +160,7 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
 
     def get_generate() -> GenerateFn:
         if not lazy_generate:
-            lazy_generate.append(load_generator(config, spec))
+            lazy_generate.append(load_backend(config, spec))
         return lazy_generate[0]
 
     complete = True
@@ -162,9 +178,14 @@ def run_evaluation(config: EvalConfig | str | Path | dict[str, Any], generate: G
         if targets is not None:
             _write_json(folder / FULL_TARGETS, targets)
         mine = records[config.rank :: config.world_size]
-        done_elsewhere = {e["id"] for e in merge_shards(folder, manifest["ids"])[0]}  # e.g. under another world_size
-        with PredictionCache(shard_path(folder, config.rank, config.world_size)) as cache:
-            todo = [r for r in mine if r.id not in cache and r.id not in done_elsewhere]
+        lock = ShardLock(
+            lock_path(folder, config.rank, config.world_size),
+            wait=config.inference.wait_for_lock,
+            stale_s=config.inference.lock_stale_s,
+        )
+        with lock, PredictionCache(shard_path(folder, config.rank, config.world_size)) as cache:
+            done_elsewhere = _done(merge_shards(folder, manifest["ids"])[0], config)  # e.g. under another world_size
+            todo = [r for r in mine if r.id not in done_elsewhere]
             skip = settings["inputs"].get("zoom_skip_categories", [])
             for group, zoom in zoom_groups(todo, settings["zoom"], skip):
                 infer_benchmark(

@@ -19,18 +19,26 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+COUNTS = ["N", "Errors"]
+
+
+def counts(result: dict[str, Any]) -> list[str]:
+    """The N and Errors cells of a benchmark row: samples scored, samples that failed."""
+    return [str(result["count"]), str(result.get("errors", {}).get("count", 0))]
+
+
 def _columns(results: dict[str, dict[str, Any]], field: str) -> list[str]:
     return sorted({k for r in results.values() for k in r.get(field, {})})
 
 
 def _classification(results: dict[str, dict[str, Any]]) -> str:
-    rows = [[k, pct(r.get("accuracy")), pct(r.get("contain_accuracy")), str(r["count"])] for k, r in results.items()]
-    return _table(["Benchmark", "Acc", "Acc (contain)", "N"], rows)
+    rows = [[k, pct(r.get("accuracy")), pct(r.get("contain_accuracy")), *counts(r)] for k, r in results.items()]
+    return _table(["Benchmark", "Acc", "Acc (contain)", *COUNTS], rows)
 
 
 def _captioning(results: dict[str, dict[str, Any]]) -> str:
-    rows = [[k, *(pct(r.get(m)) for m in METRIC_NAMES), str(r["count"])] for k, r in results.items()]
-    return _table(["Benchmark", *METRIC_NAMES, "N"], rows)
+    rows = [[k, *(pct(r.get(m)) for m in METRIC_NAMES), *counts(r)] for k, r in results.items()]
+    return _table(["Benchmark", *METRIC_NAMES, *COUNTS], rows)
 
 
 def _vqa(results: dict[str, dict[str, Any]]) -> str:
@@ -42,11 +50,11 @@ def _vqa(results: dict[str, dict[str, Any]]) -> str:
             pct(r.get("average_accuracy")),
             pct(r.get("accuracy")),
             "-" if r.get("count_mae") is None else f"{r['count_mae']:.2f}",
-            str(r["count"]),
+            *counts(r),
         ]
         for k, r in results.items()
     ]
-    return _table(["Benchmark", *types, "AA", "OA", "Count MAE", "N"], rows)
+    return _table(["Benchmark", *types, "AA", "OA", "Count MAE", *COUNTS], rows)
 
 
 def _grounding(results: dict[str, dict[str, Any]]) -> str:
@@ -57,11 +65,11 @@ def _grounding(results: dict[str, dict[str, Any]]) -> str:
             pct(r.get("acc@0.5")),
             pct(r.get("mean_iou")),
             *(pct(r.get("by_size", {}).get(s, {}).get("accuracy")) for s in sizes),
-            str(r["count"]),
+            *counts(r),
         ]
         for k, r in results.items()
     ]
-    return _table(["Benchmark", "Acc@0.5 (IoU > 0.5)", "mIoU", *(f"Acc {s}" for s in sizes), "N"], rows)
+    return _table(["Benchmark", "Acc@0.5 (IoU > 0.5)", "mIoU", *(f"Acc {s}" for s in sizes), *COUNTS], rows)
 
 
 def _detection(results: dict[str, dict[str, Any]]) -> str:
@@ -73,11 +81,11 @@ def _detection(results: dict[str, dict[str, Any]]) -> str:
             pct(r["map_mmrotate"]),
             pct(r["map_nc"]["map"]),
             pct(r["mf1"]["f1"]),
-            str(r["count"]),
+            *counts(r),
         ]
         for k, r in scored.items()
     ]
-    header = ["Benchmark", "mAP (DOTA devkit)", "mAP (mmrotate)", "mAP_nc", "mF1", "N"]
+    header = ["Benchmark", "mAP (DOTA devkit)", "mAP (mmrotate)", "mAP_nc", "mF1", *COUNTS]
     parts = [_table(header, rows)] if rows else []
     for k, r in scored.items():
         classes = list(r["per_class"])
@@ -107,10 +115,11 @@ def _lrs_vqa(results: dict[str, dict[str, Any]]) -> str:
                 pct(r.get("average_accuracy")),
                 pct(zoom.get("zoom_rate")),
                 "-" if not zoom else f"{zoom['mean_rounds']:.2f}",
-                str(r["count"]),
+                *counts(r),
             ]
         )
-    header = ["Benchmark", *(f"{s} {m}" for s in sources for m in ("OA", "AA")), "OA", "AA", "Zoom rate", "Rounds", "N"]
+    header = ["Benchmark", *(f"{s} {m}" for s in sources for m in ("OA", "AA")), "OA", "AA", "Zoom rate", "Rounds"]
+    header += COUNTS
     parts = [_table(header, by_source)]
     for k, r in results.items():
         categories = sorted(r["per_category"])
@@ -154,11 +163,11 @@ def _multiple_choice(results: dict[str, dict[str, Any]]) -> str:
             k,
             *(pct(r["per_category"].get(c, {}).get("accuracy")) for c in categories),
             pct(r.get("accuracy")),
-            str(r["count"]),
+            *counts(r),
         ]
         for k, r in results.items()
     ]
-    return _table(["Benchmark", *categories, "Acc", "N"], rows)
+    return _table(["Benchmark", *categories, "Acc", *COUNTS], rows)
 
 
 SECTIONS: dict[str, tuple[str, Callable[[dict[str, dict[str, Any]]], str]]] = {
@@ -217,7 +226,7 @@ def results_markdown(results: dict[str, Any]) -> str:
                 parts.append(results["groups"][group])
         for metric, (title, table) in SECTIONS.items():
             chosen = {
-                k: r
+                f"{k} (incomplete)" if r.get("incomplete") else k: r
                 for k, r in benchmarks.items()
                 if r["metric"] == metric and r.get("count") and r.get("group") == group
             }
@@ -225,6 +234,7 @@ def results_markdown(results: dict[str, Any]) -> str:
                 parts += [f"{level} {title}", table(chosen)]
     problems = [
         f"- {k}: {r['errors']['count']} samples failed, {r['skipped_inputs']} inputs skipped while reading"
+        + (" — incomplete: more failures than `inference.max_error_fraction` allows" if r.get("incomplete") else "")
         for k, r in results["benchmarks"].items()
         if r["errors"]["count"] or r["skipped_inputs"]
     ]

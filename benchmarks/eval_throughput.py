@@ -1,0 +1,189 @@
+"""Evaluation throughput on the tiny Qwen2.5-VL: samples/s of rscovlm-eval's inference path at batch 1 vs batch N.
+
+Times `infer_benchmark` (rendering, image preparation, generation, the prediction cache) on generated VQA samples,
+without model loading or scoring:
+
+- plain prompts, `hf` backend, batch 1 (the baseline) and batch N;
+- Zoom-in Chains, `hf` backend, batch 1 and batch N. A random model never writes a tool call, so every other chain's
+  first reply is a scripted zoom into the top-left quarter (all other replies come from the model): chains of one
+  batch end after different numbers of rounds, as real ones do;
+- plain prompts through the `openai` backend against `transformers serve` on 127.0.0.1, 1 and 8 requests in flight
+  (`--no-server` skips it).
+
+Each setting's predictions (and zoom trajectories) must equal the batch-1 `hf` ones; the script says when they do not.
+
+    uv run --no-sync python benchmarks/eval_throughput.py [--samples 32] [--batch 8] [--max-new-tokens 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from rs_data import ImageRef, Record, VQAAnnotation
+from rs_zoom import format_tool_call
+from rscovlm_eval.backends import GenerateFn, load_backend
+from rscovlm_eval.cache import PredictionCache
+from rscovlm_eval.config import EvalConfig, load_config
+from rscovlm_eval.inference import infer_benchmark
+from rscovlm_eval.model_settings import model_spec
+
+
+def make_records(root: Path, count: int, task: str, size: tuple[int, int]) -> list[Record]:
+    """`count` VQA samples on generated images of `size` (width, height), questions of slightly different lengths."""
+    records = []
+    for i in range(count):
+        rng = np.random.default_rng(i)
+        path = root / f"{task}_{i}.png"
+        coarse = rng.integers(0, 255, (size[1] // 16, size[0] // 16, 3), dtype=np.uint8)
+        Image.fromarray(coarse).resize(size, Image.BICUBIC).save(path)
+        question = f"Question {i}: how many " + "small " * (i % 4) + "vehicles are parked near the buildings?"
+        records.append(
+            Record(
+                id=f"{task}_{i}",
+                dataset="bench",
+                task=task,
+                images=[ImageRef(path=str(path), width=size[0], height=size[1])],
+                annotation=VQAAnnotation(question=question, answer="3"),
+            )
+        )
+    return records
+
+
+class ZoomEveryOther:
+    """`generate` whose first reply in chains of odd-numbered questions is a zoom into the top-left quarter."""
+
+    def __init__(self, generate: GenerateFn) -> None:
+        self.generate = generate
+
+    @staticmethod
+    def _scripted(conversation: list[dict[str, Any]]) -> str | None:
+        if any(m["role"] == "assistant" for m in conversation):
+            return None
+        user = next(m for m in conversation if m["role"] == "user")
+        text = next(p["text"] for p in user["content"] if p["type"] == "text")
+        if int(text.split(":")[0].removeprefix("Question ")) % 2 == 0:
+            return None
+        image = next(p for p in user["content"] if p["type"] == "image")
+        return format_tool_call([0, 0, image["resized_width"] // 2, image["resized_height"] // 2])
+
+    def __call__(self, conversations: list[list[dict[str, Any]]]) -> list[str]:
+        replies = [self._scripted(c) for c in conversations]
+        asked = [c for c, r in zip(conversations, replies, strict=True) if r is None]
+        answers = iter(self.generate(asked) if asked else [])
+        return [r if r is not None else next(answers) for r in replies]
+
+
+def timed(records: list[Record], generate: GenerateFn, config: EvalConfig, zoom: bool) -> tuple[float, list]:
+    """Seconds to predict `records` into a fresh cache, and the predictions (with their zoom trajectories)."""
+    folder = Path(tempfile.mkdtemp(prefix="eval_bench_cache_"))
+    try:
+        with PredictionCache(folder / "predictions.jsonl") as cache:
+            start = time.perf_counter()
+            infer_benchmark(records, cache, lambda: generate, config, model_spec(config), zoom=zoom, label="bench")
+            seconds = time.perf_counter() - start
+        entries = [cache.entries[r.id] for r in records]
+    finally:
+        shutil.rmtree(folder)
+    errors = [e["error"] for e in entries if "error" in e]
+    if errors:
+        raise RuntimeError(f"{len(errors)} samples failed, e.g. {errors[0]}")
+    return seconds, [(e["prediction"], e.get("zoom")) for e in entries]
+
+
+def settings(model: Path, batch: int, max_new_tokens: int, **extra: Any) -> EvalConfig:
+    return load_config(
+        {
+            "model": str(model),
+            "benchmarks": [{"name": "lrs-vqa"}],  # not read: the samples are given to infer_benchmark directly
+            "generation": {"batch_size": batch, "max_new_tokens": max_new_tokens},
+            "resolution": {
+                "min_pixels": 3136,
+                "max_pixels": 200704,
+                "tasks": {"uhr_vqa": {"min_pixels": 3136, "max_pixels": 50176}},
+            },
+            "device": "cpu",
+            "progress": False,
+            **extra,
+        }
+    )
+
+
+def report(name: str, count: int, seconds: float, base: float, same: bool) -> None:
+    verdict = "identical to batch 1" if same else "DIFFERENT from batch 1"
+    print(f"{name:<34} {count / seconds:8.2f} samples/s  {base / seconds:6.2f}x  predictions {verdict}")
+
+
+def serve(model: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    """`transformers serve MODEL` on a free port of 127.0.0.1; returns the process and the API root once healthy."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "transformers.cli.transformers", "serve", str(model), "--host", "127.0.0.1"]
+    server = subprocess.Popen(
+        [*command, "--port", str(port), "--device", "cpu"], stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).close()
+            return server, f"http://127.0.0.1:{port}/v1"
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError(f"transformers serve failed: {log.read_text()[-2000:]}") from None
+            time.sleep(0.5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--max-new-tokens", type=int, default=16)
+    parser.add_argument("--no-server", action="store_true", help="Skip the openai backend figures.")
+    args = parser.parse_args()
+    from rscovlm_model import build_tiny_checkpoint
+
+    root = Path(tempfile.mkdtemp(prefix="eval_bench_"))
+    try:
+        model = build_tiny_checkpoint(root / "tiny", "qwen2_5_vl")
+        plain = make_records(root, args.samples, "vqa", (448, 336))
+        chains = make_records(root, args.samples, "uhr_vqa", (1600, 1200))
+        one, many = (settings(model, b, args.max_new_tokens) for b in (1, args.batch))
+        hf_one, hf_many = load_backend(one, model_spec(one)), load_backend(many, model_spec(many))
+        timed(plain[:2], hf_many, many, zoom=False)  # warm-up
+        print(f"tiny Qwen2.5-VL on CPU, {args.samples} samples, max_new_tokens {args.max_new_tokens}")
+        base, expected = timed(plain, hf_one, one, zoom=False)
+        report("plain, hf, batch 1", len(plain), base, base, True)
+        seconds, got = timed(plain, hf_many, many, zoom=False)
+        report(f"plain, hf, batch {args.batch}", len(plain), seconds, base, got == expected)
+        zoom_base, zoom_expected = timed(chains, ZoomEveryOther(hf_one), one, zoom=True)
+        report("zoom chains, hf, batch 1", len(chains), zoom_base, zoom_base, True)
+        seconds, got = timed(chains, ZoomEveryOther(hf_many), many, zoom=True)
+        report(f"zoom chains, hf, batch {args.batch}", len(chains), seconds, zoom_base, got == zoom_expected)
+        if args.no_server:
+            return
+        server, url = serve(model, root / "serve.log")
+        try:
+            for concurrency in (1, 8):
+                inference = {"backend": "openai", "base_url": url, "concurrency": concurrency}
+                config = settings(model, 8, args.max_new_tokens, inference=inference)
+                seconds, got = timed(plain, load_backend(config, model_spec(config)), config, zoom=False)
+                report(f"plain, openai, {concurrency} in flight", len(plain), seconds, base, got == expected)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
