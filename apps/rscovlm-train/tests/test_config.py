@@ -34,7 +34,7 @@ def write(tmp_path: Path, data: dict) -> Path:
 def test_the_prepared_demo_config_validates(demo_dir):
     result = run_validate(demo_dir / "demo.yaml")
     assert result.exit_code == 0, result.output
-    assert "samples per epoch:      66" in result.output
+    assert "samples per epoch:      72" in result.output
     assert "ucmerced" in result.output and "OK" in result.output
 
 
@@ -194,7 +194,7 @@ def test_a_per_entry_convention_is_checked_against_the_model(tmp_path, demo_conf
     data["data"]["mixture"]["datasets"][-1]["render"] = {"convention": "relative1000"}
     result = run_validate(write(tmp_path, data))
     assert result.exit_code == 1
-    assert "data.mixture.datasets[6].render.convention: 'relative1000' is not qwen2_5_vl's" in result.output
+    assert "data.mixture.datasets[7].render.convention: 'relative1000' is not qwen2_5_vl's" in result.output
     config = load_config(RECIPE)
     assert (config.optim.lr, config.optim.scheduler, config.optim.warmup_ratio) == (2.0e-6, "cosine", 0.05)
     assert (config.optim.weight_decay, config.optim.epochs, config.data.max_length) == (0.1, 1, 6144)

@@ -29,7 +29,7 @@ from rscovlm_train.run import train
 pytestmark = pytest.mark.slow
 
 FAMILIES = {"qwen2_5_vl": (28, "absolute"), "qwen3_vl": (32, "relative1000")}
-STEPS = 160
+STEPS = 200
 
 
 def _subset(source: Path, target: Path, pick, edit=None) -> Path:
@@ -94,7 +94,7 @@ def _prepare(demo_dir: Path, root: Path, family: str) -> dict[str, Any]:
                     {"name": "vqa", "path": "vqa.jsonl"},
                     {"name": "grounding", "path": "grounding.jsonl", "repeat": 2, "render": hbb},
                     {"name": "ships", "path": "ships.jsonl", "repeat": 2, "render": poly},
-                    {"name": "dior", "path": "dior.jsonl", "repeat": 2, "render": hbb},
+                    {"name": "dior", "path": "dior.jsonl", "repeat": 3, "render": hbb},
                     {"name": "zoom", "path": "zoom/records.jsonl", "repeat": 2},
                 ]
             },

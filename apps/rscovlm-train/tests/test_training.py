@@ -1,4 +1,4 @@
-"""The demo end to end: 120 steps of co-training on every task, checkpoints, the final model, the evaluation report."""
+"""The demo end to end: 60 steps of co-training on every task, checkpoints, the final model, the evaluation report."""
 
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ def demo_run(demo_dir: Path) -> TrainResult:
 
 
 def test_loss_falls_and_is_logged_per_task_and_dataset(demo_run, logged):
-    last = demo_run.final.parent / "checkpoint-120"
+    last = demo_run.final.parent / "checkpoint-60"
     losses = logged(last, "loss")
-    assert sorted(losses) == list(range(10, 121, 10))
-    assert losses[120] < losses[10] - 0.5
+    assert sorted(losses) == list(range(10, 61, 10))
+    assert losses[60] < losses[10] - 0.5
     for group in [*(f"task/{t}" for t in TASKS), *(f"dataset/{d}" for d in DATASETS)]:
         assert logged(last, f"loss_{group}"), f"loss_{group} never logged"
     for part in ("vision", "merger", "llm"):
@@ -39,7 +39,7 @@ def test_loss_falls_and_is_logged_per_task_and_dataset(demo_run, logged):
 
 def test_checkpoints_are_complete_rotated_and_carry_config_and_sampler(demo_run, demo_dir):
     output = demo_run.final.parent
-    assert sorted(p.name for p in output.glob("checkpoint-*")) == ["checkpoint-120", "checkpoint-80"]
+    assert sorted(p.name for p in output.glob("checkpoint-*")) == ["checkpoint-40", "checkpoint-60"]
     assert not (output / STAGING_DIR).exists()
     for checkpoint in output.glob("checkpoint-*"):
         assert load_config(checkpoint / CONFIG_NAME) == load_config(demo_dir / "demo.yaml")
@@ -47,7 +47,7 @@ def test_checkpoints_are_complete_rotated_and_carry_config_and_sampler(demo_run,
         assert state["seed"] == 0 and state["world_size"] == 1
     assert list((output / "tensorboard").glob("events.out.tfevents.*"))
     trace = (output / SAMPLE_TRACE_DIR / "rank0.jsonl").read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line)["step"] for line in trace] == list(range(1, 121))
+    assert [json.loads(line)["step"] for line in trace] == list(range(1, 61))
 
 
 def test_every_checkpoint_carries_the_settings_evaluation_reads(demo_run, demo_dir):

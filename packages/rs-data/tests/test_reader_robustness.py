@@ -130,7 +130,10 @@ def test_llava_array_line_and_bom(tmp_path: Path) -> None:
     (tmp_path / "chat.jsonl").write_text(BOM + json.dumps(row) + "\n[1, 2]\n" + json.dumps({**row, "id": "b"}) + "\n")
     result = READERS["llava"](tmp_path / "chat.jsonl")
     assert [r.id for r in result.records] == ["a", "b"]
-    assert [(s.line, s.reason) for s in result.skipped] == [(2, "entry is a JSON list, not an object")]
+    # a JSON array is read as a bare message list (Qwen's form), and [1, 2] holds no messages
+    assert [(s.line, s.reason) for s in result.skipped] == [
+        (2, "entry: bad message 1: needs a role among ('system', 'user', 'assistant')")
+    ]
 
 
 def test_coco_string_annotation_and_bom(tmp_path: Path) -> None:
