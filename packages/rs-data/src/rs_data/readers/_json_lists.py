@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,3 +23,19 @@ def json_list_units(src: Path, files: list[str] | None) -> tuple[Path, list[tupl
             raise ValueError(f"{path}: expected a JSON list of items")
         units += [(path, index, item) for index, item in enumerate(items)]
     return root, units
+
+
+@dataclass(frozen=True)
+class JsonListContext:
+    """The records' data set name and the image folder of one read."""
+
+    dataset: str
+    images: Path
+
+
+def prepare_json_lists(
+    src: Path, files: list[str] | None, images: str | Path | None, dataset: str
+) -> tuple[JsonListContext, list[tuple[Path, int, Any]]]:
+    """The context and units of a read: images under `images`, by default the folder of the files."""
+    root, units = json_list_units(src, files)
+    return JsonListContext(dataset, Path(images) if images else root), units

@@ -10,30 +10,22 @@ Multi-frame (temporal) items are skipped with the reason: they need multi-image 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rs_data.readers._common import Reader, ReadResult, image_ref
-from rs_data.readers._json_lists import json_list_units
+from rs_data.readers._json_lists import JsonListContext, prepare_json_lists
 from rs_data.schema import Record, Skipped, VQAAnnotation
 
 _LEAD = re.compile(r"^\s*(This is a satellite image:\s*)?<video>\s*")
 _PREFIX = "TEOChatlas/eval/"
 
 
-@dataclass(frozen=True)
-class TeoChatContext:
-    dataset: str
-    images: Path
-
-
 def prepare(
     src: Path, files: list[str] | None = None, images: str | Path | None = None, dataset: str = "teochatlas"
-) -> tuple[TeoChatContext, list[tuple[Path, int, Any]]]:
+) -> tuple[JsonListContext, list[tuple[Path, int, Any]]]:
     """`src` is TEOChatlas' `eval` folder (with `files`) or one file; frames under `images` (default: that folder)."""
-    root, units = json_list_units(src, files)
-    return TeoChatContext(dataset, Path(images) if images else root), units
+    return prepare_json_lists(src, files, images, dataset)
 
 
 def _turns(item: dict) -> tuple[str, str]:
@@ -43,7 +35,7 @@ def _turns(item: dict) -> tuple[str, str]:
     return _LEAD.sub("", human["value"]).strip(), str(gpt["value"])
 
 
-def read_unit(context: TeoChatContext, unit: tuple[Path, int, Any]) -> ReadResult:
+def read_unit(context: JsonListContext, unit: tuple[Path, int, Any]) -> ReadResult:
     path, index, item = unit
     result = ReadResult()
     where = f"item {index}"

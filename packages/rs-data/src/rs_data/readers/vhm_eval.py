@@ -7,28 +7,20 @@ Each file is a JSON list of LLaVA-style items: `image` (file name), `image_path`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rs_data.readers._common import Reader, ReadResult, image_ref
-from rs_data.readers._json_lists import json_list_units
+from rs_data.readers._json_lists import JsonListContext, prepare_json_lists
 from rs_data.schema import Record, Skipped, VQAAnnotation
-
-
-@dataclass(frozen=True)
-class VhmContext:
-    dataset: str
-    images: Path
 
 
 def prepare(
     src: Path, files: list[str] | None = None, images: str | Path | None = None, dataset: str = "vhm-eval"
-) -> tuple[VhmContext, list[tuple[Path, int, Any]]]:
+) -> tuple[JsonListContext, list[tuple[Path, int, Any]]]:
     """`src` is the `datasets_eval` folder (with `files`) or one suite file; images under `images` (default: that
     folder)."""
-    root, units = json_list_units(src, files)
-    return VhmContext(dataset, Path(images) if images else root), units
+    return prepare_json_lists(src, files, images, dataset)
 
 
 def _question_answer(item: Any) -> tuple[str, str]:
@@ -38,7 +30,7 @@ def _question_answer(item: Any) -> tuple[str, str]:
     return human["value"].replace("<image>", "").strip(), str(gpt["value"])
 
 
-def read_unit(context: VhmContext, unit: tuple[Path, int, Any]) -> ReadResult:
+def read_unit(context: JsonListContext, unit: tuple[Path, int, Any]) -> ReadResult:
     path, index, item = unit
     result = ReadResult()
     try:
