@@ -318,6 +318,8 @@ def expected_cell(metric: str, headers: list[str], header: str, result: dict[str
     zoom = result.get("zoom", {})
     if header == "N":
         return str(result["count"])
+    if header == "Errors":
+        return str(result.get("errors", {}).get("count", 0))
     special = {
         "mAP_nc": lambda: pct(result["map_nc"]["map"]),
         "mF1": lambda: pct(result["mf1"]["f1"]),
