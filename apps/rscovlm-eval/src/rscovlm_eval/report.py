@@ -48,16 +48,11 @@ def compute_results(run_dir: Path) -> tuple[dict[str, Any], dict[str, ScoringCon
                 f"{bench['key']}: {len(missing)} of {len(manifest['ids'])} samples have no prediction yet "
                 f"(e.g. {missing[0]!r}); finish every shard (rank 0..world_size-1) first"
             )
-        box_type = bench.get("inputs", {}).get("box_type")
-        ctx = ScoringContext(
-            convention=run["spec"]["convention"],
-            box_type=box_type or run["spec"].get("box_type", "poly"),  # run folders written before box types were
-            grounding_box_type=box_type or run["spec"].get("grounding_box_type", "hbb"),  # resolved: the old defaults
-            classes=bench["classes"],
-            export_only=bench["export_only"],
+        ctx = ScoringContext.of_benchmark(
+            run,
+            bench,
             report_dir=folder,
             full_targets=_read_json(folder / FULL_TARGETS) if bench.get("merge_patches") else None,
-            **bench.get("scoring", {}),
         )
         scores = score_benchmark(bench["metric"], entries, ctx)
         scores["skipped_inputs"] = len(manifest["skipped"])

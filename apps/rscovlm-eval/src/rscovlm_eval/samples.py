@@ -224,14 +224,7 @@ def benchmark_views(
     folder = run_dir / bench["key"]
     entries, _ = merge_shards(folder, read_json(folder / "manifest.json")["ids"])
     lines = cache_lines(folder)
-    box_type = bench.get("inputs", {}).get("box_type")
-    scoring = ScoringContext(
-        convention=run["spec"]["convention"],
-        box_type=box_type or run["spec"]["box_type"],
-        grounding_box_type=box_type or run["spec"]["grounding_box_type"],
-        classes=bench["classes"],
-        export_only=bench["export_only"],
-    )
+    scoring = ScoringContext.of_benchmark(run, bench)
     ctx = {
         "metric": bench["metric"],
         "convention": scoring.convention,
@@ -242,7 +235,7 @@ def benchmark_views(
     }
     if bench["metric"] == "detection":
         ctx["class_names"] = detection_classes([e for e in entries if "error" not in e], scoring)
-    prompts = _Prompts(run, bench["task"], bool(bench.get("zoom")), box_type)
+    prompts = _Prompts(run, bench["task"], bool(bench.get("zoom")), bench.get("inputs", {}).get("box_type"))
     fill = {"detection": _detection, "grounding": _grounding}.get(bench["metric"], _answered)
     views = []
     for index, entry in enumerate(entries):

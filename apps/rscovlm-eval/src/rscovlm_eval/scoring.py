@@ -48,6 +48,21 @@ class ScoringContext:
     dense_det_clear_pred_for_empty_gt: bool = False  # see scoring_options.clear_predictions_for_empty_gt
     curves: Any = field(default=None, init=False)  # set by the detection scorer: precision-recall data for plots
 
+    @classmethod
+    def of_benchmark(cls, run: dict[str, Any], bench: dict[str, Any], **fields: Any) -> ScoringContext:
+        """The context of one benchmark of a run folder's run.json: its box type, else the run's resolved ones
+        (run folders written before box types were resolved: the old defaults), and its scoring options."""
+        box_type = bench.get("inputs", {}).get("box_type")
+        return cls(
+            convention=run["spec"]["convention"],
+            box_type=box_type or run["spec"].get("box_type", "poly"),
+            grounding_box_type=box_type or run["spec"].get("grounding_box_type", "hbb"),
+            classes=bench["classes"],
+            export_only=bench["export_only"],
+            **bench.get("scoring", {}),
+            **fields,
+        )
+
 
 def _frame(entry: Entry) -> ImageFrame:
     return ImageFrame(**entry["frame"])
