@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from rs_data.config_files import problems_from
 from rs_data.render import RenderConfig, RenderOverride
 from rs_resolution import Convention, ResolutionPolicy
 
@@ -55,7 +56,5 @@ def load_settings(folder: str | Path) -> ModelSettings | None:
     try:
         return ModelSettings.model_validate_json(path.read_bytes())
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors(include_url=False)
-        )
+        problems = "; ".join(f"{where or '<root>'}: {message}" for where, message in problems_from(error))
         raise SettingsFileError(f"{path}: not valid checkpoint settings: {problems}") from error
