@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rs_data.readers._common import load_json
+from rs_data.readers._common import ReadResult, image_ref, load_json
+from rs_data.schema import Record, VQAAnnotation
 
 
 def json_list_units(src: Path, files: list[str] | None) -> tuple[Path, list[tuple[Path, int, Any]]]:
@@ -39,3 +40,29 @@ def prepare_json_lists(
     """The context and units of a read: images under `images`, by default the folder of the files."""
     root, units = json_list_units(src, files)
     return JsonListContext(dataset, Path(images) if images else root), units
+
+
+def add_vqa_record(
+    result: ReadResult,
+    context: JsonListContext,
+    unit: tuple[Path, int, Any],
+    image_name: str,
+    question: str,
+    answer: str,
+    question_type: str,
+    meta: dict[str, Any] | None = None,
+) -> None:
+    """Add the VQA record of one list item (id `<file stem>_<index>`), or its counted skip when the image is missing."""
+    path, index, _ = unit
+    image = image_ref(context.images / image_name, str(path), None, result.skipped, name=image_name)
+    if image is not None:
+        result.records.append(
+            Record(
+                id=f"{path.stem}_{index}",
+                dataset=context.dataset,
+                task="vqa",
+                images=[image],
+                annotation=VQAAnnotation(question=question, answer=answer, question_type=question_type),
+                meta=meta or {},
+            )
+        )

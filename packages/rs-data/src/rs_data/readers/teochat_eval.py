@@ -13,9 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from rs_data.readers._common import Reader, ReadResult, image_ref
-from rs_data.readers._json_lists import JsonListContext, prepare_json_lists
-from rs_data.schema import Record, Skipped, VQAAnnotation
+from rs_data.readers._common import Reader, ReadResult
+from rs_data.readers._json_lists import JsonListContext, add_vqa_record, prepare_json_lists
+from rs_data.schema import Skipped
 
 _LEAD = re.compile(r"^\s*(This is a satellite image:\s*)?<video>\s*")
 _PREFIX = "TEOChatlas/eval/"
@@ -49,18 +49,9 @@ def read_unit(context: JsonListContext, unit: tuple[Path, int, Any]) -> ReadResu
     if len(frames) != 1:
         result.skipped.append(Skipped(str(path), None, f"{where}: {len(frames)} frames (temporal): not a VQA sample"))
         return result
-    image = image_ref(context.images / frames[0], str(path), None, result.skipped, name=frames[0])
-    if image is not None:
-        result.records.append(
-            Record(
-                id=f"{path.stem}_{index}",
-                dataset=context.dataset,
-                task="vqa",
-                images=[image],
-                annotation=VQAAnnotation(question=question, answer=answer, question_type=task),
-                meta={"dataset": item.get("dataset", path.stem)},
-            )
-        )
+    add_vqa_record(
+        result, context, unit, frames[0], question, answer, task, {"dataset": item.get("dataset", path.stem)}
+    )
     return result
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rs_data.readers._common import Reader, ReadResult, image_ref
-from rs_data.readers._json_lists import JsonListContext, prepare_json_lists
-from rs_data.schema import Record, Skipped, VQAAnnotation
+from rs_data.readers._common import Reader, ReadResult
+from rs_data.readers._json_lists import JsonListContext, add_vqa_record, prepare_json_lists
+from rs_data.schema import Skipped
 
 
 def prepare(
@@ -39,17 +39,7 @@ def read_unit(context: JsonListContext, unit: tuple[Path, int, Any]) -> ReadResu
     except (KeyError, TypeError, ValueError) as error:
         result.skipped.append(Skipped(str(path), None, f"item {index}: malformed ({error!r})"))
         return result
-    image = image_ref(context.images / name, str(path), None, result.skipped, name=str(name))
-    if image is not None:
-        result.records.append(
-            Record(
-                id=f"{path.stem}_{index}",
-                dataset=context.dataset,
-                task="vqa",
-                images=[image],
-                annotation=VQAAnnotation(question=question, answer=answer, question_type=path.stem),
-            )
-        )
+    add_vqa_record(result, context, unit, str(name), question, answer, path.stem)
     return result
 
 
