@@ -16,6 +16,7 @@ from rscovlm_eval.config import EvalConfig, load_config
 from rscovlm_eval.data import load_benchmark_records
 from rscovlm_eval.inference import sample_rng
 from rscovlm_eval.model_settings import model_spec
+from rscovlm_eval.testing import chromium  # noqa: F401  (the headless browser fixture)
 
 DATA = Path(__file__).parent / "data"
 
