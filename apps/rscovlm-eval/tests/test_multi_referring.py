@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from rscovlm_eval import run_evaluation
 from rscovlm_eval.metrics.multi_referring import evaluate_multi_referring, polygon_giou, sample_f1
+from rscovlm_eval.metrics.result import Accuracy
 
 A = np.array([0, 0, 10, 0, 10, 10, 0, 10], float)
 
@@ -34,8 +35,8 @@ def test_f1_after_greedy_matching():
     assert sample_f1([_shifted(5)], [A]) == 0.0  # GIoU 1/3 < 0.5: no match, F1 = 0
     assert sample_f1([], [A]) == 0.0
     result = evaluate_multi_referring([[A], [A]], [[A], [A, far]], [{"objects": "single"}, {"objects": "multiple"}])
-    assert result["accuracy"] == 0.5
-    assert result["per_objects"] == {"multiple": {"accuracy": 0.0, "count": 1}, "single": {"accuracy": 1.0, "count": 1}}
+    assert result.accuracy == 0.5
+    assert result.groups["objects"] == {"multiple": Accuracy(0.0, 1), "single": Accuracy(1.0, 1)}
 
 
 def test_every_referring_line_is_scored(bench_root, qwen25_folder, make_config, oracle_class, tmp_path):

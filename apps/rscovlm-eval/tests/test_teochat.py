@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from rscovlm_eval import run_evaluation
+from rscovlm_eval.metrics.result import Accuracy
 from rscovlm_eval.metrics.teochat import evaluate_teochat
 
 DATA = Path(__file__).parent / "data" / "teochatlas" / "eval"
@@ -19,9 +20,9 @@ def test_rule_hand_computed():
         ["AID", "AID", "LRBEN", "LRBEN"],
     )
     # "dense residential" != "denseresidential" (the hyphen is removed, not made a space)
-    assert result["per_type"]["AID/classification"] == {"accuracy": 0.5, "count": 2}
-    assert result["per_type"]["LRBEN/question_answering"] == {"accuracy": 0.5, "count": 2}
-    assert result["accuracy"] == 0.5
+    assert result.per_type["AID/classification"] == Accuracy(0.5, 2)
+    assert result.per_type["LRBEN/question_answering"] == Accuracy(0.5, 2)
+    assert result.accuracy == 0.5
 
 
 def test_geochat_subset_runs(tmp_path, qwen25_folder, make_config):

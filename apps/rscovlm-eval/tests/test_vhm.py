@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from rscovlm_eval import run_evaluation
+from rscovlm_eval.metrics.result import Accuracy
 from rscovlm_eval.metrics.vhm import evaluate_vhm, parse_count
 
 DATA = Path(__file__).parent / "data" / "vhm" / "datasets_eval"
@@ -53,20 +54,20 @@ def test_rules_hand_computed():
         + ["obj_meas_x"] * 2
         + ["cls_AID"] * 2,
     )
-    suites = result["per_suite"]
+    suites = result.per_suite
     # "I am not sure": "no" occurs in "not" and "yes" does not: read as "no", wrong
-    assert suites["presence_mo_dota"]["accuracy"] == pytest.approx(2 / 3)
-    assert suites["color_x"]["accuracy"] == pytest.approx((1 + 0.5) / 2)  # both colours; one of two
-    assert suites["abspos_x"]["accuracy"] == 0.5  # "none" has no letter A-E
+    assert suites["presence_mo_dota"].scores.accuracy == pytest.approx(2 / 3)
+    assert suites["color_x"].scores.accuracy == pytest.approx((1 + 0.5) / 2)  # both colours; one of two
+    assert suites["abspos_x"].scores.accuracy == 0.5  # "none" has no letter A-E
     # counting: 3 vs 3, 12 vs 10 (error 2, 20 %); "no number" is no count: a parsing failure
-    counting = suites["counting_x"]
-    assert counting["mae"] == 1.0 and counting["mape"] == pytest.approx(0.1) and counting["parsing_failures"] == 1
-    assert counting["accuracy"] == 0.5 and counting["per_range"]["(2, 6]"] == {"accuracy": 1.0, "count": 1}
+    counting = suites["counting_x"].scores
+    assert counting.mae == 1.0 and counting.mape == pytest.approx(0.1) and counting.parsing_failures == 1
+    assert counting.accuracy == 0.5 and counting.per_range["(2, 6]"] == Accuracy(1.0, 1)
     # measurement: (3.5, 20) vs (3, 25): errors 0.5 and 5, relative 1/6 and 1/5; "1" vs "4.0": 3, 3/4
-    measurement = suites["obj_meas_x"]
-    assert measurement["mae"] == pytest.approx((0.5 + 5 + 3) / 3)
-    assert measurement["mape"] == pytest.approx((1 / 6 + 1 / 5 + 3 / 4) / 3)
-    assert suites["cls_AID"]["accuracy"] == 0.5  # spaces removed: contained; the empty answer is wrong
+    measurement = suites["obj_meas_x"].scores
+    assert measurement.mae == pytest.approx((0.5 + 5 + 3) / 3)
+    assert measurement.mape == pytest.approx((1 / 6 + 1 / 5 + 3 / 4) / 3)
+    assert suites["cls_AID"].scores.accuracy == 0.5  # spaces removed: contained; the empty answer is wrong
 
 
 def test_number_words():
@@ -75,7 +76,7 @@ def test_number_words():
 
 def test_unknown_suites_are_counted_apart():
     result = evaluate_vhm(["x"], ["y"], ["bfv_crowdai_val"])
-    assert result["unscored"] == {"bfv_crowdai_val": 1} and result["per_suite"] == {}
+    assert result.unscored == {"bfv_crowdai_val": 1} and result.per_suite == {}
 
 
 class Echo:

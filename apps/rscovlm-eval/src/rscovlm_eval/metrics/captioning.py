@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 METRIC_NAMES = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr")
 
@@ -22,6 +24,17 @@ def _require_java() -> None:
             "captioning metrics need Java (pycocoevalcap's PTB tokenizer and METEOR): "
             "install it, e.g. `apt-get install default-jre-headless`"
         )
+
+
+@dataclass
+class CaptioningResult:
+    """Corpus-level scores keyed by METRIC_NAMES (none for no samples) and the number of samples."""
+
+    count: int
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.scores, "count": self.count}
 
 
 def evaluate_captions(references: Mapping[str, Sequence[str]], predictions: Mapping[str, str]) -> dict[str, float]:

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from rs_detect_eval import poly_iou_matrix
 from rscovlm_eval.metrics.oriented_grounding import polygon_area
+from rscovlm_eval.metrics.result import Accuracy, accuracy_table, mean_accuracy
 
 MATCH_THRESHOLD = 0.5
 
@@ -65,11 +68,25 @@ def sample_f1(predictions: Sequence[np.ndarray], targets: Sequence[np.ndarray]) 
     return 2 * tp / (2 * tp + fp + fn) if (tp + fp + fn) else 0.0
 
 
+@dataclass
+class MultiReferringResult:
+    """Pr(F1=1) overall and per value of each grouping (`groups["size"]["large"]`)."""
+
+    accuracy: float
+    count: int
+    groups: dict[str, dict[str, Accuracy]]
+    rule: str = "F1 = 1 after greedy GIoU >= 0.5 matching"
+
+    def to_dict(self) -> dict[str, Any]:
+        tables = {f"per_{name}": {v: a.to_dict() for v, a in table.items()} for name, table in self.groups.items()}
+        return {"accuracy": self.accuracy, "count": self.count, "rule": self.rule, **tables}
+
+
 def evaluate_multi_referring(
     predictions: Sequence[Sequence[np.ndarray]],
     targets: Sequence[Sequence[np.ndarray]],
     groups: Sequence[dict[str, str]],
-) -> dict:
+) -> MultiReferringResult:
     """Pr(F1=1) overall and per group value (e.g. {"size": "large", "type": "ref", "objects": "single"})."""
     if not len(predictions) == len(targets) == len(groups):
         raise ValueError("predictions, targets and groups must have the same length")
@@ -78,12 +95,5 @@ def evaluate_multi_referring(
     for hit, group in zip(hits, groups, strict=True):
         for name, value in group.items():
             by_group[name][value].append(hit)
-    return {
-        "accuracy": sum(hits) / len(hits) if hits else 0.0,
-        "count": len(hits),
-        "rule": "F1 = 1 after greedy GIoU >= 0.5 matching",
-        **{
-            f"per_{name}": {v: {"accuracy": sum(f) / len(f), "count": len(f)} for v, f in sorted(values.items())}
-            for name, values in sorted(by_group.items())
-        },
-    }
+    tables = {name: accuracy_table(values) for name, values in sorted(by_group.items())}
+    return MultiReferringResult(mean_accuracy(hits), len(hits), tables)

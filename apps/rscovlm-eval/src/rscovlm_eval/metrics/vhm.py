@@ -28,6 +28,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rscovlm_eval.metrics.result import Accuracy, Result
 
 KINDS = {
     "presence_": "presence",
@@ -92,7 +96,55 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def counting_scores(predictions: Sequence[str], answers: Sequence[str]) -> dict:
+@dataclass
+class SuiteAccuracy(Result):
+    """A per-question rule's mean score."""
+
+    accuracy: float | None
+
+
+@dataclass
+class MeasurementScores(Result):
+    mae: float | None
+    mape: float | None
+    parsing_failures: int
+
+
+@dataclass
+class CountingScores(Result):
+    mae: float | None
+    mape: float | None
+    accuracy: float | None
+    per_range: dict[str, Accuracy]
+    parsing_failures: int
+
+
+@dataclass
+class VhmSuite:
+    """One suite's rule, its scores and its number of questions."""
+
+    kind: str
+    scores: Result
+    count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **self.scores.to_dict(), "count": self.count}
+
+
+@dataclass
+class VhmResult:
+    """Scores per suite and the questions of suites without a rule here, per suite."""
+
+    count: int
+    per_suite: dict[str, VhmSuite]
+    unscored: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        per_suite = {name: suite.to_dict() for name, suite in self.per_suite.items()}
+        return {"count": self.count, "per_suite": per_suite, "unscored": self.unscored}
+
+
+def counting_scores(predictions: Sequence[str], answers: Sequence[str]) -> CountingScores:
     errors, relative, failures = [], [], 0
     by_range: dict[str, list[bool]] = defaultdict(list)
     for prediction, answer in zip(predictions, answers, strict=True):
@@ -106,16 +158,12 @@ def counting_scores(predictions: Sequence[str], answers: Sequence[str]) -> dict:
             continue
         errors.append(abs(guess - truth))
         relative.append(abs(guess - truth) / truth if truth else float(guess != truth))
-    return {
-        "mae": _mean(errors),
-        "mape": _mean(relative),
-        "accuracy": _mean([f for v in by_range.values() for f in v]),
-        "per_range": {name: {"accuracy": _mean(v), "count": len(v)} for name, v in by_range.items()},
-        "parsing_failures": failures,
-    }
+    accuracy = _mean([f for v in by_range.values() for f in v])
+    ranges = {name: Accuracy(sum(v) / len(v), len(v)) for name, v in by_range.items()}  # in order of appearance
+    return CountingScores(_mean(errors), _mean(relative), accuracy, ranges, failures)
 
 
-def measurement_scores(predictions: Sequence[str], answers: Sequence[str]) -> dict:
+def measurement_scores(predictions: Sequence[str], answers: Sequence[str]) -> MeasurementScores:
     errors, relative, failures = [], [], 0
     for prediction, answer in zip(predictions, answers, strict=True):
         truth, guess = _NUMBER.findall(answer), _NUMBER.findall(prediction)
@@ -125,7 +173,7 @@ def measurement_scores(predictions: Sequence[str], answers: Sequence[str]) -> di
         for t, g in zip(map(float, truth), map(float, guess), strict=True):
             errors.append(abs(g - t))
             relative.append(abs(g - t) / abs(t) if t else float(g != t))
-    return {"mae": _mean(errors), "mape": _mean(relative), "parsing_failures": failures}
+    return MeasurementScores(_mean(errors), _mean(relative), failures)
 
 
 _PER_QUESTION = {
@@ -136,7 +184,7 @@ _PER_QUESTION = {
 }
 
 
-def evaluate_vhm(predictions: Sequence[str], answers: Sequence[str], suites: Sequence[str]) -> dict:
+def evaluate_vhm(predictions: Sequence[str], answers: Sequence[str], suites: Sequence[str]) -> VhmResult:
     """Scores per suite; questions of suites without a rule here are counted in `unscored`."""
     if not len(predictions) == len(answers) == len(suites):
         raise ValueError("predictions, answers and suites must have the same length")
@@ -151,10 +199,8 @@ def evaluate_vhm(predictions: Sequence[str], answers: Sequence[str], suites: Seq
             unscored[suite] = len(preds)
         elif kind in _PER_QUESTION:
             scores = [float(_PER_QUESTION[kind](p, t)) for p, t in zip(preds, truths, strict=True)]
-            per_suite[suite] = {"kind": kind, "accuracy": _mean(scores)}
+            per_suite[suite] = VhmSuite(kind, SuiteAccuracy(_mean(scores)), len(preds))
         else:
             scores = counting_scores(preds, truths) if kind == "counting" else measurement_scores(preds, truths)
-            per_suite[suite] = {"kind": kind, **scores}
-        if kind is not None:
-            per_suite[suite]["count"] = len(preds)
-    return {"count": len(predictions), "per_suite": per_suite, "unscored": unscored}
+            per_suite[suite] = VhmSuite(kind, scores, len(preds))
+    return VhmResult(len(predictions), per_suite, unscored)
