@@ -12,6 +12,7 @@ Metric = Literal[
     "grounding",
     "oriented_grounding",
     "multi_referring",
+    "geochat_grounding",
     "vhm",
     "teochat",
     "xlrs",
@@ -217,6 +218,14 @@ BENCHMARKS: dict[str, Benchmark] = {
             "multi_referring",
             "geochat-referring",
             "GeoChat-Bench referring.jsonl, every line (single- and multi-object) and the image folder (`images`)",
+        ),
+        Benchmark(
+            "geochat-grounding",
+            "grounding",
+            "geochat_grounding",
+            "geochat-referring",
+            "GeoChat-Bench referring.jsonl, every line, scored by GeoChat's accuracy@0.5 per ground-truth box; "
+            "the image folder (`images`)",
         ),
         *(_vhm(name, what, files) for name, (what, files) in VHM_SUITES.items()),
         Benchmark(

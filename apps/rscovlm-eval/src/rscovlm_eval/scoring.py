@@ -22,7 +22,11 @@ from rscovlm_eval.metrics.classification import ClassificationResult, evaluate_c
 from rscovlm_eval.metrics.detection import DetectionResult, Task1Export
 from rscovlm_eval.metrics.grounding import GroundingResult, evaluate_grounding
 from rscovlm_eval.metrics.lrs_vqa import LrsVqaResult, evaluate_lrs_vqa
-from rscovlm_eval.metrics.multi_referring import MultiReferringResult, evaluate_multi_referring
+from rscovlm_eval.metrics.multi_referring import (
+    MultiReferringResult,
+    evaluate_geochat_grounding,
+    evaluate_multi_referring,
+)
 from rscovlm_eval.metrics.multiple_choice import MultipleChoiceResult, evaluate_multiple_choice
 from rscovlm_eval.metrics.oriented_grounding import evaluate_oriented_grounding
 from rscovlm_eval.metrics.result import Result
@@ -187,7 +191,9 @@ def score_grounding(entries: list[Entry], ctx: ScoringContext) -> GroundingResul
     )
 
 
-def score_multi_referring(entries: list[Entry], ctx: ScoringContext) -> MultiReferringResult:
+def referring_inputs(entries: list[Entry], ctx: ScoringContext) -> tuple[list, list, list[dict[str, str]]]:
+    """Every box of each answer and every target of its line (polygons in original pixels), with the line's groups:
+    size, type and single / multiple objects (upstream's grouping)."""
     from rs_detect_eval import parse_objects
 
     predictions, targets, groups = [], [], []
@@ -200,7 +206,15 @@ def score_multi_referring(entries: list[Entry], ctx: ScoringContext) -> MultiRef
         groups.append(
             {"size": meta.get("size_group", "unknown"), "type": meta.get("type", "unknown"), "objects": objects}
         )
-    return evaluate_multi_referring(predictions, targets, groups)
+    return predictions, targets, groups
+
+
+def score_multi_referring(entries: list[Entry], ctx: ScoringContext) -> MultiReferringResult:
+    return evaluate_multi_referring(*referring_inputs(entries, ctx))
+
+
+def score_geochat_grounding(entries: list[Entry], ctx: ScoringContext) -> MultiReferringResult:
+    return evaluate_geochat_grounding(*referring_inputs(entries, ctx))
 
 
 def score_oriented_grounding(entries: list[Entry], ctx: ScoringContext) -> GroundingResult:
@@ -321,6 +335,7 @@ SCORERS: dict[str, Callable[[list[Entry], ScoringContext], MetricResult]] = {
     "grounding": score_grounding,
     "oriented_grounding": score_oriented_grounding,
     "multi_referring": score_multi_referring,
+    "geochat_grounding": score_geochat_grounding,
     "vhm": score_vhm,
     "teochat": score_teochat,
     "xlrs": score_xlrs,

@@ -132,18 +132,23 @@ def _lrs_vqa(results: dict[str, dict[str, Any]]) -> str:
     return "\n\n".join(parts)
 
 
-def _multi_referring(results: dict[str, dict[str, Any]]) -> str:
-    groups = [(field, v) for field in ("per_objects", "per_size") for v in _columns(results, field)]
-    rows = [
-        [
-            k,
-            pct(r.get("accuracy")),
-            *(pct(r.get(field, {}).get(v, {}).get("accuracy")) for field, v in groups),
-            str(r["count"]),
+def _referring(header: str, fields: tuple[str, ...]) -> Callable[[dict[str, dict[str, Any]]], str]:
+    """A referring table: the overall figure named `header`, then one column per value of each grouping."""
+
+    def table(results: dict[str, dict[str, Any]]) -> str:
+        groups = [(field, v) for field in fields for v in _columns(results, field)]
+        rows = [
+            [
+                k,
+                pct(r.get("accuracy")),
+                *(pct(r.get(field, {}).get(v, {}).get("accuracy")) for field, v in groups),
+                str(r["count"]),
+            ]
+            for k, r in results.items()
         ]
-        for k, r in results.items()
-    ]
-    return _table(["Benchmark", "Pr(F1=1, IoU=0.5)", *(v for _, v in groups), "N"], rows)
+        return _table(["Benchmark", header, *(v for _, v in groups), "N"], rows)
+
+    return table
 
 
 def _vhm(results: dict[str, dict[str, Any]]) -> str:
@@ -179,7 +184,14 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, dict[str, Any]]], str]]] = {
     "vhm": ("VHM-Eval", _vhm),
     "teochat": ("TEOChatlas (accuracy per data set / task)", _vqa),
     "xlrs": ("XLRS-Bench VQA (accuracy per L3 task; AA = macro average over tasks)", _vqa),
-    "multi_referring": ("Multi-object referring (GeoChat-Bench, upstream's matching)", _multi_referring),
+    "multi_referring": (
+        "Multi-object referring (GeoChat-Bench, upstream's matching)",
+        _referring("Pr(F1=1, IoU=0.5)", ("per_objects", "per_size")),
+    ),
+    "geochat_grounding": (
+        "GeoChat-Bench referring and grounding (GeoChat's accuracy@0.5 over ground-truth boxes)",
+        _referring("Acc@0.5", ("per_size", "per_objects", "per_type")),
+    ),
     "detection": ("Oriented object detection", _detection),
     "lrs_vqa": ("Ultra-high-resolution VQA (LRS-VQA)", _lrs_vqa),
     "multiple_choice": ("Multiple choice (MME-RealWorld remote sensing)", _multiple_choice),
