@@ -140,6 +140,9 @@ VHM_SUITES = {
         "scene classification",
         ("cls_AID.json", "cls_METER_ML.json", "cls_NWPU_RESISC45.json", "cls_SIRI_WHU.json", "cls_WHU_RS19.json"),
     ),
+    "vhm-grounding": ("visual grounding", ("VG_DOIR_RSVG_test.json",)),
+    "vhm-building-vectorisation": ("building vectorisation", ("bfv_crowdai_val.json",)),
+    "vhm-multi-label": ("multi-label classification", ("mlc_fbp_test.json", "mlc_gid_test.json")),
     "vhm-rsvqa": (
         "RSVQA subsets",
         (

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 from rs_detect_eval import BoxType
-from rs_resolution import ImageFrame, poly_to_hbb
+from rs_resolution import ImageFrame, from_model, poly_to_hbb
 
 from rscovlm_eval.metrics.captioning import CaptioningResult, evaluate_captions
 from rscovlm_eval.metrics.classification import ClassificationResult, evaluate_classification
@@ -32,6 +32,7 @@ from rscovlm_eval.metrics.oriented_grounding import evaluate_oriented_grounding
 from rscovlm_eval.metrics.result import Result
 from rscovlm_eval.metrics.teochat import TeochatResult, evaluate_teochat
 from rscovlm_eval.metrics.vhm import VhmResult, evaluate_vhm
+from rscovlm_eval.metrics.vhm_geometry import bracket_points
 from rscovlm_eval.metrics.vqa import VqaResult, evaluate_vqa
 from rscovlm_eval.metrics.xlrs import XlrsResult, evaluate_xlrs
 from rscovlm_eval.scoring_options import clear_predictions_for_empty_gt
@@ -105,11 +106,20 @@ def score_vqa(entries: list[Entry], ctx: ScoringContext) -> VqaResult:
     )
 
 
+def model_points(text: str, frame: ImageFrame, convention: str) -> np.ndarray | None:
+    """The x, y pairs of an answer (VHM's bracket rule) in original pixels, from the model's coordinates."""
+    points = bracket_points(text)
+    return None if points is None else from_model(points, frame, convention)
+
+
 def score_vhm(entries: list[Entry], ctx: ScoringContext) -> VhmResult:
     return evaluate_vhm(
         [e["prediction"] for e in entries],
         [e["target"]["answer"] for e in entries],
         [e["target"]["question_type"] for e in entries],  # the suite
+        questions=[e["target"]["question"] for e in entries],
+        points=[model_points(e["prediction"], _frame(e), ctx.convention) for e in entries],
+        sizes=[(e["frame"]["width"], e["frame"]["height"]) for e in entries],
     )
 
 

@@ -151,14 +151,19 @@ def _referring(header: str, fields: tuple[str, ...]) -> Callable[[dict[str, dict
     return table
 
 
+VHM_OTHER = {"mean_iou": "mIoU", "mean_ciou": "C-IoU", "average_cp": "CP", "average_cr": "CR", "cf1": "CF1"}
+
+
 def _vhm(results: dict[str, dict[str, Any]]) -> str:
-    """One row per suite: accuracy in percent, or MAE / MAPE for counting and measurement."""
+    """One row per suite: accuracy in percent, or MAE / MAPE for counting and measurement, and the other figures
+    of the geometric and multi-label suites."""
     rows = []
     for k, r in results.items():
         for suite, s in r["per_suite"].items():
             mae = "-" if s.get("mae") is None else f"{s['mae']:.3f}"
-            rows.append([k, suite, s["kind"], pct(s.get("accuracy")), mae, pct(s.get("mape")), str(s["count"])])
-    return _table(["Benchmark", "Suite", "Rule", "Acc", "MAE", "MAPE (%)", "N"], rows)
+            other = ", ".join(f"{name} {pct(s[key])}" for key, name in VHM_OTHER.items() if key in s) or "-"
+            rows.append([k, suite, s["kind"], pct(s.get("accuracy")), mae, pct(s.get("mape")), other, str(s["count"])])
+    return _table(["Benchmark", "Suite", "Rule", "Acc", "MAE", "MAPE (%)", "Other", "N"], rows)
 
 
 def _multiple_choice(results: dict[str, dict[str, Any]]) -> str:
