@@ -3,10 +3,10 @@
 Captions go through pycocoevalcap's PTB tokenizer (Stanford CoreNLP, Java) exactly as in the COCO caption
 evaluation. SPICE is left out: it downloads models on first use.
 
-ROUGE-1, which GeoChat reports beside ROUGE-L and METEOR for region captioning (Kuckreja et al., CVPR 2024,
-"GeoChat: Grounded Large Vision-Language Model for Remote Sensing", Table 8), is pycocoevalcap-free: the unigram
-ROUGE-N of Lin (2004, "ROUGE: A Package for Automatic Evaluation of Summaries") on the same PTB tokens, as the F1
-of clipped unigram precision and recall, the best over a sample's references, averaged over the samples.
+ROUGE-1, which GeoChat reports beside ROUGE-L and METEOR for region captioning (Kuckreja et al., CVPR 2024, "GeoChat:
+Grounded Large Vision-Language Model for Remote Sensing", region captioning), is pycocoevalcap-free: the unigram ROUGE-N
+of Lin (2004, "ROUGE: A Package for Automatic Evaluation of Summaries") on the same PTB tokens, as the F1 of clipped
+unigram precision and recall, the best over a sample's references, averaged over the samples.
 """
 
 from __future__ import annotations

@@ -8,14 +8,14 @@ F1 = 2TP / (2TP + FP + FN); a sample is correct when F1 = 1 (every target found,
 Pr(F1=1, IoU=0.5) overall, per size group, per line type and for single / multiple objects (one `obj_ids` entry or
 more).
 
-GeoChat's own (Kuckreja et al., CVPR 2024, "GeoChat: Grounded Large Vision-Language Model for Remote Sensing",
-Sec. 5 and Table 7), accuracy@0.5: a predicted box is correct when its IoU with the ground-truth box is above 0.5,
-reported per object size, for single- and multi-object lines, per task (`[refer]` / `[grounding]`) and overall.
+GeoChat's own (Kuckreja et al., CVPR 2024, "GeoChat: Grounded Large Vision-Language Model for Remote Sensing", its
+visual grounding evaluation), accuracy@0.5: a predicted box is correct when its IoU with the ground-truth box is above
+0.5, reported per object size, for single- and multi-object lines, per task (`[refer]` / `[grounding]`) and overall.
 GeoChat publishes no scorer for it; here each ground-truth box of a line counts once, paired one-to-one with the
 answer's boxes greedily by IoU (the highest remaining pair first, while above 0.5), and the accuracy is the share of
-ground-truth boxes found (for single-object lines, the share of lines answered right). The IoU is the polygon IoU
-of the boxes as GeoChat writes them (rotated by their angle), in original pixels; GIoU <= IoU, so upstream's rule
-is the stricter one.
+ground-truth boxes found (for single-object lines, the share of lines answered right). The IoU is the polygon IoU of the
+boxes as GeoChat writes them (rotated by their angle), in original pixels. Extra answer boxes cost nothing (an
+accuracy, not a precision); upstream's rule counts them, and GIoU <= IoU, so it is the stricter one.
 """
 
 from __future__ import annotations
