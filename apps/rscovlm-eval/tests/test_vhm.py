@@ -168,6 +168,7 @@ def test_bracket_points():
     assert bracket_points("The box is [12, 30.5, 40, 60] here").tolist() == [[12, 30.5], [40, 60]]
     assert bracket_points("12,30,40,60 car").tolist() == [[12, 30], [40, 60]]  # no brackets: every number
     assert bracket_points("no box") is None
+    assert bracket_points("[" + "9" * 400 + ", 1, 2]").tolist() == [[1, 2]]  # overflowing numbers are dropped
 
 
 def _in_model_pixels(answer: str, scale: float) -> str:

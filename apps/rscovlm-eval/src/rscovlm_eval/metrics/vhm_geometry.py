@@ -25,6 +25,7 @@ on the suite's square CrowdAI tiles.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -48,7 +49,7 @@ def bracket_points(text: str) -> np.ndarray | None:
     without two numbers."""
     start, end = text.find("["), text.rfind("]")
     inside = text[start : end + 1] if start != -1 and end > start else text
-    numbers = [float(n) for n in _NUMBER.findall(inside)]
+    numbers = [v for v in map(float, _NUMBER.findall(inside)) if math.isfinite(v)]  # 400 nines: inf, not a number
     if len(numbers) < 2:
         return None
     return np.array(numbers[: len(numbers) // 2 * 2]).reshape(-1, 2)
