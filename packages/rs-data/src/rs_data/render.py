@@ -193,8 +193,9 @@ def _render_annotation(
     sample: RenderedSample,
     factor: int,
 ) -> None:
-    """A VQA record shows every image, in record order (a time series in time order), each at its own size; the
-    other tasks show the first image, whose frame their boxes are written for."""
+    """A VQA record shows every image, in record order (a time series in time order), each at its own size, and
+    writes the `<poly>` markers of its question and answer as boxes; the other tasks show the first image. Boxes are
+    written for the first image's frame."""
     ann, templates, frame = record.annotation, config.templates, frames[0]
     image = [_image_part(record, 0, frame)]
     if isinstance(ann, GroundingAnnotation) and ann.target == "seg":
@@ -212,7 +213,8 @@ def _render_annotation(
     elif isinstance(ann, VQAAnnotation):
         template = templates.uhr_vqa if record.task == "uhr_vqa" else templates.vqa
         images = [_image_part(record, i, f) for i, f in enumerate(frames)]
-        sample.messages = _conversation(None, images, template.format(question=ann.question), ann.answer)
+        question, answer = (_marked_boxes(t, frame, config) for t in (ann.question, ann.answer))
+        sample.messages = _conversation(None, images, template.format(question=question), answer)
     elif isinstance(ann, DetectionAnnotation | GroundingAnnotation):
         fixed = ann.target if isinstance(ann, GroundingAnnotation) else None
         box_type = fixed or _draw(rng, config.box_types)
@@ -238,13 +240,19 @@ def _render_annotation(
         raise ValueError(f"record {record.id}: no template for task {record.task!r}")
 
 
+def _marked_boxes(text: str, frame: ImageFrame, config: RenderConfig) -> str:
+    """`text` with each `<poly>` marker written as a box of `config.instruction_box_type` for `frame`."""
+
+    def replace(match) -> str:
+        polygon = [float(v) for v in match.group(1).split(",")]
+        return _boxes([("", polygon)], config.instruction_box_type, "plain", frame, config).strip()
+
+    return POLY_TAG.sub(replace, text)
+
+
 def _instruction_messages(record: Record, frames: list[ImageFrame], config: RenderConfig) -> list[dict[str, Any]]:
     def boxes(text: str) -> str:
-        def replace(match) -> str:
-            polygon = [float(v) for v in match.group(1).split(",")]
-            return _boxes([("", polygon)], config.instruction_box_type, "plain", frames[0], config).strip()
-
-        return POLY_TAG.sub(replace, text)
+        return _marked_boxes(text, frames[0], config)
 
     messages = []
     for message in record.messages or []:
