@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from rs_data.schema import POLY_TAG
 from rs_detect_eval import BoxType
 from rs_resolution import ImageFrame, from_model, poly_to_hbb
 
@@ -31,6 +32,13 @@ from rscovlm_eval.metrics.multiple_choice import MultipleChoiceResult, evaluate_
 from rscovlm_eval.metrics.oriented_grounding import evaluate_oriented_grounding
 from rscovlm_eval.metrics.result import Result
 from rscovlm_eval.metrics.teochat import TeochatResult, evaluate_teochat
+from rscovlm_eval.metrics.teochat_temporal import (
+    GRID,
+    Item,
+    TeochatTemporalResult,
+    answer_boxes,
+    evaluate_teochat_temporal,
+)
 from rscovlm_eval.metrics.vhm import VhmResult, evaluate_vhm
 from rscovlm_eval.metrics.vhm_geometry import bracket_points
 from rscovlm_eval.metrics.vqa import VqaResult, evaluate_vqa
@@ -130,6 +138,41 @@ def score_teochat(entries: list[Entry], ctx: ScoringContext) -> TeochatResult:
         [e["target"]["question_type"] for e in entries],  # the item's task
         [(e.get("meta") or {}).get("dataset", "") for e in entries],
     )
+
+
+def _on_grid(polygons: list[list[float]], frame: ImageFrame) -> list[list[float]]:
+    scale = np.array([GRID / frame.width, GRID / frame.height])
+    return [(np.asarray(p, dtype=np.float64).reshape(-1, 2) * scale).ravel().tolist() for p in polygons]
+
+
+def _answer_regions(entry: Entry, ctx: ScoringContext) -> list[list[float]]:
+    """The answer's boxes, read in the model's convention, as polygons in original pixels."""
+    boxes = answer_boxes(entry["prediction"])
+    corners = from_model(boxes.reshape(-1, 2), _frame(entry), ctx.convention).reshape(-1, 4) if len(boxes) else boxes
+    return [[x1, y1, x1, y2, x2, y2, x2, y1] for x1, y1, x2, y2 in corners.tolist()]
+
+
+def _true_regions(entry: Entry) -> list[list[float]]:
+    """The item's ground-truth region, else the boxes of its answer (`<poly>` markers, original pixels)."""
+    regions = (entry.get("meta") or {}).get("regions")
+    return regions or [[float(v) for v in m.split(",")] for m in POLY_TAG.findall(entry["target"]["answer"])]
+
+
+def score_teochat_temporal(entries: list[Entry], ctx: ScoringContext) -> TeochatTemporalResult:
+    items = []
+    for e in entries:
+        frame = _frame(e)
+        items.append(
+            Item(
+                e["prediction"],
+                e["target"]["answer"],
+                e["target"]["question_type"],  # the item's task
+                (e.get("meta") or {}).get("dataset", ""),
+                _on_grid(_answer_regions(e, ctx), frame),
+                _on_grid(_true_regions(e), frame),
+            )
+        )
+    return evaluate_teochat_temporal(items)
 
 
 def score_xlrs(entries: list[Entry], ctx: ScoringContext) -> XlrsResult:
@@ -348,6 +391,7 @@ SCORERS: dict[str, Callable[[list[Entry], ScoringContext], MetricResult]] = {
     "geochat_grounding": score_geochat_grounding,
     "vhm": score_vhm,
     "teochat": score_teochat,
+    "teochat_temporal": score_teochat_temporal,
     "xlrs": score_xlrs,
     "detection": score_detection,
     "lrs_vqa": score_lrs_vqa,

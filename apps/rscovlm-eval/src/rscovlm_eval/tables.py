@@ -180,6 +180,15 @@ def _multiple_choice(results: dict[str, dict[str, Any]]) -> str:
     return _table(["Benchmark", *categories, "Acc", *COUNTS], rows)
 
 
+def _per_task(results: dict[str, dict[str, Any]]) -> str:
+    rows = [
+        [k, task, s["metric"], pct(s["score"]), str(s["count"])]
+        for k, r in results.items()
+        for task, s in r.get("per_task", {}).items()
+    ]
+    return _table(["Benchmark", "Data set / task", "Metric", "Score", "N"], rows)
+
+
 SECTIONS: dict[str, tuple[str, Callable[[dict[str, dict[str, Any]]], str]]] = {
     "classification": ("Scene classification", _classification),
     "captioning": ("Image captioning (pycocoevalcap, scores x100)", _captioning),
@@ -188,6 +197,7 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, dict[str, Any]]], str]]] = {
     "oriented_grounding": ("Oriented visual grounding (polygon IoU)", _grounding),
     "vhm": ("VHM-Eval", _vhm),
     "teochat": ("TEOChatlas (accuracy per data set / task)", _vqa),
+    "teochat_temporal": ("TEOChatlas temporal tasks (TEOChat's metric per data set / task)", _per_task),
     "xlrs": ("XLRS-Bench VQA (accuracy per L3 task; AA = macro average over tasks)", _vqa),
     "multi_referring": (
         "Multi-object referring (GeoChat-Bench, upstream's matching)",
