@@ -1,6 +1,6 @@
 """TEOChatlas' temporal tasks by TEOChat's rules (Irvin et al., 2025, "TEOChat: A Large Vision-Language Assistant
-for Temporal Earth Observation Data", Sec. 5 and App. C; `videollava/eval/detection.py` and `classification.py` of
-its code, which upstream RSCoVLM's `teochatlas_bench` metric reuses), one score per data set and task:
+for Temporal Earth Observation Data"; `videollava/eval/detection.py` and `classification.py` of its evaluation
+code, which upstream RSCoVLM's `teochatlas_bench` metric reuses), one score per data set and task:
 
 - `f1` (change detection localisation and detection, spatial referring expressions): pixel F1 of the marked
   class over all the task's items on TEOChat's 256 x 256 grid; the answer's boxes and the ground-truth region are
@@ -10,7 +10,7 @@ its code, which upstream RSCoVLM's `teochatlas_bench` metric reuses), one score 
   each item's region counts for its answered and its true class; the classes' F1 averaged weighted by prevalence
   (the regions' area per true class), or by inverse prevalence for xBD; xBD's "unclassified" buildings left out.
   An answer outside the classes is a miss of the true class (TEOChat's code adds the sum of a still empty mask
-  there, which counts nothing).
+  there, which counts nothing); a true class outside the list counts in the total area only.
 - `accuracy` with keywords (xBD question answering): right when one of yes, no and the nine image positions is
   in both cleaned answers, else when they are equal.
 - `accuracy` (every other task): TEOChat's exact match after cleaning (`teochat_clean`).
