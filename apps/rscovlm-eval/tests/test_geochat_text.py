@@ -26,3 +26,4 @@ def test_region_captioning(bench_root, qwen25_folder, make_config, tmp_path):
     result = json.loads((run_dir / "results.json").read_text())["benchmarks"]["geochat-region-captioning"]
     assert result["count"] == 2 and result["skipped_inputs"] == 1  # the line without a ground truth
     assert result["BLEU-1"] == pytest.approx(1.0, abs=1e-6)  # every answer is one of its references
+    assert result["ROUGE-1"] == pytest.approx(1.0) and result["ROUGE-L"] == pytest.approx(1.0)  # GeoChat's pair

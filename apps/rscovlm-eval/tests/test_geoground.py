@@ -19,9 +19,9 @@ def test_oriented_iou_hand_computed():
     diamond = np.array([5, 0, 10, 5, 5, 10, 0, 5], float)  # inside the square, area 50: IoU 50 / 100 = 0.5
     shifted = SQUARE + np.array([5, 0] * 4)  # overlap 5 x 10 = 50, union 150: IoU 1/3
     result = evaluate_oriented_grounding([SQUARE, diamond, shifted, None], [SQUARE] * 4)
-    assert result["acc@0.5"] == 0.25  # only the exact box: 0.5 is not > 0.5
-    assert result["mean_iou"] == pytest.approx((1 + 0.5 + 1 / 3 + 0) / 4)
-    assert result["no_box"] == 1 and result["by_size"]["small"]["count"] == 4  # area 100 < 32²
+    assert result.accuracy == 0.25  # only the exact box: 0.5 is not > 0.5
+    assert result.mean_iou == pytest.approx((1 + 0.5 + 1 / 3 + 0) / 4)
+    assert result.no_box == 1 and result.by_size["small"].count == 4  # area 100 < 32²
 
 
 @pytest.fixture(scope="module")

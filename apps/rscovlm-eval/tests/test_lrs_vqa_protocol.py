@@ -11,6 +11,7 @@ from rs_data import Record, VQAAnnotation
 from rs_data.schema import ImageRef
 from rscovlm_eval import run_evaluation
 from rscovlm_eval.metrics.lrs_vqa import evaluate_lrs_vqa, lrs_correct, normalize_lrs_answer
+from rscovlm_eval.metrics.result import Accuracy
 from rscovlm_eval.tables import results_markdown
 from rscovlm_eval.zoom_rules import zoom_groups
 
@@ -40,19 +41,18 @@ def test_overall_and_average_accuracy_per_source():
         ["count", "count", "object color", "count"],
         ["FAIR_1", "FAIR_2", "FAIR_3", "STAR_1"],
     )
-    fair, star = result["per_source"]["FAIR"], result["per_source"]["STAR"]
-    assert fair["accuracy"] == pytest.approx(2 / 3) and fair["average_accuracy"] == pytest.approx(0.75)
-    assert fair["per_category"] == {
-        "count": {"accuracy": 0.5, "count": 2},
-        "object color": {"accuracy": 1.0, "count": 1},
-    }
-    assert star["accuracy"] == 0.0 and star["average_accuracy"] == 0.0 and star["count"] == 1
-    assert result["accuracy"] == 0.5 and result["average_accuracy"] == pytest.approx(2 / 3)
+    fair, star = result.per_source["FAIR"], result.per_source["STAR"]
+    assert fair.accuracy == pytest.approx(2 / 3) and fair.average_accuracy == pytest.approx(0.75)
+    assert fair.per_category == {"count": Accuracy(0.5, 2), "object color": Accuracy(1.0, 1)}
+    assert star.accuracy == 0.0 and star.average_accuracy == 0.0 and star.count == 1
+    assert result.accuracy == 0.5 and result.average_accuracy == pytest.approx(2 / 3)
     markdown = results_markdown(
         {
             "model": "m",
             "spec": {"family": "qwen2_5_vl", "convention": "absolute"},
-            "benchmarks": {"lrs-vqa": {**result, "metric": "lrs_vqa", "errors": {"count": 0}, "skipped_inputs": 0}},
+            "benchmarks": {
+                "lrs-vqa": {**result.to_dict(), "metric": "lrs_vqa", "errors": {"count": 0}, "skipped_inputs": 0}
+            },
         }
     )
     assert "| lrs-vqa | 66.67 | 75.00 | 0.00 | 0.00 | 50.00 | 66.67 | - | - | 4 |" in markdown

@@ -2,7 +2,7 @@
 
 import pytest
 from rscovlm_eval.metrics import captioning
-from rscovlm_eval.metrics.captioning import METRIC_NAMES, JavaMissingError, evaluate_captions
+from rscovlm_eval.metrics.captioning import METRIC_NAMES, JavaMissingError, evaluate_captions, rouge_1
 
 REFERENCES = {"1": ["a small red car"], "2": ["two big white planes"]}
 
@@ -19,6 +19,7 @@ def test_partial_overlap_hand_computed():
     assert scores["BLEU-4"] < 1e-3
     # ROUGE-L per image: LCS 2 of 4 words -> 0.5, LCS 3 of 4 -> 0.75 (P = R, so F = P for any beta); mean 0.625
     assert scores["ROUGE-L"] == pytest.approx(0.625)
+    assert scores["ROUGE-1"] == pytest.approx((0.5 + 0.75) / 2)  # unigram overlaps 2 of 4 and 3 of 4 words
     assert 0 < scores["METEOR"] < 1
     assert 0 < scores["CIDEr"] < 10
 
@@ -33,6 +34,14 @@ def test_identical_and_disjoint_captions():
     assert perfect["CIDEr"] == pytest.approx(10.0)
     nothing = evaluate_captions(REFERENCES, {"1": "", "2": "zebra"})
     assert nothing["METEOR"] == 0.0 and nothing["ROUGE-L"] == 0.0 and nothing["CIDEr"] == 0.0
+
+
+def test_rouge_1_hand_computed():
+    assert rouge_1("a small blue boat", ["a small red car"]) == 0.5  # P = R = 2/4
+    # clipped counts: "the" is matched once; P = 1/3, R = 1/2, F1 = 2 * (1/6) / (5/6) = 0.4
+    assert rouge_1("the the the", ["the cat"]) == pytest.approx(0.4)
+    assert rouge_1("a red car", ["a plane", "a red car parked"]) == pytest.approx(2 * 1 * 0.75 / 1.75)  # the best
+    assert rouge_1("", ["a car"]) == 0.0
 
 
 def test_mismatched_ids_are_an_error():

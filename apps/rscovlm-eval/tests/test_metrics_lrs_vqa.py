@@ -49,16 +49,16 @@ def test_per_source_and_category_on_real_rows(rows):
     categories = [r["category"] for r in rows]
     ids = [r["question_id"] for r in rows]
     perfect = evaluate_lrs_vqa(answers, answers, categories, ids)
-    assert perfect["accuracy"] == 1.0 and perfect["count"] == 300
-    assert set(perfect["per_source"]) <= {"FAIR", "STAR", "GLH-Bridge"}
-    assert sum(v["count"] for v in perfect["per_category"].values()) == 300
+    assert perfect.accuracy == 1.0 and perfect.count == 300
+    assert set(perfect.per_source) <= {"FAIR", "STAR", "GLH-Bridge"}
+    assert sum(v.count for v in perfect.per_category.values()) == 300
     wrong_rural = ["urban" if a == "rural" else a for a in answers]
     result = evaluate_lrs_vqa(wrong_rural, answers, categories, ids)
     n_rural = answers.count("rural")
-    assert result["accuracy"] == pytest.approx((300 - n_rural) / 300)
+    assert result.accuracy == pytest.approx((300 - n_rural) / 300)
     rural_rows = [r for r in rows if r["category"] == "rural or urban"]
     expected = sum(r["ground_truth"] != "rural" for r in rural_rows) / len(rural_rows)
-    assert result["per_category"]["rural or urban"]["accuracy"] == pytest.approx(expected)
+    assert result.per_category["rural or urban"].accuracy == pytest.approx(expected)
 
 
 def test_source_from_question_id():

@@ -1,5 +1,6 @@
 import pytest
 from rscovlm_eval.metrics.multiple_choice import evaluate_multiple_choice, extract_choice
+from rscovlm_eval.metrics.result import Accuracy
 from rscovlm_eval.metrics.vqa import evaluate_vqa, parse_count
 
 
@@ -8,13 +9,13 @@ def test_hand_computed_accuracy_per_type_and_count_mae():
     answers = ["yes", "yes", "rural", "5", "4", "2"]
     types = ["presence", "presence", "rural_urban", "count", "count", "count"]
     result = evaluate_vqa(predictions, answers, types)
-    assert result["per_type"]["presence"] == {"accuracy": 0.5, "count": 2}
-    assert result["per_type"]["rural_urban"]["accuracy"] == 1.0
-    assert result["per_type"]["count"]["accuracy"] == 0.0
-    assert result["accuracy"] == pytest.approx(2 / 6)
-    assert result["average_accuracy"] == pytest.approx((0.5 + 1.0 + 0.0) / 3)
-    assert result["count_mae"] == pytest.approx((2 + 1) / 2)  # "many" has no number: counted apart
-    assert result["count_scored"] == 2 and result["count_unparsed"] == 1
+    assert result.per_type["presence"] == Accuracy(0.5, 2)
+    assert result.per_type["rural_urban"].accuracy == 1.0
+    assert result.per_type["count"].accuracy == 0.0
+    assert result.accuracy == pytest.approx(2 / 6)
+    assert result.average_accuracy == pytest.approx((0.5 + 1.0 + 0.0) / 3)
+    assert result.counting.mae == pytest.approx((2 + 1) / 2)  # "many" has no number: counted apart
+    assert result.counting.scored == 2 and result.counting.unparsed == 1
 
 
 def test_parse_count():
@@ -42,6 +43,6 @@ def test_multiple_choice_accuracy_per_category():
     result = evaluate_multiple_choice(
         ["(A)", "B", "xyz", "The correct answer is D"], ["A", "C", "B", "D"], ["Color", "color", "count", "count"]
     )
-    assert result["accuracy"] == 0.5
-    assert result["per_category"] == {"color": {"accuracy": 0.5, "count": 2}, "count": {"accuracy": 0.5, "count": 2}}
-    assert result["no_letter"] == 1
+    assert result.accuracy == 0.5
+    assert result.per_category == {"color": Accuracy(0.5, 2), "count": Accuracy(0.5, 2)}
+    assert result.no_letter == 1

@@ -26,10 +26,10 @@ def test_one_hit_one_miss_hand_computed():
     result = score_detection([_entry(answer)], ctx)
     # both detections score 1; in input order the hit ranks first: precision [1, 1/2], recall [1/2, 1/2].
     # VOC07 11-point AP = 6 recall points (0.0 .. 0.5) at precision 1, out of 11.
-    assert result["per_class"]["plane"]["ap"] == pytest.approx(6 / 11)
-    assert result["per_class"]["ship"]["num_gt"] == 0
-    assert result["dropped"]  # the 3-number "ship" line is reported, not silently lost
-    assert result["mf1"]["f1"] > 0
+    assert result.devkit.per_class["plane"].ap == pytest.approx(6 / 11)
+    assert result.devkit.per_class["ship"].num_gt == 0
+    assert result.dropped  # the 3-number "ship" line is reported, not silently lost
+    assert result.mf1.f1 > 0
 
 
 def test_task1_export_merges_patches_into_image_pixels(tmp_path):
@@ -40,7 +40,7 @@ def test_task1_export_merges_patches_into_image_pixels(tmp_path):
         ImageDet("P0002", box, ["small-vehicle"], np.ones(1)),  # a whole image, not a patch
     ]
     summary = export_task1(dets, ["plane", "small-vehicle"], tmp_path)
-    assert summary["images"] == 2 and summary["objects"] == 2
+    assert summary.images == 2 and summary.objects == 2
     (plane,) = (tmp_path / "task1" / "Task1_plane.txt").read_text().splitlines()
     assert plane.split()[0] == "P0001" and [float(v) for v in plane.split()[2:4]] == [510.0, 510.0]
     assert (tmp_path / "task1" / "Task1_small-vehicle.txt").read_text().startswith("P0002 ")

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from rscovlm_eval import run_evaluation
+from rscovlm_eval.metrics.result import Accuracy
 from rscovlm_eval.metrics.teochat import evaluate_teochat
 
 DATA = Path(__file__).parent / "data" / "teochatlas" / "eval"
@@ -19,9 +20,9 @@ def test_rule_hand_computed():
         ["AID", "AID", "LRBEN", "LRBEN"],
     )
     # "dense residential" != "denseresidential" (the hyphen is removed, not made a space)
-    assert result["per_type"]["AID/classification"] == {"accuracy": 0.5, "count": 2}
-    assert result["per_type"]["LRBEN/question_answering"] == {"accuracy": 0.5, "count": 2}
-    assert result["accuracy"] == 0.5
+    assert result.per_type["AID/classification"] == Accuracy(0.5, 2)
+    assert result.per_type["LRBEN/question_answering"] == Accuracy(0.5, 2)
+    assert result.accuracy == 0.5
 
 
 def test_geochat_subset_runs(tmp_path, qwen25_folder, make_config):
@@ -48,6 +49,7 @@ def test_geochat_subset_runs(tmp_path, qwen25_folder, make_config):
         == "Classify the image from the following classes: Airport, Beach. Answer in one word or a short phrase."
     )
     result = json.loads((run_dir / "results.json").read_text())["benchmarks"]["teochatlas-geochat"]
-    assert result["count"] == 2 and result["accuracy"] == 0.5 and result["skipped_inputs"] == 1  # the temporal item
+    assert result["count"] == 2 and result["accuracy"] == 0.5 and result["skipped_inputs"] == 1
     manifest = json.loads((run_dir / "teochatlas-geochat" / "manifest.json").read_text())
-    assert "2 frames (temporal)" in manifest["skipped"][0]["reason"]
+    reason = manifest["skipped"][0]["reason"]  # the temporal item, whose frames are not there: one skip
+    assert reason.startswith("image not found: ") and reason.endswith("/S2Looking/0_A.png")

@@ -47,8 +47,8 @@ def test_contains_rule(prediction, answer, correct):
 def test_vrsbench_vqa_is_scored_by_contains():
     assert get_benchmark("vrsbench-vqa").vqa_match == "contains" and get_benchmark("rsvqa-lr").vqa_match == "exact"
     predictions, answers = ["yes, it is", "2"], ["yes", "2"]
-    assert evaluate_vqa(predictions, answers, [None, None], match="contains")["accuracy"] == 1.0
-    assert evaluate_vqa(predictions, answers, [None, None])["accuracy"] == 0.5  # exact: "yes it is" != "yes"
+    assert evaluate_vqa(predictions, answers, [None, None], match="contains").accuracy == 1.0
+    assert evaluate_vqa(predictions, answers, [None, None]).accuracy == 0.5  # exact: "yes it is" != "yes"
 
 
 def _entry(image_id, prediction, objects):
@@ -65,5 +65,5 @@ def test_clear_pred_for_empty_gt(clear, precision):
     ]
     ctx = ScoringContext(convention="absolute", box_type="poly", dense_det_clear_pred_for_empty_gt=clear)
     result = score_detection(entries, ctx)
-    assert result["mf1"]["per_class"]["plane"]["precision"] == pytest.approx(precision)
-    assert result["mf1"]["per_class"]["plane"]["recall"] == 1.0
+    assert result.mf1.per_class["plane"]["precision"] == pytest.approx(precision)
+    assert result.mf1.per_class["plane"]["recall"] == 1.0

@@ -22,10 +22,10 @@ def test_letters_and_accuracies_hand_computed():
         [False, False, True, True, True],
     )
     # counting 1/2; land use: {A, D} right, {D} wrong (a subset), {A, B, D} wrong (an extra letter): 1/3
-    assert result["per_type"]["counting"]["accuracy"] == 0.5
-    assert result["per_type"]["land use"]["accuracy"] == pytest.approx(1 / 3)
-    assert result["accuracy"] == pytest.approx(2 / 5)  # micro
-    assert result["average_accuracy"] == pytest.approx((0.5 + 1 / 3) / 2)  # macro over L3 tasks
+    assert result.per_type["counting"].accuracy == 0.5
+    assert result.per_type["land use"].accuracy == pytest.approx(1 / 3)
+    assert result.accuracy == pytest.approx(2 / 5)  # micro
+    assert result.average_accuracy == pytest.approx((0.5 + 1 / 3) / 2)  # macro over L3 tasks
 
 
 def test_reader(tmp_path):

@@ -218,3 +218,40 @@ def test_an_override_replaces_only_the_fields_it_gives() -> None:
         "templates": {"vqa": "Q: {question}"},
     }
     assert RenderOverride.model_validate(override.model_dump()) == override
+
+
+def _time_series(paths: list[str], sizes: list[tuple[int, int]]) -> Record:
+    return Record(
+        id="t",
+        dataset="teochatlas",
+        task="vqa",
+        images=[ImageRef(path=p, width=w, height=h) for p, (w, h) in zip(paths, sizes, strict=True)],
+        annotation=VQAAnnotation(question="Has the building been destroyed?", answer="Yes"),
+    )
+
+
+def test_a_multi_image_vqa_record_shows_every_frame_at_its_own_size() -> None:
+    # smart_resize with factor 28: 560x280 stays; 300x200 -> 308x196 (300/28 = 10.7 -> 11, 200/28 = 7.1 -> 7)
+    record = _time_series(["t0.png", "t1.png", "t2.png"], [(560, 280), (300, 200), (280, 280)])
+    sample = render(record, ResolutionPolicy(factor=28), RenderConfig(), np.random.default_rng(0))
+    for messages in (sample.messages, prompt_messages(sample)):
+        user = next(m for m in messages if m["role"] == "user")
+        parts = [(p["image"], p["resized_width"], p["resized_height"]) for p in user["content"][:-1]]
+        assert parts == [("t0.png", 560, 280), ("t1.png", 308, 196), ("t2.png", 280, 280)]
+        assert user["content"][-1]["text"].startswith("Has the building been destroyed?")
+    assert sample.answer == "Yes"
+
+
+@pytest.mark.parametrize(
+    ("convention", "expected"), [("absolute", "[28,56,84,112]"), ("relative1000", "[100,200,300,400]")]
+)
+def test_vqa_box_markers_are_written_in_the_model_convention(convention: str, expected: str) -> None:
+    # a 560 x 560 image seen at 280 x 280 (max_pixels 280 x 280): box 56..168 x 112..224 -> 28..84 x 56..112 resized,
+    # or 100..300 x 200..400 on the 0-1000 grid
+    box = "<poly>56,112,168,112,168,224,56,224</poly>"
+    record = _time_series(["a.png", "b.png"], [(560, 560), (560, 560)])
+    record.annotation = VQAAnnotation(question=f"What changed at [{box}]?", answer=f"[{box}]")
+    policy = ResolutionPolicy(factor=28, max_pixels=280 * 280)
+    sample = render(record, policy, RenderConfig(convention=convention), np.random.default_rng(0))
+    assert sample.messages[0]["content"][-1]["text"].startswith(f"What changed at {expected}?")
+    assert sample.answer == expected

@@ -12,13 +12,33 @@ Metric = Literal[
     "grounding",
     "oriented_grounding",
     "multi_referring",
+    "geochat_grounding",
     "vhm",
     "teochat",
+    "teochat_temporal",
     "xlrs",
     "detection",
     "lrs_vqa",
     "multiple_choice",
 ]
+
+
+# TEOChatlas' temporal evaluation files (upstream RSCoVLM's `teochatlas_temporal_files`)
+TEOCHAT_TEMPORAL_FILES = (
+    "ABCD.json",
+    "CDVQA.json",
+    "fMoW_High_Res.json",
+    "fMoW_Low_Res.json",
+    "QFabric_RQA2.json",
+    "QFabric_RQA5_RTQA5.json",
+    "QFabric_TRE_RTQA.json",
+    "S2Looking_Change_Detection.json",
+    "S2Looking_RQA.json",
+    "S2Looking_SRE_QA.json",
+    "xBD_Change_Detection_Classification.json",
+    "xBD_Change_Detection_Localization.json",
+    "xBD_SRE_QA_RQA.json",
+)
 
 
 @dataclass(frozen=True)
@@ -139,6 +159,9 @@ VHM_SUITES = {
         "scene classification",
         ("cls_AID.json", "cls_METER_ML.json", "cls_NWPU_RESISC45.json", "cls_SIRI_WHU.json", "cls_WHU_RS19.json"),
     ),
+    "vhm-grounding": ("visual grounding", ("VG_DOIR_RSVG_test.json",)),
+    "vhm-building-vectorisation": ("building vectorisation", ("bfv_crowdai_val.json",)),
+    "vhm-multi-label": ("multi-label classification", ("mlc_fbp_test.json", "mlc_gid_test.json")),
     "vhm-rsvqa": (
         "RSVQA subsets",
         (
@@ -218,6 +241,14 @@ BENCHMARKS: dict[str, Benchmark] = {
             "geochat-referring",
             "GeoChat-Bench referring.jsonl, every line (single- and multi-object) and the image folder (`images`)",
         ),
+        Benchmark(
+            "geochat-grounding",
+            "grounding",
+            "geochat_grounding",
+            "geochat-referring",
+            "GeoChat-Bench referring.jsonl, every line, scored by GeoChat's accuracy@0.5 per ground-truth box; "
+            "the image folder (`images`)",
+        ),
         *(_vhm(name, what, files) for name, (what, files) in VHM_SUITES.items()),
         Benchmark(
             "teochatlas-geochat",
@@ -228,6 +259,16 @@ BENCHMARKS: dict[str, Benchmark] = {
             "and their frames",
             reader_options={"files": ["AID.json", "UCMerced.json", "HRBEN.json", "LRBEN.json"]},
             templates={"vqa": "{question}"},  # the question as TEOChatlas words it
+        ),
+        Benchmark(
+            "teochatlas-temporal",
+            "vqa",
+            "teochat_temporal",
+            "teochat-eval",
+            "TEOChatlas eval, temporal tasks: the eval folder with " + ", ".join(TEOCHAT_TEMPORAL_FILES) + " and "
+            "their frames; scored per data set and task by TEOChat's accuracy or pixel F1",
+            reader_options={"files": list(TEOCHAT_TEMPORAL_FILES)},
+            templates={"vqa": "{question}"},
         ),
         _detection("dota1.0", "dota", "dota1.0", "DOTA-v1.0 val: a folder with images/ and labelTxt/"),
         _detection(

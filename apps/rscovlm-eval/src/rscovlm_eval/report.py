@@ -8,7 +8,8 @@ from typing import Any
 
 from rscovlm_eval.cache import merge_shards
 from rscovlm_eval.data import FULL_TARGETS
-from rscovlm_eval.scoring import ScoringContext, score_benchmark
+from rscovlm_eval.metrics.detection import DetectionResult
+from rscovlm_eval.scoring import BenchmarkScore, ScoringContext, score_benchmark
 from rscovlm_eval.tables import results_markdown
 
 LOSS_HISTORY_FILE = "loss_history.json"  # in a checkpoint folder rscovlm-train wrote: the logged losses by step
@@ -25,8 +26,8 @@ def _read_json(path: Path) -> Any:
         raise FileNotFoundError(f"{path} is missing: is {path.parent} an evaluation run folder?") from None
 
 
-def compute_results(run_dir: Path) -> tuple[dict[str, Any], dict[str, ScoringContext]]:
-    """Score every benchmark of a run from its merged shard caches; also return the scorers' plot data.
+def compute_results(run_dir: Path) -> tuple[dict[str, Any], dict[str, BenchmarkScore]]:
+    """Score every benchmark of a run from its merged shard caches; also return the typed scores (plot data).
 
     A benchmark with more failed samples than `inference.max_error_fraction` of its samples is marked `incomplete`.
     """
@@ -37,7 +38,7 @@ def compute_results(run_dir: Path) -> tuple[dict[str, Any], dict[str, ScoringCon
         "groups": run["config"].get("groups", {}),
         "benchmarks": {},
     }
-    plot_data: dict[str, ScoringContext] = {}
+    plot_data: dict[str, BenchmarkScore] = {}
     max_errors = run["config"].get("inference", {}).get("max_error_fraction", 0.0)
     for bench in run["benchmarks"]:
         folder = run_dir / bench["key"]
@@ -54,20 +55,20 @@ def compute_results(run_dir: Path) -> tuple[dict[str, Any], dict[str, ScoringCon
             report_dir=folder,
             full_targets=_read_json(folder / FULL_TARGETS) if bench.get("merge_patches") else None,
         )
-        scores = score_benchmark(bench["metric"], entries, ctx)
-        scores["skipped_inputs"] = len(manifest["skipped"])
-        scores["incomplete"] = scores["errors"]["count"] > max_errors * len(manifest["ids"])
+        score = score_benchmark(bench["metric"], entries, ctx)
         results["benchmarks"][bench["key"]] = {
             "name": bench["name"],
             "metric": bench["metric"],
             "group": bench.get("group"),
-            **scores,
+            **score.to_dict(),
+            "skipped_inputs": len(manifest["skipped"]),
+            "incomplete": score.error_count > max_errors * len(manifest["ids"]),
         }
-        plot_data[bench["key"]] = ctx
+        plot_data[bench["key"]] = score
     return results, plot_data
 
 
-def _plots(results: dict[str, Any], plot_data: dict[str, ScoringContext], out: Path) -> list[str]:
+def _plots(results: dict[str, Any], plot_data: dict[str, BenchmarkScore], out: Path) -> list[str]:
     from rscovlm_eval.plots import plot_class_ap, plot_confusion, plot_pr_curves, plot_training_loss
 
     written = []
@@ -80,9 +81,9 @@ def _plots(results: dict[str, Any], plot_data: dict[str, ScoringContext], out: P
             written.append(plot_confusion(result["confusion"], f"{key}: confusion", out / f"{key}_confusion.png"))
         if "per_class" in result and result["metric"] == "detection":
             written.append(plot_class_ap(result["per_class"], f"{key}: AP per class", out / f"{key}_ap.png"))
-            curves = plot_data[key].curves
-            if curves is not None:
-                pr = {c: (r.recall, r.precision) for c, r in curves.per_class.items() if r.num_det}
+            scored = plot_data[key].result
+            if isinstance(scored, DetectionResult):
+                pr = {c: (r.recall, r.precision) for c, r in scored.devkit.per_class.items() if r.num_det}
                 written.append(plot_pr_curves(pr, f"{key}: precision-recall", out / f"{key}_pr.png"))
     return [str(p.relative_to(out.parent)) for p in written]
 

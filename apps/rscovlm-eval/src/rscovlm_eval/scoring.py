@@ -9,28 +9,49 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+from rs_data.schema import POLY_TAG
 from rs_detect_eval import BoxType
-from rs_resolution import ImageFrame, poly_to_hbb
+from rs_resolution import ImageFrame, from_model, poly_to_hbb
 
-from rscovlm_eval.metrics.captioning import evaluate_captions
-from rscovlm_eval.metrics.classification import evaluate_classification
-from rscovlm_eval.metrics.grounding import evaluate_grounding
-from rscovlm_eval.metrics.lrs_vqa import evaluate_lrs_vqa
-from rscovlm_eval.metrics.multi_referring import evaluate_multi_referring
-from rscovlm_eval.metrics.multiple_choice import evaluate_multiple_choice
+from rscovlm_eval.metrics.captioning import CaptioningResult, evaluate_captions
+from rscovlm_eval.metrics.classification import ClassificationResult, evaluate_classification
+from rscovlm_eval.metrics.detection import DetectionResult, Task1Export
+from rscovlm_eval.metrics.grounding import GroundingResult, evaluate_grounding
+from rscovlm_eval.metrics.lrs_vqa import LrsVqaResult, evaluate_lrs_vqa
+from rscovlm_eval.metrics.multi_referring import (
+    MultiReferringResult,
+    evaluate_geochat_grounding,
+    evaluate_multi_referring,
+)
+from rscovlm_eval.metrics.multiple_choice import MultipleChoiceResult, evaluate_multiple_choice
 from rscovlm_eval.metrics.oriented_grounding import evaluate_oriented_grounding
-from rscovlm_eval.metrics.teochat import evaluate_teochat
-from rscovlm_eval.metrics.vhm import evaluate_vhm
-from rscovlm_eval.metrics.vqa import evaluate_vqa
-from rscovlm_eval.metrics.xlrs import evaluate_xlrs
+from rscovlm_eval.metrics.result import Result
+from rscovlm_eval.metrics.teochat import TeochatResult, evaluate_teochat
+from rscovlm_eval.metrics.teochat_temporal import (
+    GRID,
+    Item,
+    TeochatTemporalResult,
+    answer_boxes,
+    evaluate_teochat_temporal,
+)
+from rscovlm_eval.metrics.vhm import VhmResult, evaluate_vhm
+from rscovlm_eval.metrics.vhm_geometry import bracket_points
+from rscovlm_eval.metrics.vqa import VqaResult, evaluate_vqa
+from rscovlm_eval.metrics.xlrs import XlrsResult, evaluate_xlrs
 from rscovlm_eval.scoring_options import clear_predictions_for_empty_gt
 
 Entry = dict[str, Any]
+
+
+class MetricResult(Protocol):
+    """What every scorer returns: a typed result with its results.json form."""
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -46,7 +67,6 @@ class ScoringContext:
     full_targets: dict[str, dict[str, Any]] | None = None
     vqa_match: str = "exact"  # "contains": the reference answer contained in the prediction (upstream's VRSBench rule)
     dense_det_clear_pred_for_empty_gt: bool = False  # see scoring_options.clear_predictions_for_empty_gt
-    curves: Any = field(default=None, init=False)  # set by the detection scorer: precision-recall data for plots
 
     @classmethod
     def of_benchmark(cls, run: dict[str, Any], bench: dict[str, Any], **fields: Any) -> ScoringContext:
@@ -68,12 +88,9 @@ def _frame(entry: Entry) -> ImageFrame:
     return ImageFrame(**entry["frame"])
 
 
-def score_classification(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+def score_classification(entries: list[Entry], ctx: ScoringContext) -> ClassificationResult:
     classes = sorted({c for e in entries for c in e["target"]["classes"]} | {e["target"]["label"] for e in entries})
-    result = evaluate_classification(
-        [e["prediction"] for e in entries], [e["target"]["label"] for e in entries], classes
-    )
-    return result.to_dict()
+    return evaluate_classification([e["prediction"] for e in entries], [e["target"]["label"] for e in entries], classes)
 
 
 def reference_texts(entry: Entry) -> list[str]:
@@ -82,13 +99,13 @@ def reference_texts(entry: Entry) -> list[str]:
     return target.get("captions") or (entry.get("meta") or {}).get("references") or [target["answer"]]
 
 
-def score_captioning(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+def score_captioning(entries: list[Entry], ctx: ScoringContext) -> CaptioningResult:
     references = {e["id"]: reference_texts(e) for e in entries}
     predictions = {e["id"]: e["prediction"] for e in entries}
-    return {**evaluate_captions(references, predictions), "count": len(entries)}
+    return CaptioningResult(len(entries), evaluate_captions(references, predictions))
 
 
-def score_vqa(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+def score_vqa(entries: list[Entry], ctx: ScoringContext) -> VqaResult:
     return evaluate_vqa(
         [e["prediction"] for e in entries],
         [e["target"]["answer"] for e in entries],
@@ -97,15 +114,24 @@ def score_vqa(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
     )
 
 
-def score_vhm(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+def model_points(text: str, frame: ImageFrame, convention: str) -> np.ndarray | None:
+    """The x, y pairs of an answer (VHM's bracket rule) in original pixels, from the model's coordinates."""
+    points = bracket_points(text)
+    return None if points is None else from_model(points, frame, convention)
+
+
+def score_vhm(entries: list[Entry], ctx: ScoringContext) -> VhmResult:
     return evaluate_vhm(
         [e["prediction"] for e in entries],
         [e["target"]["answer"] for e in entries],
         [e["target"]["question_type"] for e in entries],  # the suite
+        questions=[e["target"]["question"] for e in entries],
+        points=[model_points(e["prediction"], _frame(e), ctx.convention) for e in entries],
+        sizes=[(e["frame"]["width"], e["frame"]["height"]) for e in entries],
     )
 
 
-def score_teochat(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+def score_teochat(entries: list[Entry], ctx: ScoringContext) -> TeochatResult:
     return evaluate_teochat(
         [e["prediction"] for e in entries],
         [e["target"]["answer"] for e in entries],
@@ -114,7 +140,42 @@ def score_teochat(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
     )
 
 
-def score_xlrs(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+def _on_grid(polygons: list[list[float]], frame: ImageFrame) -> list[list[float]]:
+    scale = np.array([GRID / frame.width, GRID / frame.height])
+    return [(np.asarray(p, dtype=np.float64).reshape(-1, 2) * scale).ravel().tolist() for p in polygons]
+
+
+def _answer_regions(entry: Entry, ctx: ScoringContext) -> list[list[float]]:
+    """The answer's boxes, read in the model's convention, as polygons in original pixels."""
+    boxes = answer_boxes(entry["prediction"])
+    corners = from_model(boxes.reshape(-1, 2), _frame(entry), ctx.convention).reshape(-1, 4) if len(boxes) else boxes
+    return [[x1, y1, x1, y2, x2, y2, x2, y1] for x1, y1, x2, y2 in corners.tolist()]
+
+
+def _true_regions(entry: Entry) -> list[list[float]]:
+    """The item's ground-truth region, else the boxes of its answer (`<poly>` markers, original pixels)."""
+    regions = (entry.get("meta") or {}).get("regions")
+    return regions or [[float(v) for v in m.split(",")] for m in POLY_TAG.findall(entry["target"]["answer"])]
+
+
+def score_teochat_temporal(entries: list[Entry], ctx: ScoringContext) -> TeochatTemporalResult:
+    items = []
+    for e in entries:
+        frame = _frame(e)
+        items.append(
+            Item(
+                e["prediction"],
+                e["target"]["answer"],
+                e["target"]["question_type"],  # the item's task
+                (e.get("meta") or {}).get("dataset", ""),
+                _on_grid(_answer_regions(e, ctx), frame),
+                _on_grid(_true_regions(e), frame),
+            )
+        )
+    return evaluate_teochat_temporal(items)
+
+
+def score_xlrs(entries: list[Entry], ctx: ScoringContext) -> XlrsResult:
     meta = [e.get("meta") or {} for e in entries]
     return evaluate_xlrs(
         [e["prediction"] for e in entries],
@@ -125,7 +186,7 @@ def score_xlrs(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
     )
 
 
-def score_lrs_vqa(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+def score_lrs_vqa(entries: list[Entry], ctx: ScoringContext) -> LrsVqaResult:
     return evaluate_lrs_vqa(
         [e["prediction"] for e in entries],
         [e["target"]["answer"] for e in entries],
@@ -134,19 +195,28 @@ def score_lrs_vqa(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
     )
 
 
-def zoom_summary(entries: list[Entry]) -> dict[str, Any] | None:
+@dataclass
+class ZoomSummary(Result):
     """Zoom rate (share of chains that zoomed at least once), mean zoom rounds and chain end states."""
+
+    zoom_rate: float
+    mean_rounds: float
+    status: dict[str, int]
+
+
+def zoom_summary(entries: list[Entry]) -> ZoomSummary | None:
+    """The summary of the entries run through the Zoom-in Chain; None when none was."""
     zoomed = [e["zoom"] for e in entries if e.get("zoom") is not None]
     if not zoomed:
         return None
-    return {
-        "zoom_rate": sum(z["rounds"] > 0 for z in zoomed) / len(zoomed),
-        "mean_rounds": sum(z["rounds"] for z in zoomed) / len(zoomed),
-        "status": dict(Counter(z["status"] for z in zoomed)),
-    }
+    return ZoomSummary(
+        zoom_rate=sum(z["rounds"] > 0 for z in zoomed) / len(zoomed),
+        mean_rounds=sum(z["rounds"] for z in zoomed) / len(zoomed),
+        status=dict(Counter(z["status"] for z in zoomed)),
+    )
 
 
-def score_multiple_choice(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+def score_multiple_choice(entries: list[Entry], ctx: ScoringContext) -> MultipleChoiceResult:
     return evaluate_multiple_choice(
         [e["prediction"] for e in entries],
         [e["target"]["answer"] for e in entries],
@@ -167,14 +237,16 @@ def grounding_polygons(entries: list[Entry], ctx: ScoringContext) -> tuple[list,
     return predictions, targets
 
 
-def score_grounding(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+def score_grounding(entries: list[Entry], ctx: ScoringContext) -> GroundingResult:
     predictions, targets = grounding_polygons(entries, ctx)
     return evaluate_grounding(
         [None if p is None else poly_to_hbb(p) for p in predictions], [poly_to_hbb(t) for t in targets]
     )
 
 
-def score_multi_referring(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+def referring_inputs(entries: list[Entry], ctx: ScoringContext) -> tuple[list, list, list[dict[str, str]]]:
+    """Every box of each answer and every target of its line (polygons in original pixels), with the line's groups:
+    size, type and single / multiple objects (upstream's grouping)."""
     from rs_detect_eval import parse_objects
 
     predictions, targets, groups = [], [], []
@@ -187,10 +259,18 @@ def score_multi_referring(entries: list[Entry], ctx: ScoringContext) -> dict[str
         groups.append(
             {"size": meta.get("size_group", "unknown"), "type": meta.get("type", "unknown"), "objects": objects}
         )
-    return evaluate_multi_referring(predictions, targets, groups)
+    return predictions, targets, groups
 
 
-def score_oriented_grounding(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+def score_multi_referring(entries: list[Entry], ctx: ScoringContext) -> MultiReferringResult:
+    return evaluate_multi_referring(*referring_inputs(entries, ctx))
+
+
+def score_geochat_grounding(entries: list[Entry], ctx: ScoringContext) -> MultiReferringResult:
+    return evaluate_geochat_grounding(*referring_inputs(entries, ctx))
+
+
+def score_oriented_grounding(entries: list[Entry], ctx: ScoringContext) -> GroundingResult:
     return evaluate_oriented_grounding(*grounding_polygons(entries, ctx))
 
 
@@ -240,13 +320,13 @@ def detection_classes(entries: list[Entry], ctx: ScoringContext) -> list[str]:
     return sorted({c for e in entries for c in e["target"]["classes"]})
 
 
-def score_detection(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+def score_detection(entries: list[Entry], ctx: ScoringContext) -> DetectionResult | Task1Export:
     from rs_detect_eval import evaluate_map, evaluate_map_nc, evaluate_mf1
 
     classes = detection_classes(entries, ctx)
     dets, dropped = detections(entries, ctx, classes)
     if ctx.export_only:
-        return export_task1(dets, classes, ctx.report_dir) | {"dropped": dropped}
+        return replace(export_task1(dets, classes, ctx.report_dir), dropped=dropped)
     if ctx.full_targets is not None:
         dets, gts = merged_to_full_images(dets, ctx.full_targets)
     else:
@@ -254,22 +334,16 @@ def score_detection(entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]
     if ctx.dense_det_clear_pred_for_empty_gt:
         dets = clear_predictions_for_empty_gt(dets, gts)
     # VOC07 11-point AP at IoU 0.5 is what DOTA_devkit's main() and mmrotate's DOTA/HRSC evaluation report by default
-    devkit = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="devkit", ap_mode="voc07")
-    mmrotate = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="mmrotate", ap_mode="voc07")
-    mmrotate_area = evaluate_map(dets, gts, classes, iou_thr=0.5, convention="mmrotate", ap_mode="area")
-    ctx.curves = devkit
-    return {
-        "map_devkit": devkit.map,
-        "map_mmrotate": mmrotate.map,
-        "map_mmrotate_area": mmrotate_area.map,
-        "map_nc": evaluate_map_nc(dets, gts, classes).to_dict(),
-        "mf1": evaluate_mf1(dets, gts, classes).to_dict(),
-        "count": len(entries),
-        "images": len(gts),
-        "per_class": devkit.to_dict()["per_class"],
-        "per_class_mmrotate": mmrotate.to_dict()["per_class"],
-        "dropped": dropped,
-    }
+    return DetectionResult(
+        devkit=evaluate_map(dets, gts, classes, iou_thr=0.5, convention="devkit", ap_mode="voc07"),
+        mmrotate=evaluate_map(dets, gts, classes, iou_thr=0.5, convention="mmrotate", ap_mode="voc07"),
+        mmrotate_area=evaluate_map(dets, gts, classes, iou_thr=0.5, convention="mmrotate", ap_mode="area"),
+        map_nc=evaluate_map_nc(dets, gts, classes),
+        mf1=evaluate_mf1(dets, gts, classes),
+        count=len(entries),
+        images=len(gts),
+        dropped=dropped,
+    )
 
 
 def merged_to_full_images(dets: list, full_targets: dict[str, dict[str, Any]]) -> tuple[list, list]:
@@ -283,7 +357,7 @@ def merged_to_full_images(dets: list, full_targets: dict[str, dict[str, Any]]) -
     return full_dets, ground_truths([(image, full_targets[image]) for image in images])
 
 
-def export_task1(dets: list, classes: list[str], report_dir: Path) -> dict[str, Any]:
+def export_task1(dets: list, classes: list[str], report_dir: Path) -> Task1Export:
     """Merge patch answers into full images and write the DOTA Task1 submission (a test split has no labels).
 
     Images whose names are not DOTA patch names (`P0001__1024__0___0`) are taken as whole images.
@@ -299,23 +373,25 @@ def export_task1(dets: list, classes: list[str], report_dir: Path) -> dict[str, 
     merged = merge_patches(dets, offsets=whole)
     out = report_dir / "task1"
     write_task1(merged, out, classes, zip_path=report_dir / "task1.zip")
-    return {
-        "count": len(dets),
-        "images": len(merged),
-        "objects": sum(len(d.labels) for d in merged),
-        "task1": str(out.relative_to(report_dir.parent)),  # inside the run folder
-    }
+    return Task1Export(
+        count=len(dets),
+        images=len(merged),
+        objects=sum(len(d.labels) for d in merged),
+        task1=str(out.relative_to(report_dir.parent)),  # inside the run folder
+    )
 
 
-SCORERS: dict[str, Callable[[list[Entry], ScoringContext], dict[str, Any]]] = {
+SCORERS: dict[str, Callable[[list[Entry], ScoringContext], MetricResult]] = {
     "classification": score_classification,
     "captioning": score_captioning,
     "vqa": score_vqa,
     "grounding": score_grounding,
     "oriented_grounding": score_oriented_grounding,
     "multi_referring": score_multi_referring,
+    "geochat_grounding": score_geochat_grounding,
     "vhm": score_vhm,
     "teochat": score_teochat,
+    "teochat_temporal": score_teochat_temporal,
     "xlrs": score_xlrs,
     "detection": score_detection,
     "lrs_vqa": score_lrs_vqa,
@@ -323,13 +399,29 @@ SCORERS: dict[str, Callable[[list[Entry], ScoringContext], dict[str, Any]]] = {
 }
 
 
-def score_benchmark(metric: str, entries: list[Entry], ctx: ScoringContext) -> dict[str, Any]:
+@dataclass
+class BenchmarkScore:
+    """A benchmark's metric result (None when no entry could be scored), its failed entries' reasons with their
+    counts, and the Zoom-in Chain summary."""
+
+    result: MetricResult | None
+    errors: dict[str, int]
+    zoom: ZoomSummary | None = None
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The benchmark's entry in results.json (before the report adds its reading counts)."""
+        scores = self.result.to_dict() if self.result is not None else {"count": 0}
+        if self.zoom is not None:
+            scores["zoom"] = self.zoom.to_dict()
+        return scores | {"errors": {"count": self.error_count, "reasons": dict(self.errors)}}
+
+
+def score_benchmark(metric: str, entries: list[Entry], ctx: ScoringContext) -> BenchmarkScore:
     """The benchmark's numbers, with the errored entries counted apart."""
     good = [e for e in entries if "error" not in e]
     errors = Counter(e["error"] for e in entries if "error" in e)
-    result = SCORERS[metric](good, ctx) if good else {"count": 0}
-    zoom = zoom_summary(good)
-    if zoom is not None:
-        result["zoom"] = zoom
-    result["errors"] = {"count": sum(errors.values()), "reasons": dict(errors)}
-    return result
+    return BenchmarkScore(SCORERS[metric](good, ctx) if good else None, dict(errors), zoom_summary(good))

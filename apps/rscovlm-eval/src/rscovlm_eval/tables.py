@@ -132,28 +132,38 @@ def _lrs_vqa(results: dict[str, dict[str, Any]]) -> str:
     return "\n\n".join(parts)
 
 
-def _multi_referring(results: dict[str, dict[str, Any]]) -> str:
-    groups = [(field, v) for field in ("per_objects", "per_size") for v in _columns(results, field)]
-    rows = [
-        [
-            k,
-            pct(r.get("accuracy")),
-            *(pct(r.get(field, {}).get(v, {}).get("accuracy")) for field, v in groups),
-            str(r["count"]),
+def _referring(header: str, fields: tuple[str, ...]) -> Callable[[dict[str, dict[str, Any]]], str]:
+    """A referring table: the overall figure named `header`, then one column per value of each grouping."""
+
+    def table(results: dict[str, dict[str, Any]]) -> str:
+        groups = [(field, v) for field in fields for v in _columns(results, field)]
+        rows = [
+            [
+                k,
+                pct(r.get("accuracy")),
+                *(pct(r.get(field, {}).get(v, {}).get("accuracy")) for field, v in groups),
+                str(r["count"]),
+            ]
+            for k, r in results.items()
         ]
-        for k, r in results.items()
-    ]
-    return _table(["Benchmark", "Pr(F1=1, IoU=0.5)", *(v for _, v in groups), "N"], rows)
+        return _table(["Benchmark", header, *(v for _, v in groups), "N"], rows)
+
+    return table
+
+
+VHM_OTHER = {"mean_iou": "mIoU", "mean_ciou": "C-IoU", "average_cp": "CP", "average_cr": "CR", "cf1": "CF1"}
 
 
 def _vhm(results: dict[str, dict[str, Any]]) -> str:
-    """One row per suite: accuracy in percent, or MAE / MAPE for counting and measurement."""
+    """One row per suite: accuracy in percent, or MAE / MAPE for counting and measurement, and the other figures
+    of the geometric and multi-label suites."""
     rows = []
     for k, r in results.items():
         for suite, s in r["per_suite"].items():
             mae = "-" if s.get("mae") is None else f"{s['mae']:.3f}"
-            rows.append([k, suite, s["kind"], pct(s.get("accuracy")), mae, pct(s.get("mape")), str(s["count"])])
-    return _table(["Benchmark", "Suite", "Rule", "Acc", "MAE", "MAPE (%)", "N"], rows)
+            other = ", ".join(f"{name} {pct(s[key])}" for key, name in VHM_OTHER.items() if key in s) or "-"
+            rows.append([k, suite, s["kind"], pct(s.get("accuracy")), mae, pct(s.get("mape")), other, str(s["count"])])
+    return _table(["Benchmark", "Suite", "Rule", "Acc", "MAE", "MAPE (%)", "Other", "N"], rows)
 
 
 def _multiple_choice(results: dict[str, dict[str, Any]]) -> str:
@@ -170,6 +180,15 @@ def _multiple_choice(results: dict[str, dict[str, Any]]) -> str:
     return _table(["Benchmark", *categories, "Acc", *COUNTS], rows)
 
 
+def _per_task(results: dict[str, dict[str, Any]]) -> str:
+    rows = [
+        [k, task, s["metric"], pct(s["score"]), str(s["count"])]
+        for k, r in results.items()
+        for task, s in r.get("per_task", {}).items()
+    ]
+    return _table(["Benchmark", "Data set / task", "Metric", "Score", "N"], rows)
+
+
 SECTIONS: dict[str, tuple[str, Callable[[dict[str, dict[str, Any]]], str]]] = {
     "classification": ("Scene classification", _classification),
     "captioning": ("Image captioning (pycocoevalcap, scores x100)", _captioning),
@@ -178,8 +197,16 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, dict[str, Any]]], str]]] = {
     "oriented_grounding": ("Oriented visual grounding (polygon IoU)", _grounding),
     "vhm": ("VHM-Eval", _vhm),
     "teochat": ("TEOChatlas (accuracy per data set / task)", _vqa),
+    "teochat_temporal": ("TEOChatlas temporal tasks (TEOChat's metric per data set / task)", _per_task),
     "xlrs": ("XLRS-Bench VQA (accuracy per L3 task; AA = macro average over tasks)", _vqa),
-    "multi_referring": ("Multi-object referring (GeoChat-Bench, upstream's matching)", _multi_referring),
+    "multi_referring": (
+        "Multi-object referring (GeoChat-Bench, upstream's matching)",
+        _referring("Pr(F1=1, IoU=0.5)", ("per_objects", "per_size")),
+    ),
+    "geochat_grounding": (
+        "GeoChat-Bench referring and grounding (GeoChat's accuracy@0.5 over ground-truth boxes)",
+        _referring("Acc@0.5", ("per_size", "per_objects", "per_type")),
+    ),
     "detection": ("Oriented object detection", _detection),
     "lrs_vqa": ("Ultra-high-resolution VQA (LRS-VQA)", _lrs_vqa),
     "multiple_choice": ("Multiple choice (MME-RealWorld remote sensing)", _multiple_choice),

@@ -4,7 +4,8 @@ Rendering happens online, after the resolution policy (and optional random resiz
 box coordinates are written for exactly that size through rs-detect-eval's codec in the configured convention
 (absolute resized pixels for Qwen2.5-VL, 0-1000 for Qwen3-VL). A grounding record with a fixed `target` is answered
 in that box type, or (`seg`) with the text mask of `rs_data.masks` at one cell per visual token. Every image of a
-record gets its own frame. The ground truth stays in original pixels in `RenderedSample.target` for evaluation.
+record gets its own frame, and a VQA record over several images (a time series) shows them all. The ground truth
+stays in original pixels in `RenderedSample.target` for evaluation.
 """
 
 from __future__ import annotations
@@ -142,9 +143,9 @@ def _image_part(record: Record, index: int, frame: ImageFrame) -> dict[str, Any]
     }
 
 
-def _conversation(system: str | None, image: dict, prompt: str, answer: str) -> list[dict[str, Any]]:
+def _conversation(system: str | None, images: list[dict], prompt: str, answer: str) -> list[dict[str, Any]]:
     messages = [{"role": "system", "content": [_text(system)]}] if system else []
-    messages.append({"role": "user", "content": [image, _text(prompt)]})
+    messages.append({"role": "user", "content": [*images, _text(prompt)]})
     messages.append({"role": "assistant", "content": [_text(answer)]})
     return messages
 
@@ -170,7 +171,7 @@ def render(
     if record.messages is not None:
         sample.messages = _instruction_messages(record, frames, config)
     else:
-        _render_annotation(record, frames[0], config, rng, sample, policy.factor)
+        _render_annotation(record, frames, config, rng, sample, policy.factor)
     if load_images:
         sample.images = prepare_images(record, frames)
     return sample
@@ -186,13 +187,17 @@ def prepare_images(record: Record, frames: list[ImageFrame]) -> list[Image.Image
 
 def _render_annotation(
     record: Record,
-    frame: ImageFrame,
+    frames: list[ImageFrame],
     config: RenderConfig,
     rng: np.random.Generator,
     sample: RenderedSample,
     factor: int,
 ) -> None:
-    ann, templates, image = record.annotation, config.templates, _image_part(record, 0, frame)
+    """A VQA record shows every image, in record order (a time series in time order), each at its own size, and
+    writes the `<poly>` markers of its question and answer as boxes; the other tasks show the first image. Boxes are
+    written for the first image's frame."""
+    ann, templates, frame = record.annotation, config.templates, frames[0]
+    image = [_image_part(record, 0, frame)]
     if isinstance(ann, GroundingAnnotation) and ann.target == "seg":
         prompt = templates.segmentation.format(expression=ann.expression)
         answer = f"<seg>{mask_text(ann.mask, frame, factor)}</seg>"
@@ -207,7 +212,9 @@ def _render_annotation(
         sample.messages = _conversation(None, image, templates.captioning, caption)
     elif isinstance(ann, VQAAnnotation):
         template = templates.uhr_vqa if record.task == "uhr_vqa" else templates.vqa
-        sample.messages = _conversation(None, image, template.format(question=ann.question), ann.answer)
+        images = [_image_part(record, i, f) for i, f in enumerate(frames)]
+        question, answer = (_marked_boxes(t, frame, config) for t in (ann.question, ann.answer))
+        sample.messages = _conversation(None, images, template.format(question=question), answer)
     elif isinstance(ann, DetectionAnnotation | GroundingAnnotation):
         fixed = ann.target if isinstance(ann, GroundingAnnotation) else None
         box_type = fixed or _draw(rng, config.box_types)
@@ -233,13 +240,19 @@ def _render_annotation(
         raise ValueError(f"record {record.id}: no template for task {record.task!r}")
 
 
+def _marked_boxes(text: str, frame: ImageFrame, config: RenderConfig) -> str:
+    """`text` with each `<poly>` marker written as a box of `config.instruction_box_type` for `frame`."""
+
+    def replace(match) -> str:
+        polygon = [float(v) for v in match.group(1).split(",")]
+        return _boxes([("", polygon)], config.instruction_box_type, "plain", frame, config).strip()
+
+    return POLY_TAG.sub(replace, text)
+
+
 def _instruction_messages(record: Record, frames: list[ImageFrame], config: RenderConfig) -> list[dict[str, Any]]:
     def boxes(text: str) -> str:
-        def replace(match) -> str:
-            polygon = [float(v) for v in match.group(1).split(",")]
-            return _boxes([("", polygon)], config.instruction_box_type, "plain", frames[0], config).strip()
-
-        return POLY_TAG.sub(replace, text)
+        return _marked_boxes(text, frames[0], config)
 
     messages = []
     for message in record.messages or []:

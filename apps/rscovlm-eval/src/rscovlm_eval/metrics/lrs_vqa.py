@@ -16,7 +16,9 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from rscovlm_eval.metrics.result import Accuracy, Result, accuracy_table, macro_accuracy, mean_accuracy
 from rscovlm_eval.metrics.wordnet import load_wordnet
 
 SOURCES = ("FAIR", "STAR", "GLH-Bridge")
@@ -53,25 +55,33 @@ def lrs_correct(prediction: str, answer: str) -> bool:
     return gt == pred or wordnet_similar(gt, pred)
 
 
-def _accuracy(flags: list[bool]) -> dict:
-    return {"accuracy": sum(flags) / len(flags), "count": len(flags)}
-
-
-def _summary(by_category: dict[str, list[bool]]) -> dict:
+@dataclass
+class LrsSummary(Result):
     """OA over every question, AA as the mean of the category accuracies, and the categories themselves."""
+
+    accuracy: float
+    average_accuracy: float
+    count: int
+    per_category: dict[str, Accuracy]
+
+
+@dataclass
+class LrsVqaResult(LrsSummary):
+    """The summary over all sources, and one per source."""
+
+    per_source: dict[str, LrsSummary]
+    normalisation: str = "strip, lower case (both answers)"
+
+
+def _summary(by_category: dict[str, list[bool]]) -> LrsSummary:
     flags = [f for values in by_category.values() for f in values]
-    categories = {k: _accuracy(v) for k, v in sorted(by_category.items())}
-    return {
-        "accuracy": sum(flags) / len(flags) if flags else 0.0,
-        "average_accuracy": sum(c["accuracy"] for c in categories.values()) / len(categories) if categories else 0.0,
-        "count": len(flags),
-        "per_category": categories,
-    }
+    categories = accuracy_table(by_category)
+    return LrsSummary(mean_accuracy(flags), macro_accuracy(categories), len(flags), categories)
 
 
 def evaluate_lrs_vqa(
     predictions: Sequence[str], answers: Sequence[str], categories: Sequence[str], question_ids: Sequence[str]
-) -> dict:
+) -> LrsVqaResult:
     """OA and AA overall and per source, accuracy per category, and the source x category table (`per_source`)."""
     if not len(predictions) == len(answers) == len(categories) == len(question_ids):
         raise ValueError("predictions, answers, categories and question_ids must have the same length")
@@ -81,8 +91,6 @@ def evaluate_lrs_vqa(
         ok = lrs_correct(prediction, answer)
         by_category[category].append(ok)
         by_source[source_of(qid)][category].append(ok)
-    return {
-        **_summary(by_category),
-        "per_source": {source: _summary(table) for source, table in sorted(by_source.items())},
-        "normalisation": "strip, lower case (both answers)",
-    }
+    overall = _summary(by_category)
+    per_source = {source: _summary(table) for source, table in sorted(by_source.items())}
+    return LrsVqaResult(**vars(overall), per_source=per_source)

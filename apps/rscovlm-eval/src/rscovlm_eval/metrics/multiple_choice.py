@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rscovlm_eval.metrics.result import Accuracy, Result, accuracy_table, mean_accuracy
 
 # MME-RealWorld's own lead-in list; two pairs of its entries lack a separating comma there, so they are joined.
 _PREFIXES = (
@@ -35,12 +38,22 @@ def extract_choice(text: str, choices: Sequence[str] = (), letters: str = "ABCDE
     return next((choice[1] for choice in choices if text.lower() in choice.lower() and len(choice) > 1), None)
 
 
+@dataclass
+class MultipleChoiceResult(Result):
+    """Accuracy overall and per category, and the answers in which no option letter was found."""
+
+    accuracy: float
+    count: int
+    no_letter: int
+    per_category: dict[str, Accuracy]
+
+
 def evaluate_multiple_choice(
     predictions: Sequence[str],
     answers: Sequence[str],
     categories: Sequence[str | None],
     choices: Sequence[Sequence[str]] | None = None,
-) -> dict:
+) -> MultipleChoiceResult:
     """Accuracy overall and per category (lower-cased, as the official scorer); answers are option letters."""
     if not len(predictions) == len(answers) == len(categories):
         raise ValueError("predictions, answers and categories must have the same length")
@@ -52,9 +65,4 @@ def evaluate_multiple_choice(
         unclear += letter is None
         by_category[(category or "all").lower()].append(letter == answer.strip())
     flat = [c for values in by_category.values() for c in values]
-    return {
-        "accuracy": sum(flat) / len(flat) if flat else 0.0,
-        "count": len(flat),
-        "no_letter": unclear,
-        "per_category": {k: {"accuracy": sum(v) / len(v), "count": len(v)} for k, v in sorted(by_category.items())},
-    }
+    return MultipleChoiceResult(mean_accuracy(flat), len(flat), unclear, accuracy_table(by_category))

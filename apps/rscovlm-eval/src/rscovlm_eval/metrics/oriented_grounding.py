@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from rs_detect_eval import poly_iou_matrix
-from rscovlm_eval.metrics.grounding import area_bin, grounding_summary
+from rscovlm_eval.metrics.grounding import GroundingResult, area_bin, grounding_summary
 
 
 def polygon_area(polygon: np.ndarray) -> float:
@@ -23,7 +23,7 @@ def polygon_area(polygon: np.ndarray) -> float:
 
 def evaluate_oriented_grounding(
     predictions: Sequence[np.ndarray | None], targets: Sequence[np.ndarray], threshold: float = 0.5
-) -> dict:
+) -> GroundingResult:
     """Score predicted polygons (None when the answer held no box) against ground-truth polygons."""
     if len(predictions) != len(targets):
         raise ValueError(f"{len(predictions)} predictions for {len(targets)} targets")
@@ -32,4 +32,4 @@ def evaluate_oriented_grounding(
         for p, t in zip(predictions, targets, strict=True)
     ]
     bins = [area_bin(polygon_area(np.asarray(t, float))) for t in targets]
-    return {**grounding_summary(ious, bins, sum(p is None for p in predictions), threshold), "iou": "polygon"}
+    return grounding_summary(ious, bins, sum(p is None for p in predictions), threshold, iou="polygon")

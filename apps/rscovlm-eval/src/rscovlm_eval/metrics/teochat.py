@@ -12,6 +12,9 @@ from __future__ import annotations
 import string
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rscovlm_eval.metrics.result import Accuracy, Result, accuracy_table, mean_accuracy
 
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 
@@ -21,9 +24,18 @@ def teochat_clean(text: str) -> str:
     return text.lower().translate(_PUNCTUATION)
 
 
+@dataclass
+class TeochatResult(Result):
+    """Accuracy overall and per `data set/task`."""
+
+    accuracy: float
+    count: int
+    per_type: dict[str, Accuracy]
+
+
 def evaluate_teochat(
     predictions: Sequence[str], answers: Sequence[str], tasks: Sequence[str], datasets: Sequence[str]
-) -> dict:
+) -> TeochatResult:
     """Accuracy overall and per data set and task."""
     if not len(predictions) == len(answers) == len(tasks) == len(datasets):
         raise ValueError("predictions, answers, tasks and datasets must have the same length")
@@ -33,8 +45,4 @@ def evaluate_teochat(
         ok = teochat_clean(prediction) == teochat_clean(answer)
         flags.append(ok)
         groups[f"{dataset}/{task}"].append(ok)
-    return {
-        "accuracy": sum(flags) / len(flags) if flags else 0.0,
-        "count": len(flags),
-        "per_type": {k: {"accuracy": sum(v) / len(v), "count": len(v)} for k, v in sorted(groups.items())},
-    }
+    return TeochatResult(mean_accuracy(flags), len(flags), accuracy_table(groups))

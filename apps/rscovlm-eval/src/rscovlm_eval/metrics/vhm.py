@@ -20,7 +20,8 @@ Where the kit or upstream RSCoVLM break, the definition above is kept: the kit's
 crashes when a choice or a count cannot be read and upstream RSCoVLM's scorer when the counts are strings or the
 numbers differ in length; here those answers are wrong (choices, classes), parsing failures (counts, numbers) or,
 for classes and RSVQA, an empty answer is wrong (the kit's `"" in answer` is true).
-Building vectorisation, multi-label classification and visual grounding suites are not scored here.
+Visual grounding (`VG_*`), building vectorisation (`bfv_*`) and multi-label classification (`mlc_*`) suites are
+scored by `metrics.vhm_geometry`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from rscovlm_eval.metrics.result import Accuracy, Result
+from rscovlm_eval.metrics.vhm_geometry import grounding_scores, multi_label_scores, vectorisation_scores
 
 KINDS = {
     "presence_": "presence",
@@ -40,6 +47,9 @@ KINDS = {
     "obj_meas_": "measurement",
     "cls_": "contains",
     "RSVQA_": "contains",
+    "VG_": "grounding",
+    "bfv_": "vectorisation",
+    "mlc_": "multi_label",
 }
 COUNT_RANGES = ((2, "(0, 2]"), (6, "(2, 6]"), (12, "(6, 12]"), (float("inf"), "(12, inf)"))
 _UNITS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
@@ -92,7 +102,55 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def counting_scores(predictions: Sequence[str], answers: Sequence[str]) -> dict:
+@dataclass
+class SuiteAccuracy(Result):
+    """A per-question rule's mean score."""
+
+    accuracy: float | None
+
+
+@dataclass
+class MeasurementScores(Result):
+    mae: float | None
+    mape: float | None
+    parsing_failures: int
+
+
+@dataclass
+class CountingScores(Result):
+    mae: float | None
+    mape: float | None
+    accuracy: float | None
+    per_range: dict[str, Accuracy]
+    parsing_failures: int
+
+
+@dataclass
+class VhmSuite:
+    """One suite's rule, its scores and its number of questions."""
+
+    kind: str
+    scores: Result
+    count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **self.scores.to_dict(), "count": self.count}
+
+
+@dataclass
+class VhmResult:
+    """Scores per suite and the questions of suites without a rule here, per suite."""
+
+    count: int
+    per_suite: dict[str, VhmSuite]
+    unscored: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        per_suite = {name: suite.to_dict() for name, suite in self.per_suite.items()}
+        return {"count": self.count, "per_suite": per_suite, "unscored": self.unscored}
+
+
+def counting_scores(predictions: Sequence[str], answers: Sequence[str]) -> CountingScores:
     errors, relative, failures = [], [], 0
     by_range: dict[str, list[bool]] = defaultdict(list)
     for prediction, answer in zip(predictions, answers, strict=True):
@@ -106,16 +164,12 @@ def counting_scores(predictions: Sequence[str], answers: Sequence[str]) -> dict:
             continue
         errors.append(abs(guess - truth))
         relative.append(abs(guess - truth) / truth if truth else float(guess != truth))
-    return {
-        "mae": _mean(errors),
-        "mape": _mean(relative),
-        "accuracy": _mean([f for v in by_range.values() for f in v]),
-        "per_range": {name: {"accuracy": _mean(v), "count": len(v)} for name, v in by_range.items()},
-        "parsing_failures": failures,
-    }
+    accuracy = _mean([f for v in by_range.values() for f in v])
+    ranges = {name: Accuracy(sum(v) / len(v), len(v)) for name, v in by_range.items()}  # in order of appearance
+    return CountingScores(_mean(errors), _mean(relative), accuracy, ranges, failures)
 
 
-def measurement_scores(predictions: Sequence[str], answers: Sequence[str]) -> dict:
+def measurement_scores(predictions: Sequence[str], answers: Sequence[str]) -> MeasurementScores:
     errors, relative, failures = [], [], 0
     for prediction, answer in zip(predictions, answers, strict=True):
         truth, guess = _NUMBER.findall(answer), _NUMBER.findall(prediction)
@@ -125,7 +179,7 @@ def measurement_scores(predictions: Sequence[str], answers: Sequence[str]) -> di
         for t, g in zip(map(float, truth), map(float, guess), strict=True):
             errors.append(abs(g - t))
             relative.append(abs(g - t) / abs(t) if t else float(g != t))
-    return {"mae": _mean(errors), "mape": _mean(relative), "parsing_failures": failures}
+    return MeasurementScores(_mean(errors), _mean(relative), failures)
 
 
 _PER_QUESTION = {
@@ -136,25 +190,47 @@ _PER_QUESTION = {
 }
 
 
-def evaluate_vhm(predictions: Sequence[str], answers: Sequence[str], suites: Sequence[str]) -> dict:
-    """Scores per suite; questions of suites without a rule here are counted in `unscored`."""
-    if not len(predictions) == len(answers) == len(suites):
-        raise ValueError("predictions, answers and suites must have the same length")
-    grouped: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
-    for prediction, answer, suite in zip(predictions, answers, suites, strict=True):
-        grouped[suite][0].append(prediction)
-        grouped[suite][1].append(answer)
+def _suite_scores(kind: str, items: list[int], inputs: dict[str, Sequence]) -> Result:
+    """The scores of one suite's items (indices into `inputs`) by its rule."""
+    preds, truths = [inputs["predictions"][i] for i in items], [inputs["answers"][i] for i in items]
+    if kind in _PER_QUESTION:
+        return SuiteAccuracy(_mean([float(_PER_QUESTION[kind](p, t)) for p, t in zip(preds, truths, strict=True)]))
+    if kind in ("counting", "measurement"):
+        return counting_scores(preds, truths) if kind == "counting" else measurement_scores(preds, truths)
+    if kind == "multi_label":
+        return multi_label_scores(preds, truths, [inputs["questions"][i] for i in items])
+    points = [inputs["points"][i] for i in items]
+    if kind == "grounding":
+        return grounding_scores(points, truths)
+    return vectorisation_scores(points, truths, [inputs["sizes"][i] for i in items])
+
+
+def evaluate_vhm(
+    predictions: Sequence[str],
+    answers: Sequence[str],
+    suites: Sequence[str],
+    questions: Sequence[str] | None = None,
+    points: Sequence[np.ndarray | None] | None = None,
+    sizes: Sequence[tuple[int, int]] | None = None,
+) -> VhmResult:
+    """Scores per suite; questions of suites without a rule here are counted in `unscored`.
+
+    Multi-label suites need the `questions`; grounding and vectorisation suites the points each answer gives, in
+    original pixels (None without any), and the images' (width, height) `sizes`.
+    """
+    n = len(predictions)
+    inputs = {"predictions": predictions, "answers": answers, "questions": questions or [""] * n}
+    inputs |= {"points": points or [None] * n, "sizes": sizes or [(0, 0)] * n}
+    if any(len(values) != n for values in [suites, *inputs.values()]):
+        raise ValueError("predictions, answers, suites, questions, points and sizes must have the same length")
+    grouped: dict[str, list[int]] = defaultdict(list)
+    for index, suite in enumerate(suites):
+        grouped[suite].append(index)
     per_suite, unscored = {}, {}
-    for suite, (preds, truths) in sorted(grouped.items()):
+    for suite, items in sorted(grouped.items()):
         kind = suite_kind(suite)
         if kind is None:
-            unscored[suite] = len(preds)
-        elif kind in _PER_QUESTION:
-            scores = [float(_PER_QUESTION[kind](p, t)) for p, t in zip(preds, truths, strict=True)]
-            per_suite[suite] = {"kind": kind, "accuracy": _mean(scores)}
+            unscored[suite] = len(items)
         else:
-            scores = counting_scores(preds, truths) if kind == "counting" else measurement_scores(preds, truths)
-            per_suite[suite] = {"kind": kind, **scores}
-        if kind is not None:
-            per_suite[suite]["count"] = len(preds)
-    return {"count": len(predictions), "per_suite": per_suite, "unscored": unscored}
+            per_suite[suite] = VhmSuite(kind, _suite_scores(kind, items, inputs), len(items))
+    return VhmResult(n, per_suite, unscored)

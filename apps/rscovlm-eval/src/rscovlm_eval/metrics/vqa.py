@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from rscovlm_eval.metrics.contains import contains_match
+from rscovlm_eval.metrics.result import Accuracy, accuracy_table, macro_accuracy, mean_accuracy
 from rscovlm_eval.metrics.text import normalize_answer
 
 _NUMBER_WORDS = {
@@ -58,13 +60,47 @@ def answers_match(prediction: str, answer: str) -> bool:
     return normalize_answer(prediction) == normalize_answer(answer)
 
 
+@dataclass
+class CountErrors:
+    """MAE over counting questions with a number in both answers, and the predictions without one."""
+
+    mae: float | None
+    scored: int
+    unparsed: int
+
+
+@dataclass
+class VqaResult:
+    """Overall accuracy (OA), the mean of the per-type accuracies (AA), the answer rule and the counting errors."""
+
+    accuracy: float
+    average_accuracy: float
+    count: int
+    match: str
+    per_type: dict[str, Accuracy]
+    counting: CountErrors | None = None  # None when no counting question had a numeric answer
+
+    def to_dict(self) -> dict[str, Any]:
+        result = {
+            "accuracy": self.accuracy,
+            "average_accuracy": self.average_accuracy,
+            "count": self.count,
+            "match": self.match,
+            "per_type": {k: v.to_dict() for k, v in self.per_type.items()},
+        }
+        if self.counting is not None:
+            c = self.counting
+            result |= {"count_mae": c.mae, "count_scored": c.scored, "count_unparsed": c.unparsed}
+        return result
+
+
 def evaluate_vqa(
     predictions: Sequence[str],
     answers: Sequence[str],
     question_types: Sequence[str | None],
     count_types: Sequence[str] = ("count", "counting", "object quantity", "object_quantity"),
     match: Literal["exact", "contains"] = "exact",
-) -> dict:
+) -> VqaResult:
     """Accuracy overall and per question type (answers compared by `match`), plus MAE over counting questions with
     numeric answers.
 
@@ -88,16 +124,8 @@ def evaluate_vqa(
             else:
                 errors.append(abs(guess - truth))
     flat = [c for values in correct.values() for c in values]
-    per_type = {k: {"accuracy": sum(v) / len(v), "count": len(v)} for k, v in sorted(correct.items())}
-    result = {
-        "accuracy": sum(flat) / len(flat) if flat else 0.0,
-        "average_accuracy": sum(t["accuracy"] for t in per_type.values()) / len(per_type) if per_type else 0.0,
-        "count": len(flat),
-        "match": match,
-        "per_type": per_type,
-    }
+    per_type = accuracy_table(correct)
+    counting = None
     if errors or unparsed:
-        result["count_mae"] = sum(errors) / len(errors) if errors else None
-        result["count_scored"] = len(errors)
-        result["count_unparsed"] = unparsed
-    return result
+        counting = CountErrors(sum(errors) / len(errors) if errors else None, len(errors), unparsed)
+    return VqaResult(mean_accuracy(flat), macro_accuracy(per_type), len(flat), match, per_type, counting)

@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rscovlm_eval.metrics.result import Accuracy, Result, accuracy_table, macro_accuracy, mean_accuracy
 
 _LETTER = re.compile(r"(?<![A-Za-z])[A-D](?![A-Za-z])")
 
@@ -28,8 +31,15 @@ def xlrs_correct(prediction: str, answer: str, multiple: bool) -> bool:
     return bool(letters) and letters[0] == truth[0]
 
 
-def _accuracies(groups: dict[str, list[bool]]) -> dict[str, dict]:
-    return {k: {"accuracy": sum(v) / len(v), "count": len(v)} for k, v in sorted(groups.items())}
+@dataclass
+class XlrsResult(Result):
+    """Micro accuracy, the macro average over L3 tasks, and accuracy per L3 task and per L2 dimension."""
+
+    accuracy: float
+    average_accuracy: float
+    count: int
+    per_type: dict[str, Accuracy]
+    per_dimension: dict[str, Accuracy]
 
 
 def evaluate_xlrs(
@@ -38,7 +48,7 @@ def evaluate_xlrs(
     tasks: Sequence[str],
     dimensions: Sequence[str | None],
     multiple: Sequence[bool],
-) -> dict:
+) -> XlrsResult:
     """Micro accuracy, macro accuracy over L3 tasks, and both tables."""
     if not len(predictions) == len(answers) == len(tasks) == len(dimensions) == len(multiple):
         raise ValueError("predictions, answers, tasks, dimensions and multiple must have the same length")
@@ -51,11 +61,7 @@ def evaluate_xlrs(
         by_task[task].append(ok)
         by_dimension[dimension or "all"].append(ok)
     flags = [f for v in by_task.values() for f in v]
-    per_task = _accuracies(by_task)
-    return {
-        "accuracy": sum(flags) / len(flags) if flags else 0.0,
-        "average_accuracy": sum(t["accuracy"] for t in per_task.values()) / len(per_task) if per_task else 0.0,
-        "count": len(flags),
-        "per_type": per_task,
-        "per_dimension": _accuracies(by_dimension),
-    }
+    per_task = accuracy_table(by_task)
+    return XlrsResult(
+        mean_accuracy(flags), macro_accuracy(per_task), len(flags), per_task, accuracy_table(by_dimension)
+    )

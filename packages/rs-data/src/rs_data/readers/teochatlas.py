@@ -3,8 +3,8 @@
 An entry is `{"id", "video": [FRAME, ...], "conversations": [{"from", "value"}], "timestamps": ["YYYY-MM-DD", ...]}`
 and may also name single images under `image`. `<video>` in a turn places every frame there (one image part each,
 so every frame keeps its own resized size), `<image>` the next single image; without any tag all of them open the
-first human turn. Frames are put in time order by `timestamps` (or by TEOChat's per-frame `metadata[i].timestamp`),
-which the record keeps in `meta["timestamps"]`.
+first human turn. Frames are put in time order by `timestamps` (`timestamp` in TEOChatlas' Hugging Face release, or
+TEOChat's per-frame `metadata[i].timestamp`), which the record keeps in `meta["timestamps"]`.
 
 Boxes are written `[x_min, y_min, x_max, y_max]` on a 0-100 grid of the image (several boxes may share one pair of
 brackets); each becomes a `<poly>` marker in original pixels of the record's first image, which rendering writes in
@@ -59,7 +59,7 @@ def _names(value: Any, field: str) -> list[str]:
 
 
 def _timestamps(entry: dict[str, Any], frames: int) -> list[str]:
-    stamps = entry.get("timestamps")
+    stamps = entry.get("timestamps", entry.get("timestamp"))
     if stamps is None and isinstance(entry.get("metadata"), list):
         stamps = [m.get("timestamp") for m in entry["metadata"] if isinstance(m, dict)]
     stamps = [] if stamps is None else stamps
@@ -73,6 +73,15 @@ def _timestamps(entry: dict[str, Any], frames: int) -> list[str]:
         except ValueError as error:
             raise BadEntry(f"timestamp {stamp!r} is not YYYY-MM-DD") from error
     return [str(s) for s in stamps]
+
+
+def in_time_order(entry: dict[str, Any], frames: list[str]) -> tuple[list[str], list[str]]:
+    """`frames` and their timestamps sorted by date (stable), or as given when the entry has no timestamps."""
+    stamps = _timestamps(entry, len(frames))
+    if not stamps:
+        return frames, stamps
+    order = sorted(range(len(frames)), key=lambda i: date.fromisoformat(stamps[i]))
+    return [frames[i] for i in order], [stamps[i] for i in order]
 
 
 def grid_boxes_to_poly_tags(text: str, image: ImageRef) -> str:
@@ -155,11 +164,7 @@ def read_unit(context: TEOChatContext, entry: Entry) -> ReadResult:
         result.skipped.append(entry.skip(context.source, entry.error or "not a JSON object"))
         return result
     try:
-        frames = _names(value.get("video"), "video")
-        stamps = _timestamps(value, len(frames))
-        if stamps:
-            order = sorted(range(len(frames)), key=lambda i: date.fromisoformat(stamps[i]))
-            frames, stamps = [frames[i] for i in order], [stamps[i] for i in order]
+        frames, stamps = in_time_order(value, _names(value.get("video"), "video"))
         names = frames + _names(value.get("image"), "image")
     except BadEntry as error:
         result.skipped.append(entry.skip(context.source, str(error)))
