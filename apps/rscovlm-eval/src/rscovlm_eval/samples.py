@@ -188,6 +188,23 @@ def _grounding(view: SampleView, entry: dict[str, Any], ctx: dict[str, Any]) -> 
         view.correct = False
 
 
+def _referring(view: SampleView, entry: dict[str, Any], ctx: dict[str, Any]) -> None:
+    """Multi-object referring: every answer box against every target, correct by the benchmark's per-line rule
+    (upstream's F1 = 1, or GeoChat's: every target box found)."""
+    from rscovlm_eval.metrics.multi_referring import boxes_found, sample_f1
+    from rscovlm_eval.scoring import ScoringContext, referring_inputs
+
+    scoring = ScoringContext(convention=ctx["convention"], grounding_box_type=ctx["grounding_box_type"])
+    (predictions,), (targets,), _ = referring_inputs([entry], scoring)
+    view.truth = [Shape(_polygon(t), TRUTH, widen=TRUTH_WIDEN) for t in targets]
+    view.prediction = [Shape(_polygon(p), PREDICTION) for p in predictions]
+    view.references = [entry["target"].get("expression", "")]
+    if ctx["metric"] == "geochat_grounding":
+        view.correct = boxes_found(predictions, targets) == len(targets)
+    else:
+        view.correct = sample_f1(predictions, targets) == 1.0
+
+
 def _answered(view: SampleView, entry: dict[str, Any], ctx: dict[str, Any]) -> None:
     """Classification, captioning and the VQA families: the references and the metric's per-sample rule."""
     from rscovlm_eval.metrics.classification import match_class
@@ -210,8 +227,9 @@ def _answered(view: SampleView, entry: dict[str, Any], ctx: dict[str, Any]) -> N
         view.correct = answers_match(prediction, target["answer"])
     elif metric == "lrs_vqa":
         view.correct = lrs_correct(prediction, target["answer"])
-    else:
+    elif metric in ("multiple_choice", "xlrs"):
         view.correct = extract_choice(prediction, target.get("choices") or ()) == target["answer"].strip()
+    # the other families (VHM-Eval, TEOChatlas) score by suite-specific rules: their samples stay unscored here
 
 
 def benchmark_views(
@@ -236,7 +254,12 @@ def benchmark_views(
     if bench["metric"] == "detection":
         ctx["class_names"] = detection_classes([e for e in entries if "error" not in e], scoring)
     prompts = _Prompts(run, bench["task"], bool(bench.get("zoom")), bench.get("inputs", {}).get("box_type"))
-    fill = {"detection": _detection, "grounding": _grounding}.get(bench["metric"], _answered)
+    fill = {
+        "detection": _detection,
+        "grounding": _grounding,
+        "multi_referring": _referring,
+        "geochat_grounding": _referring,
+    }.get(bench["metric"], _answered)
     views = []
     for index, entry in enumerate(entries):
         if ids is not None and entry["id"] not in ids:

@@ -129,7 +129,7 @@ FIELDS = {
     "mIoU": "mean_iou",
     "mAP (DOTA devkit)": "map_devkit",
     "mAP (mmrotate)": "map_mmrotate",
-    **{m: m for m in ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr")},
+    **{m: m for m in ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-1", "ROUGE-L", "CIDEr")},
 }
 
 
