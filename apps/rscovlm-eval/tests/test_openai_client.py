@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import threading
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
@@ -15,6 +17,8 @@ from PIL import Image
 from rs_resolution import ResolutionPolicy
 from rscovlm_eval.backends import BackendError, RequestError
 from rscovlm_eval.backends.openai import OpenAIChat, openai_messages, reply_text, special_tokens
+from rscovlm_eval.config import ConfigError
+from rscovlm_eval.runner import run_evaluation
 
 
 class Script(BaseHTTPRequestHandler):
@@ -24,7 +28,7 @@ class Script(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
-        self._send(200, {"object": "list", "data": [{"id": "served-model", "object": "model"}]})
+        self._send(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in self.server.models]})
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -47,13 +51,21 @@ class Script(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
+    with _serving() as httpd:
+        yield httpd
+
+
+@contextmanager
+def _serving():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Script)
-    httpd.script, httpd.bodies = [], []
+    httpd.script, httpd.bodies, httpd.models = [], [], ["served-model"]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def _chat(url: str, **options) -> OpenAIChat:
@@ -146,3 +158,31 @@ def test_the_cli_names_an_unreachable_server(bench_root, qwen25_folder, tmp_path
     )
     assert result.exit_code == 1 and f"cannot reach http://127.0.0.1:{port}/v1/models" in result.output
     assert "Traceback" not in result.output
+
+
+def _served_run(make_config, qwen25_folder, bench_root, tmp_path, url: str, **inference):
+    aid = [{"name": "aid", "data": "scenes"}]
+    inference = {"backend": "openai", "base_url": url, "retries": 0, **inference}
+    return make_config(qwen25_folder, bench_root, tmp_path, benchmarks=aid, plots=False, inference=inference)
+
+
+def test_a_run_folder_keeps_the_answers_of_one_backend(server, bench_root, qwen25_folder, tmp_path, make_config):
+    url = f"http://127.0.0.1:{server.server_port}/v1"
+    run_dir = run_evaluation(_served_run(make_config, qwen25_folder, bench_root, tmp_path, url))
+    asked = len(server.bodies)
+    assert asked and json.loads((run_dir / "run.json").read_text())["backend"]["served_model"] == "served-model"
+    run_evaluation(_served_run(make_config, qwen25_folder, bench_root, tmp_path, url, model="served-model"))
+    assert len(server.bodies) == asked  # the same server and model: every answer comes from the cache
+
+    with _serving() as other, pytest.raises(ConfigError, match="another backend") as refused:
+        other_url = f"http://127.0.0.1:{other.server_port}/v1"
+        run_evaluation(_served_run(make_config, qwen25_folder, bench_root, tmp_path, other_url))
+    assert f"backend.base_url: {url!r} -> {other_url!r}" in str(refused.value)
+
+    server.models = ["another-model"]
+    with pytest.raises(ConfigError, match=re.escape("backend.served_model: 'served-model' -> 'another-model'")):
+        run_evaluation(_served_run(make_config, qwen25_folder, bench_root, tmp_path, url))
+    hf = make_config(qwen25_folder, bench_root, tmp_path, benchmarks=[{"name": "aid", "data": "scenes"}], plots=False)
+    with pytest.raises(ConfigError, match=re.escape("backend.kind: 'openai' -> 'hf'")):
+        run_evaluation(hf)
+    assert len(server.bodies) == asked

@@ -145,10 +145,36 @@ def test_batch_advances_chains_that_finish_at_different_rounds(coordinate_png, h
     assert json.loads(json.dumps([r.to_dict() for r in results]))[2]["rounds"][1]["window"] is not None
 
 
+def _scripts() -> dict[str, list[str]]:
+    call = format_tool_call([10, 10, 60, 60])
+    return {
+        "two zooms": [call, format_tool_call([100, 20, 200, 120]), "three"],
+        "direct": ["yes"],
+        "one zoom": [call, "two"],
+        "bad": ["<tool_call>[1, 2]</tool_call>", "four"],
+        "straight": ["five"],
+    }
+
+
+def test_a_finished_chain_hands_its_slot_to_the_next_item(coordinate_png, helpers):
+    model = helpers.ScriptedModel(_scripts())
+    results = run_chains(model, [(coordinate_png, q) for q in _scripts()], max_rounds=2, policy=POLICY, slots=2)
+    # waiting for the slowest chain of each pair would take [2, 1, 1], [2, 2], [1]: six calls
+    assert model.batch_sizes == [2, 2, 2, 2, 1]
+    alone = [run_chain(helpers.ScriptedModel(_scripts()), coordinate_png, q, policy=POLICY) for q in _scripts()]
+    assert [r.to_dict() for r in results] == [r.to_dict() for r in alone]
+    assert [r.answer for r in results] == ["three", "yes", "two", "four", "five"]
+
+
+def test_slots_must_be_positive(coordinate_png):
+    with pytest.raises(ValueError, match="slots must be >= 1, got 0"):
+        run_chains(lambda conversations: ["a"], [(coordinate_png, "Q")], policy=POLICY, slots=0)
+
+
 def test_generate_must_return_one_text_per_conversation(coordinate_png):
     with pytest.raises(ValueError, match="returned 0 texts for 1 conversations"):
         run_chain(lambda conversations: [], coordinate_png, "Q", policy=POLICY)
-    with pytest.raises(TypeError, match="position 0"):
+    with pytest.raises(TypeError, match="for chain 0"):
         run_chain(lambda conversations: [None], coordinate_png, "Q", policy=POLICY)
 
 

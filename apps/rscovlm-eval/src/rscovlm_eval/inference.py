@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from rs_data import Record
 from rs_data.render import RenderedSample, prompt_messages, render
 from rs_detect_eval import BoxType
 from rs_resolution import ImageReadError
-from rs_zoom import run_chains
+from rs_zoom.chain import ChainPool, ChainResult
 from tqdm import tqdm
 
 from rscovlm_eval.backends import GenerateFn, RequestError
@@ -61,28 +62,6 @@ def _entry(record: Record, **fields: Any) -> dict[str, Any]:
     }
 
 
-def _answer(
-    generate: GenerateFn, samples: Sequence[Any], zoom: bool, config: EvalConfig, spec: ModelSpec
-) -> list[dict[str, Any]]:
-    """Predictions for rendered samples: plain generation, or the Zoom-in Chain with its rounds and status."""
-    if not zoom:
-        return [{"prediction": text} for text in generate([prompt_messages(s) for s in samples])]
-    results = run_chains(
-        generate,
-        [zoom_item(s) for s in samples],
-        max_rounds=config.zoom.max_rounds,
-        policy=spec.policy,
-        convention=spec.convention,
-    )
-    return [
-        {
-            "prediction": r.answer,
-            "zoom": {"rounds": len(r.zooms), "status": r.status, "trajectory": r.to_dict()["rounds"]},
-        }
-        for r in results
-    ]
-
-
 def stripped(generate: GenerateFn) -> GenerateFn:
     """`generate` with every reply stripped of surrounding whitespace, whatever the backend: servers differ in what
     they strip (transformers serve strips, vLLM does not), and a chain's next round must see the same text."""
@@ -113,42 +92,130 @@ def infer_benchmark(
     context: Sequence[dict[str, Any]] = (),
     templates: dict[str, str] | None = None,
 ) -> None:
-    """Predict every record and append each answer to the cache as soon as its batch is done; boxes are asked for
-    as `box_type` (default: the run's box type of each task); `context` (in-context example turns, see `fewshot`)
-    goes before every prompt; `templates` are the benchmark's own prompt templates."""
-    policy = spec.policy
-    renderings = {}
-    size = config.generation.batch_size
+    """Predict every record and append each answer to the cache as soon as it is known; boxes are asked for as
+    `box_type` (default: the run's box type of each task); `context` (in-context example turns, see `fewshot`) goes
+    before every prompt; `templates` are the benchmark's own prompt templates.
+
+    Plain prompts go `generation.batch_size` at a time; Zoom-in Chains run `generation.batch_size` at once, and the
+    slot of a finished chain goes to the next sample at once.
+    """
     with tqdm(total=len(records), desc=label, unit="sample", disable=not config.progress) as bar:
-        for start in range(0, len(records), size):
-            batch = []
-            for record in records[start : start + size]:
-                if record.task not in renderings:
-                    renderings[record.task] = spec.render_for(record.task, box_type, templates)
-                rng = sample_rng(config.seed, record.id)
-                try:
-                    sample = render(record, policy, renderings[record.task], rng)
-                    sample.messages = with_shots(sample.messages, list(context))
-                    batch.append((record, sample))
-                except _PROMPT_ERRORS as error:
-                    cache.add(_entry(record, error=f"cannot build the prompt: {error}"))
-                    bar.update()
-            if not batch:
-                continue
-            generate = stripped(get_generate())
-            try:
-                answers = _answer(generate, [s for _, s in batch], zoom, config, spec)
-            except _SAMPLE_ERRORS:
-                answers = [_answer_one(generate, s, zoom, config, spec) for _, s in batch]
-            for (record, sample), answer in zip(batch, answers, strict=True):
-                frame = sample.frames[0].model_dump() if sample.frames else None
-                cache.add(_entry(record, frame=frame, **answer))
-                bar.update()
+
+        def store(record: Record, sample: RenderedSample, answer: dict[str, Any]) -> None:
+            frame = sample.frames[0].model_dump() if sample.frames else None
+            cache.add(_entry(record, frame=frame, **answer))
+            bar.update()
+
+        def prompt_failed(record: Record, error: Exception) -> None:
+            cache.add(_entry(record, error=f"cannot build the prompt: {error}"))
+            bar.update()
+
+        prompts = _prompts(records, prompt_failed, config, spec, box_type, context, templates)
+        if zoom:
+            _infer_chains(prompts, store, get_generate, config, spec)
+        else:
+            _infer_plain(prompts, store, get_generate, config.generation.batch_size)
 
 
-def _answer_one(generate: GenerateFn, sample: Any, zoom: bool, config: EvalConfig, spec: ModelSpec) -> dict[str, Any]:
-    """One sample alone, after its batch failed: the answer, or the error that belongs to this sample."""
+Prompt = tuple[Record, RenderedSample]
+
+
+def _prompts(
+    records: Sequence[Record],
+    failed: Callable[[Record, Exception], None],
+    config: EvalConfig,
+    spec: ModelSpec,
+    box_type: BoxType | None,
+    context: Sequence[dict[str, Any]],
+    templates: dict[str, str] | None,
+) -> Iterator[Prompt]:
+    """Each record with its rendered sample, in order; a record whose prompt cannot be built goes to `failed`."""
+    renderings = {}
+    for record in records:
+        if record.task not in renderings:
+            renderings[record.task] = spec.render_for(record.task, box_type, templates)
+        try:
+            sample = render(record, spec.policy, renderings[record.task], sample_rng(config.seed, record.id))
+            sample.messages = with_shots(sample.messages, list(context))
+        except _PROMPT_ERRORS as error:
+            failed(record, error)
+            continue
+        yield record, sample
+
+
+Store = Callable[[Record, RenderedSample, dict[str, Any]], None]
+
+
+def _replies(generate: GenerateFn, conversations: list[list[dict[str, Any]]]) -> list[str | Exception]:
+    """The reply to each conversation; when the batch fails, each conversation alone, a failing one giving its
+    error (an error that belongs to that sample)."""
     try:
-        return _answer(generate, [sample], zoom, config, spec)[0]
+        return list(generate(conversations))
     except _SAMPLE_ERRORS as error:
-        return {"error": f"generation failed: {error}"}
+        if len(conversations) == 1:
+            return [error]
+    replies: list[str | Exception] = []
+    for conversation in conversations:
+        try:
+            replies.extend(generate([conversation]))
+        except _SAMPLE_ERRORS as error:
+            replies.append(error)
+    return replies
+
+
+def _failure(error: Exception) -> dict[str, Any]:
+    return {"error": f"generation failed: {error}"}
+
+
+def _infer_plain(prompts: Iterator[Prompt], store: Store, get_generate: Callable[[], GenerateFn], size: int) -> None:
+    while batch := list(islice(prompts, size)):
+        replies = _replies(stripped(get_generate()), [prompt_messages(sample) for _, sample in batch])
+        for (record, sample), reply in zip(batch, replies, strict=True):
+            store(record, sample, _failure(reply) if isinstance(reply, Exception) else {"prediction": reply})
+
+
+def _infer_chains(
+    prompts: Iterator[Prompt], store: Store, get_generate: Callable[[], GenerateFn], config: EvalConfig, spec: ModelSpec
+) -> None:
+    """A pool of `batch_size` running chains; each round generates for all of them, and every chain that finishes
+    (or whose request failed) is stored and replaced by the next sample's chain."""
+    running: dict[str, Prompt] = {}
+    with ChainPool(config.zoom.max_rounds, spec.policy, spec.convention) as pool:
+        while True:
+            while len(pool) < config.generation.batch_size and (prompt := next(prompts, None)) is not None:
+                try:
+                    pool.add(prompt[0].id, zoom_item(prompt[1]))
+                except _SAMPLE_ERRORS as error:
+                    store(*prompt, _unreadable(error))
+                    continue
+                running[prompt[0].id] = prompt
+            if not pool:
+                return
+            keys, conversations = zip(*pool.pending(), strict=True)
+            replies = _replies(stripped(get_generate()), list(conversations))
+            for key, reply in zip(keys, replies, strict=True):
+                outcome = _advance(pool, key, reply)
+                if outcome is not None:
+                    store(*running.pop(key), outcome)
+
+
+def _advance(pool: ChainPool, key: str, reply: str | Exception) -> dict[str, Any] | None:
+    """Give one chain its reply: what to cache once the chain finished or failed, None while it goes on."""
+    if isinstance(reply, Exception):
+        pool.discard(key)
+        return _failure(reply)
+    try:
+        result = pool.answer(key, reply)
+    except _SAMPLE_ERRORS as error:  # the crop could not be read
+        pool.discard(key)
+        return _unreadable(error)
+    return None if result is None else _chain_answer(result)
+
+
+def _unreadable(error: Exception) -> dict[str, Any]:
+    return {"error": f"cannot read the image: {error}"}
+
+
+def _chain_answer(result: ChainResult) -> dict[str, Any]:
+    trajectory = {"rounds": len(result.zooms), "status": result.status, "trajectory": result.to_dict()["rounds"]}
+    return {"prediction": result.answer, "zoom": trajectory}

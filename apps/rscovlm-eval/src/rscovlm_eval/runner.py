@@ -2,7 +2,7 @@
 
 Run folder layout::
 
-    RUN_DIR/run.json                         settings that shape predictions (checked on resume)
+    RUN_DIR/run.json                         settings and backend that shape predictions (checked on resume)
     RUN_DIR/<benchmark>/manifest.json        the benchmark's sample ids (all shards) and skipped inputs
     RUN_DIR/<benchmark>/full_targets.json    full-image labels that merged patch answers are scored on (if merged)
     RUN_DIR/<benchmark>/predictions.rank{r}-of-{w}.jsonl
@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rscovlm_eval.backends import GenerateFn, describe_backend, load_backend
+from rscovlm_eval.backends import GenerateFn, backend_identity, describe_backend, load_backend
 from rscovlm_eval.cache import PredictionCache, ShardLock, lock_path, merge_shards, shard_path
 from rscovlm_eval.config import BenchmarkConfig, ConfigError, EvalConfig, load_config
 from rscovlm_eval.data import FULL_TARGETS, load_benchmark_records, load_full_targets
@@ -44,7 +44,9 @@ def _update_run_file(run_dir: Path, settings: dict[str, Any]) -> None:
     """Write run.json; an existing run folder must have been made with the same settings.
 
     Run-wide settings (`fingerprint`) must match, and so must the inputs of a benchmark evaluated into the folder
-    before. The benchmarks of earlier runs into the same folder stay listed, so the report covers them all.
+    before, and the backend (`backend_identity`): a folder's cache holds the answers of one backend, so another
+    backend kind, server URL, served model id or checkpoint weights stops the run naming what changed. The
+    benchmarks of earlier runs into the same folder stay listed, so the report covers them all.
     """
     path = run_dir / "run.json"
     if path.exists():
@@ -61,10 +63,23 @@ def _update_run_file(run_dir: Path, settings: dict[str, Any]) -> None:
                 f"{run_dir} holds predictions made with other settings ({', '.join(changed)}; see {path}); "
                 "choose another output_dir/run_name or delete that folder"
             )
+        if backend := _backend_changes(previous.get("backend"), settings["backend"]):
+            raise ConfigError(
+                f"{run_dir} holds predictions of another backend ({'; '.join(backend)}; see {path}); "
+                "choose another output_dir/run_name for this one, or delete that folder"
+            )
         current = {b["key"] for b in settings["benchmarks"]}
         settings["benchmarks"] = [b for b in previous["benchmarks"] if b["key"] not in current] + settings["benchmarks"]
     run_dir.mkdir(parents=True, exist_ok=True)
     _write_json(path, settings)
+
+
+def _backend_changes(before: dict[str, Any] | None, now: dict[str, Any]) -> list[str]:
+    """How this run's backend differs from the one a folder's predictions came from, as `backend.FIELD: old -> new`;
+    a field the earlier run did not record is not compared."""
+    old, new = backend_identity(before or now), backend_identity(now)
+    fields = ["kind"] if old["kind"] != new["kind"] else [f for f in old if old[f] != new.get(f)]
+    return [f"backend.{f}: {old.get(f)!r} -> {new.get(f)!r}" for f in fields]
 
 
 def _changed(before: Any, now: Any, prefix: str = "") -> list[str]:

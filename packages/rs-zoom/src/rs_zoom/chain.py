@@ -13,8 +13,9 @@ the bare question on the overview, and `ChainResult.status` records which.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -145,9 +146,13 @@ class _Chain:
         self.question = item.question
         self.pool = pool
         self.source, self._source_key = pool.acquire(item.image)
-        width, height = self.source.size
-        self.frame = settings.policy.frame(width, height, task=TASK)
-        self.overview = self.source.overview(self.frame.resized_height, self.frame.resized_width)
+        try:
+            width, height = self.source.size
+            self.frame = settings.policy.frame(width, height, task=TASK)
+            self.overview = self.source.overview(self.frame.resized_height, self.frame.resized_width)
+        except BaseException:
+            pool.release(self._source_key)
+            raise
         self.conversation: Conversation = [
             _text("system", tool_system_prompt(settings.convention)),
             _user(self.overview, zoom_question(item.question)),
@@ -196,6 +201,10 @@ class _Chain:
 
     def _finish(self, answer: str, status: ChainStatus) -> None:
         self.result = ChainResult(answer=answer.strip(), status=status, frame=self.frame, rounds=self.rounds)
+        self.abandon()
+
+    def abandon(self) -> None:
+        """Release the source and the images (the chain has finished, or stops without a result)."""
         self.pool.release(self._source_key)
         self.overview = None
         self.conversation = []
@@ -209,6 +218,66 @@ class _Settings:
     crop_policy: CropPolicy
 
 
+class ChainPool:
+    """Chains that advance together: `add` chains, `generate` replies for `pending()` and `answer` each; a caller
+    keeps the pool full by adding a chain whenever one finishes.
+
+    Chains on the same file share one source, decoded at most once while any of them runs; `close` (or leaving the
+    `with` block) closes every source still open.
+    """
+
+    def __init__(
+        self,
+        max_rounds: int = 2,
+        policy: ResolutionPolicy | None = None,
+        convention: str = "absolute",
+        crop_policy: CropPolicy | None = None,
+    ) -> None:
+        if max_rounds < 0:
+            raise ValueError(f"max_rounds must be >= 0, got {max_rounds}")
+        self._settings = _Settings(max_rounds, policy or ResolutionPolicy(), convention, crop_policy or CropPolicy())
+        self._sources = _SourcePool()
+        self._chains: dict[Hashable, _Chain] = {}
+
+    def __len__(self) -> int:
+        return len(self._chains)
+
+    def add(self, key: Hashable, item: ChainItem | tuple[Any, str]) -> None:
+        """Start a chain under `key` (unique among the running chains)."""
+        if key in self._chains:
+            raise ValueError(f"a chain {key!r} is already running")
+        chain = _Chain(item if isinstance(item, ChainItem) else ChainItem(*item), self._settings, self._sources)
+        self._chains[key] = chain
+
+    def pending(self) -> list[tuple[Hashable, Conversation]]:
+        """The conversation each running chain waits a reply to, in the order the chains were added."""
+        return [(key, chain.conversation) for key, chain in self._chains.items()]
+
+    def answer(self, key: Hashable, text: str) -> ChainResult | None:
+        """Advance the chain `key` by one reply; its result, once it finished (it then leaves the pool)."""
+        if not isinstance(text, str):
+            raise TypeError(f"generate returned a {type(text).__name__} for chain {key!r}, expected str")
+        chain = self._chains[key]
+        chain.step(text)
+        if chain.result is None:
+            return None
+        return self._chains.pop(key).result
+
+    def discard(self, key: Hashable) -> None:
+        """Stop a chain without a result (its request failed)."""
+        self._chains.pop(key).abandon()
+
+    def close(self) -> None:
+        self._chains.clear()
+        self._sources.close()
+
+    def __enter__(self) -> ChainPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def run_chains(
     generate: Generate,
     items: Sequence[ChainItem | tuple[Any, str]],
@@ -216,31 +285,33 @@ def run_chains(
     policy: ResolutionPolicy | None = None,
     convention: str = "absolute",
     crop_policy: CropPolicy | None = None,
+    slots: int | None = None,
 ) -> list[ChainResult]:
-    """Run many chains together: each `generate` call gets the pending conversation of every unfinished chain.
+    """Run many chains together: each `generate` call gets the pending conversation of every running chain.
 
-    Chains finish at different rounds; results come back in the order of `items`. `max_rounds` is the most zooms a
-    chain may make. Items naming the same file share one source, decoded at most once; sources opened here are closed
-    when the last chain using them finishes.
+    At most `slots` chains run at once (default: all); a finished chain's slot goes to the next item at once, so
+    chains that end at different rounds never wait for each other. Results come back in the order of `items`.
+    `max_rounds` is the most zooms a chain may make.
     """
-    if max_rounds < 0:
-        raise ValueError(f"max_rounds must be >= 0, got {max_rounds}")
-    settings = _Settings(max_rounds, policy or ResolutionPolicy(), convention, crop_policy or CropPolicy())
-    pool = _SourcePool()
-    try:
-        chains = [_Chain(item if isinstance(item, ChainItem) else ChainItem(*item), settings, pool) for item in items]
-        while pending := [chain for chain in chains if chain.result is None]:
-            texts = generate([chain.conversation for chain in pending])
-            if not isinstance(texts, list | tuple) or len(texts) != len(pending):
+    if slots is not None and slots < 1:
+        raise ValueError(f"slots must be >= 1, got {slots}")
+    results: list[ChainResult | None] = [None] * len(items)
+    queue = iter(enumerate(items))
+    with ChainPool(max_rounds, policy, convention, crop_policy) as pool:
+        for index, item in islice(queue, slots or len(items)):
+            pool.add(index, item)
+        while pool:
+            keys, conversations = zip(*pool.pending(), strict=True)
+            texts = generate(list(conversations))
+            if not isinstance(texts, list | tuple) or len(texts) != len(keys):
                 got = len(texts) if isinstance(texts, list | tuple) else type(texts).__name__
-                raise ValueError(f"generate returned {got} texts for {len(pending)} conversations")
-            for index, (chain, text) in enumerate(zip(pending, texts, strict=True)):
-                if not isinstance(text, str):
-                    raise TypeError(f"generate returned a {type(text).__name__} at position {index}, expected str")
-                chain.step(text)
-    finally:
-        pool.close()
-    return [chain.result for chain in chains]
+                raise ValueError(f"generate returned {got} texts for {len(keys)} conversations")
+            for index, text in zip(keys, texts, strict=True):
+                results[index] = pool.answer(index, text)
+                if results[index] is not None:
+                    for refill, item in islice(queue, 1):
+                        pool.add(refill, item)
+    return results
 
 
 def run_chain(

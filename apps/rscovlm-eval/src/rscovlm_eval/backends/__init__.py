@@ -9,7 +9,9 @@ before they reach the model or the server, so nothing resizes them again.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,8 +33,40 @@ def describe_backend(config: EvalConfig) -> dict[str, Any]:
     """What run.json records about the backend (the server's own model id is added when it is known)."""
     inference = config.inference
     if inference.backend == "hf":
-        return {"kind": "hf", "model": str(config.model)}
+        return {"kind": "hf", "model": str(config.model), "weights": weights_digest(Path(config.model))}
     return {"kind": "openai", "base_url": inference.base_url, "model": inference.model}
+
+
+# the fields of a backend record that decide its answers (`model` of openai is only the name asked for)
+IDENTITY = ("kind", "model", "weights", "base_url", "served_model")
+_WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".pth"}
+_WINDOWS, _WINDOW_BYTES = 8, 1 << 20
+
+
+def backend_identity(backend: dict[str, Any]) -> dict[str, Any]:
+    """The part of a recorded backend that a cache of its answers depends on."""
+    fields = IDENTITY if backend.get("kind") == "hf" else tuple(f for f in IDENTITY if f != "model")
+    return {f: backend[f] for f in fields if f in backend}
+
+
+def weights_digest(checkpoint: Path) -> str | None:
+    """A digest of a checkpoint's weight files that tells apart two checkpoints saved to one path: each file's name
+    and size, and its bytes (whole up to 8 MiB, else 8 evenly spaced 1 MiB windows); None without weight files."""
+    files = sorted(p for p in checkpoint.iterdir() if p.suffix in _WEIGHT_SUFFIXES) if checkpoint.is_dir() else []
+    if not files:
+        return None
+    digest = hashlib.blake2b(digest_size=16)
+    for path in files:
+        size = path.stat().st_size
+        digest.update(f"{path.name}\0{size}\0".encode())
+        with path.open("rb") as handle:
+            if size <= _WINDOWS * _WINDOW_BYTES:
+                digest.update(handle.read())
+                continue
+            for window in range(_WINDOWS):
+                handle.seek((size - _WINDOW_BYTES) * window // (_WINDOWS - 1))
+                digest.update(handle.read(_WINDOW_BYTES))
+    return digest.hexdigest()
 
 
 def load_backend(config: EvalConfig, spec: ModelSpec) -> GenerateFn:

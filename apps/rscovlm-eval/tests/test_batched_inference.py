@@ -1,0 +1,120 @@
+"""Batched inference predicts what one sample at a time predicts: Zoom-in Chains refill finished slots, a failed
+request is the error of its own sample alone, and the tiny model answers the same at batch 1 and batch 4."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from rs_data import ImageRef, Record, VQAAnnotation
+from rs_zoom import format_tool_call
+from rscovlm_eval.backends import RequestError, load_backend
+from rscovlm_eval.cache import PredictionCache
+from rscovlm_eval.inference import infer_benchmark
+from rscovlm_eval.model_settings import model_spec
+
+
+def _records(root: Path, count: int, task: str, size: tuple[int, int]) -> list[Record]:
+    records = []
+    for i in range(count):
+        path = root / f"{task}_{i}.png"
+        pixels = np.random.default_rng(i).integers(0, 255, (size[1] // 8, size[0] // 8, 3), dtype=np.uint8)
+        Image.fromarray(pixels).resize(size).save(path)
+        records.append(
+            Record(
+                id=f"{task}_{i}",
+                dataset="bench",
+                task=task,
+                images=[ImageRef(path=str(path), width=size[0], height=size[1])],
+                annotation=VQAAnnotation(question=f"Question {i}: what is " + "it " * (i % 3) + "?", answer="x"),
+            )
+        )
+    return records
+
+
+class Scripted:
+    """A `generate` whose replies depend on each conversation alone: question i zooms i % 3 times, then answers;
+    `fail` = (question, round) refuses that request."""
+
+    def __init__(self, fail: tuple[int, int] | None = None) -> None:
+        self.fail = fail
+        self.sizes: list[int] = []
+
+    def _reply(self, conversation: list[dict]) -> str:
+        user = next(m for m in conversation if m["role"] == "user")
+        question = int(next(p["text"] for p in user["content"] if p["type"] == "text").split(":")[0].split()[-1])
+        rounds = sum(m["role"] == "assistant" for m in conversation)
+        if (question, rounds) == self.fail:
+            raise RequestError("HTTP 400: refused")
+        if rounds < question % 3:
+            overview = next(p for p in user["content"] if p["type"] == "image")
+            box = [rounds * 28, 0, overview["resized_width"] // 2, overview["resized_height"] // 2]
+            return format_tool_call(box)
+        return f"answer {question} after {rounds} zooms"
+
+    def __call__(self, conversations: list[list[dict]]) -> list[str]:
+        self.sizes.append(len(conversations))
+        return [self._reply(c) for c in conversations]
+
+
+def _predict(records, generate, config, tmp_path: Path, zoom: bool) -> dict[str, dict]:
+    path = tmp_path / f"cache-{len(list(tmp_path.glob('cache-*')))}.jsonl"
+    with PredictionCache(path) as cache:
+        infer_benchmark(records, cache, lambda: generate, config, model_spec(config), zoom=zoom, label="test")
+    return PredictionCache(path).entries
+
+
+@pytest.fixture
+def chains(tmp_path: Path) -> list[Record]:
+    return _records(tmp_path, 7, "uhr_vqa", (1600, 1200))
+
+
+def _config(make_config, model: Path, tmp_path: Path, batch: int):
+    benchmarks = [{"name": "lrs-vqa"}]  # not read: the records are given to infer_benchmark
+    return make_config(model, tmp_path, tmp_path / "out", benchmarks=benchmarks, generation={"batch_size": batch})
+
+
+def test_finished_chains_hand_their_slot_to_the_next_sample(chains, qwen25_folder, tmp_path, make_config):
+    alone = _predict(chains, Scripted(), _config(make_config, qwen25_folder, tmp_path, 1), tmp_path, zoom=True)
+    pooled_model = Scripted()
+    pooled = _predict(chains, pooled_model, _config(make_config, qwen25_folder, tmp_path, 3), tmp_path, zoom=True)
+    assert pooled == alone
+    assert [alone[r.id]["zoom"]["rounds"] for r in chains] == [0, 1, 2, 0, 1, 2, 0]
+    # chains of 1, 2, 3, 1, 2, 3, 1 rounds in 3 slots; batches of 3 waiting for their slowest chain would make
+    # [3, 2, 1, 3, 2, 1, 1]
+    assert pooled_model.sizes == [3, 3, 3, 3, 1]
+
+
+def test_a_refused_request_fails_its_own_chain_alone(chains, qwen25_folder, tmp_path, make_config):
+    clean = _predict(chains, Scripted(), _config(make_config, qwen25_folder, tmp_path, 1), tmp_path, zoom=True)
+    config = _config(make_config, qwen25_folder, tmp_path, 3)
+    failed = _predict(chains, Scripted(fail=(4, 1)), config, tmp_path, zoom=True)
+    assert failed.pop("uhr_vqa_4")["error"] == "generation failed: HTTP 400: refused"
+    assert failed == {k: v for k, v in clean.items() if k != "uhr_vqa_4"}
+
+
+def test_an_unreadable_image_fails_its_own_chain_alone(chains, qwen25_folder, tmp_path, make_config):
+    clean = _predict(chains, Scripted(), _config(make_config, qwen25_folder, tmp_path, 3), tmp_path, zoom=True)
+    Path(chains[2].images[0].path).write_bytes(b"not an image")
+    damaged = _predict(chains, Scripted(), _config(make_config, qwen25_folder, tmp_path, 3), tmp_path, zoom=True)
+    assert damaged.pop("uhr_vqa_2")["error"].startswith("cannot read the image:")
+    assert damaged == {k: v for k, v in clean.items() if k != "uhr_vqa_2"}
+
+
+def test_the_tiny_model_answers_the_same_at_batch_1_and_4(tiny_model, tmp_path, make_config):
+    records = _records(tmp_path, 6, "vqa", (448, 336))
+    answers = {}
+    for batch in (1, 4):
+        config = make_config(
+            tiny_model,
+            tmp_path,
+            tmp_path / "out",
+            benchmarks=[{"name": "lrs-vqa"}],
+            device="cpu",
+            generation={"batch_size": batch, "max_new_tokens": 6},
+        )
+        entries = _predict(records, load_backend(config, model_spec(config)), config, tmp_path, zoom=False)
+        answers[batch] = [entries[r.id]["prediction"] for r in records]
+    assert answers[4] == answers[1] and any(answers[1])
