@@ -5,7 +5,7 @@ import os
 
 import pytest
 from rscovlm_eval.backends import weights_digest
-from rscovlm_eval.checkpoints import evaluate_checkpoints, expand_checkpoints
+from rscovlm_eval.checkpoints import _headlines, evaluate_checkpoints, expand_checkpoints, summary_markdown
 from rscovlm_eval.config import ConfigError
 
 
@@ -81,3 +81,17 @@ def test_the_weights_digest_reads_windows_of_large_files_by_content(tmp_path):
     weights.write_bytes(data)
     assert weights_digest(tmp_path) != first
     assert weights_digest(tmp_path / "missing") is None and weights_digest(tmp_path / "model.safetensors") is None
+
+
+def test_the_summary_names_each_familys_headline_and_leaves_out_suite_scored_ones():
+    results = {
+        "benchmarks": {
+            "vhm-eval": {"metric": "vhm", "count": 3, "per_suite": {}},
+            "xlrs-bench": {"metric": "xlrs", "accuracy": 0.25, "count": 4},
+            "geochat-grounding": {"metric": "geochat_grounding", "accuracy": 0.5, "count": 2},
+        }
+    }
+    rows = [{"name": "checkpoint-10", "benchmarks": _headlines(results)}]
+    table = summary_markdown(rows)
+    assert "| Checkpoint | xlrs-bench (accuracy) | geochat-grounding (accuracy) |" in table
+    assert "| checkpoint-10 | 25.00 | 50.00 |" in table and "vhm" not in table

@@ -14,15 +14,21 @@ from rscovlm_eval.config import ConfigError, load_config
 from rscovlm_eval.runner import run_evaluation
 from rscovlm_eval.tables import pct
 
-# the number a summary shows per metric family (results.json key), as papers put it in one column
+# the number a summary shows per metric family (results.json key), as papers put it in one column; the families
+# scored per suite or per task without one overall number (VHM-Eval, TEOChatlas' temporal tasks) are left out
 HEADLINE = {
     "classification": "accuracy",
     "captioning": "CIDEr",
     "vqa": "accuracy",
     "grounding": "acc@0.5",
+    "oriented_grounding": "acc@0.5",
+    "multi_referring": "accuracy",
+    "geochat_grounding": "accuracy",
     "detection": "map_devkit",
     "lrs_vqa": "accuracy",
     "multiple_choice": "accuracy",
+    "teochat": "accuracy",
+    "xlrs": "accuracy",
 }
 
 
@@ -76,7 +82,7 @@ def _headlines(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         key: {"metric": r["metric"], "value": r.get(HEADLINE[r["metric"]]), "incomplete": bool(r.get("incomplete"))}
         for key, r in results["benchmarks"].items()
-        if HEADLINE[r["metric"]] in r
+        if HEADLINE.get(r["metric"]) in r
     }
 
 
