@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from rs_detect_eval import load_classes, normalize_class
@@ -20,6 +20,7 @@ from rs_resolution import ImageReadError, InvalidGeometryError, check_poly, read
 from rs_data.parallel import parallel_map
 from rs_data.schema import ImageRef, Record, Skipped
 
+T = TypeVar("T")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 #: What reading one malformed entry can raise; `Reader.read` reports these as skips of that entry.
 MALFORMED_ENTRY_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError)
@@ -90,8 +91,23 @@ def read_unit_guarded(read_unit: Callable[[Any, Any], ReadResult], context: Any,
         return read_unit(context, unit)
     except MALFORMED_ENTRY_ERRORS as error:
         source, line, what = unit_location(context, unit)
-        reason = f"{what}: malformed ({type(error).__name__}: {_short(error)})"
-        return ReadResult(skipped=[Skipped(source, line, reason)])
+        return ReadResult(skipped=[Skipped(source, line, malformed(what, error))])
+
+
+def malformed(what: str, error: Exception) -> str:
+    """The reason given for a part of a source that could not be read."""
+    return f"{what}: malformed ({type(error).__name__}: {_short(error)})"
+
+
+def guarded(
+    skipped: list[Skipped], source: str, line: int | None, what: str, function: Callable[..., T], *args: Any
+) -> T | None:
+    """`function(*args)`, or None with the part `what` of `source` reported as malformed when it raises."""
+    try:
+        return function(*args)
+    except MALFORMED_ENTRY_ERRORS as error:
+        skipped.append(Skipped(source, line, malformed(what, error)))
+        return None
 
 
 def _short(error: Exception, limit: int = 200) -> str:
@@ -119,6 +135,12 @@ def read_jsonl(path: Path) -> list[tuple[int, Any]]:
             except json.JSONDecodeError as error:
                 rows.append((number, BadLine(f"invalid JSON: {error.msg} (column {error.colno})")))
     return rows
+
+
+def text_lines(path: Path) -> list[str]:
+    """The lines of a text file (a leading byte-order mark ignored); bytes that are not UTF-8 read as U+FFFD, so
+    they cost only their line."""
+    return path.read_bytes().decode("utf-8-sig", errors="replace").splitlines()
 
 
 def require_object(value: Any, what: str = "row") -> dict:
@@ -161,8 +183,11 @@ class ImageIndex:
     def find(self, name: str) -> Path | None:
         """The image called `name` (a file name, a relative path, or a stem without extension)."""
         direct = self.root / name
-        if direct.is_file():
-            return direct
+        try:
+            if direct.is_file():
+                return direct
+        except OSError:  # a name the file system cannot hold (too long): not there
+            pass
         return self.by_name.get(Path(name).name) or self.by_stem.get(Path(name).stem)
 
 
@@ -226,13 +251,13 @@ class ClassFilter:
         self.classes: list[str] | None = None if classes is None else _class_list(classes)
         self._known = {normalize_class(c): c for c in self.classes or []}
 
-    def match(self, label: str, source: str, line: int | None, skipped: list[Skipped]) -> str | None:
-        """The canonical class name for `label`, or None (reported) when it is not in the list."""
+    def match(self, label: str, source: str, line: int | None, what: str, skipped: list[Skipped]) -> str | None:
+        """The canonical class name for `label` of the object `what`, or None (reported) when it is not in the list."""
         if self.classes is None:
             return label
         canonical = self._known.get(normalize_class(label))
         if canonical is None:
-            skipped.append(Skipped(source, line, f"unknown class {label!r}"))
+            skipped.append(Skipped(source, line, f"{what}: unknown class {label!r}"))
         return canonical
 
     def class_list(self, seen: Iterable[str]) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,13 +113,17 @@ class XMLFormat:
     parse_object: Callable[[ET.Element], RawObject]
     default_classes: str
 
-    def objects(self, root: ET.Element, source: str, skipped: list[Skipped]) -> Iterator[RawObject]:
-        """Every object that parses; each one that does not is reported as `object N` and left out."""
+    def objects(self, root: ET.Element, source: str, skipped: list[Skipped]) -> tuple[list[RawObject], list[int]]:
+        """Every object that parses, and its number among the file's objects; each one that does not is reported
+        as `object N` and left out."""
+        objects, numbers = [], []
         for index, obj in enumerate(root.iter(self.object_tag)):
             try:
-                yield self.parse_object(obj)
+                objects.append(self.parse_object(obj))
+                numbers.append(index)
             except XMLFieldError as error:
                 skipped.append(Skipped(source, None, f"object {index}: {error}"))
+        return objects, numbers
 
     def prepare(
         self,
@@ -161,8 +165,8 @@ class XMLFormat:
         expected = context.images.expected(filename)
         image = image_ref(found, source, None, result.skipped, annotated, context.check_images, filename, expected)
         if image is not None:
-            raw = list(self.objects(root, source, result.skipped))
-            detection_record(context, Path(filename).stem, image, raw, source, result)
+            raw, numbers = self.objects(root, source, result.skipped)
+            detection_record(context, Path(filename).stem, image, raw, source, result, numbers=numbers)
         return result
 
     def reader(self, description: str) -> Reader:
