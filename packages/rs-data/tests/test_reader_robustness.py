@@ -265,10 +265,7 @@ def test_fuzz_rsvqa(images, questions, answers) -> None:
         [mutated(base, m) for m in mutations]
         for base, mutations in ((RSVQA_IMAGE, images), (RSVQA_QUESTION, questions), (RSVQA_ANSWER, answers))
     ]
-    try:
-        fuzz_read("rsvqa", write, entries, {"prefix": "LR_split_test"})
-    except ValueError as error:  # the three files' structure itself (ids that cannot key a table) is refused by name
-        assert "RSVQA files need" in str(error)
+    fuzz_read("rsvqa", write, entries, {"prefix": "LR_split_test"})
 
 
 GEOCHAT_ROW = {"question_id": "Airport/a.png", "image": "a.png", "text": "Classify.", "ground_truth": "Airport"}
@@ -352,3 +349,46 @@ def test_classification_split_line_that_is_not_utf8_costs_only_itself(sources: d
     assert [r.id for r in result.records] == ["airport/airport_2"]
     ((line, reason),) = [(s.line, s.reason) for s in result.skipped]
     assert line == 2 and reason.startswith("image '\ufffdbeach_1.jpg' not found under ")
+
+
+def test_rsvqa_rows_with_unusable_ids_are_counted_skips(tmp_path: Path) -> None:
+    for name in ("0", "3"):
+        Image.new("RGB", (16, 16)).save(tmp_path / f"{name}.tif")
+    question = {"type": "presence", "question": "Is there a road?"}
+    tables = {
+        "images": [
+            {"id": 0, "questions_ids": [0, "1", 9]},
+            {"questions_ids": [2]},
+            {"id": 1.5, "questions_ids": []},
+            {"id": 3, "questions_ids": [4]},
+        ],
+        "questions": [
+            {**question, "id": 0, "img_id": 0, "answers_ids": [0, 7]},
+            {**question, "id": "1", "img_id": 0, "answers_ids": []},
+            {**question, "id": 2, "img_id": 1, "answers_ids": [2]},
+            {**question, "id": 4, "img_id": 0, "answers_ids": []},
+        ],
+        "answers": [
+            {"id": 0, "question_id": 0, "answer": "yes"},
+            {"id": 7, "question_id": 5, "answer": "no"},
+            {"id": 2, "question_id": 2, "answer": "no"},
+        ],
+    }
+    for kind, rows in tables.items():
+        (tmp_path / f"LR_split_test_{kind}.json").write_text(json.dumps({kind: rows}))
+    result = READERS["rsvqa"](tmp_path)
+    assert [(r.id, r.annotation.answer) for r in result.records] == [("0_q0", "yes")]
+    questions = "LR_split_test_questions.json"
+    assert [(Path(s.file).name.split("_")[-1], s.line, s.reason) for s in result.skipped] == [
+        ("images.json", None, "images[1]: id None is not a whole number"),
+        ("images.json", None, "images[2]: id 1.5 is not a whole number"),
+        ("questions.json", None, "questions[1]: id '1' is not a whole number"),
+        ("images.json", None, f"images[0]: questions_ids names '1', not in {questions}"),
+        ("images.json", None, f"images[0]: questions_ids names 9, not in {questions}"),
+        ("answers.json", None, "answers[1]: question_id 5 is not 0, which lists it"),
+        ("questions.json", None, "questions[3]: img_id 0 is not 3, which lists it"),
+        ("questions.json", None, "questions[2]: no image lists id 2"),
+        ("answers.json", None, "answers[2]: no question lists id 2"),
+    ]
+    with pytest.raises(StrictModeError, match=r"images\[1\]: id None"):
+        convert("rsvqa", tmp_path, tmp_path.parent / "rsvqa_out", strict=True)
