@@ -98,7 +98,7 @@ def _lrs_rows(data_dir: Path, count: int) -> list[dict]:
 
 def test_lrs_vqa_bad_rows_are_counted_skips(data_dir: Path, tmp_path: Path) -> None:
     rows = _lrs_rows(data_dir, 8)
-    rows[1]["question_id"] = 17  # a whole-number id is an id
+    rows[1]["question_id"] = 17  # the official ids are strings such as "GLH-Bridge_381"
     rows[2]["text"] = None
     rows[3]["rbox"] = rows[3]["rbox"][:7] if "rbox" in rows[3] else [1, 2, 3, 4, 5, 6, 7]
     rows[4]["image_size"] = [0, 0]
@@ -106,15 +106,13 @@ def test_lrs_vqa_bad_rows_are_counted_skips(data_dir: Path, tmp_path: Path) -> N
     text = "\n".join(json.dumps(r) for r in rows).replace("Infinity", "1e400")
     (tmp_path / "lrs.jsonl").write_text(BOM + text + "\n")
     result = READERS["lrs-vqa"](tmp_path / "lrs.jsonl", check_images=False)
-    assert [r.id for r in result.records] == [
-        rows[0]["question_id"],
-        "17",
-        rows[6]["question_id"],
-        rows[7]["question_id"],
-    ]
+    assert [r.id for r in result.records] == [rows[0]["question_id"], rows[6]["question_id"], rows[7]["question_id"]]
     skipped = {s.line: s.reason for s in result.skipped}
-    assert sorted(skipped) == [3, 4, 5, 6] and all(Path(s.file).name == "lrs.jsonl" for s in result.skipped)
+    assert sorted(skipped) == [2, 3, 4, 5, 6] and all(Path(s.file).name == "lrs.jsonl" for s in result.skipped)
+    assert skipped[2] == "malformed row: question_id is 17, not a string like 'GLH-Bridge_381'"
     assert "text is None" in skipped[3] and "image_size [0, 0]" in skipped[5] and "question_id is inf" in skipped[6]
+    with pytest.raises(StrictModeError, match=r"lrs\.jsonl:2: malformed row: question_id is 17"):
+        convert("lrs-vqa", tmp_path / "lrs.jsonl", tmp_path / "out", {"check_images": False}, strict=True)
 
 
 def test_lrs_vqa_image_size_orientation_is_decided_per_image(data_dir: Path) -> None:
