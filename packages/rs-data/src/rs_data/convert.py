@@ -6,14 +6,15 @@ and reason) and `patches/` when splitting.
 Everything is written into a staging folder inside the output directory and moved into place only when complete,
 `records.jsonl` last; a conversion that stops early leaves the previous dataset, or a manifest that does not match the
 records file, which every read path refuses (`rs_data.integrity`). A conversion killed outright leaves its
-`.staging-*` folder behind; it is never read and can be deleted."""
+`.staging-*` folder behind; it is never read, `rs-data stats` mentions it, and the next conversion into the same
+directory removes it once no live process owns it (`rs_data.staging`)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
@@ -24,6 +25,9 @@ from rs_data.parallel import parallel_map
 from rs_data.readers import READERS, ReadResult
 from rs_data.schema import Record, Skipped, write_records
 from rs_data.split import SplitConfig, split_record
+from rs_data.staging import create_staging, remove_stale
+
+log = logging.getLogger(__name__)
 
 RECORDS_FILE = "records.jsonl"
 SKIPPED_FILE = "skipped.jsonl"
@@ -113,7 +117,9 @@ def convert(
     check_output_is_not_source(src, out_dir)
     result = READERS[format].read(src, workers=workers, progress=progress, **(options or {}))
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    for stale in remove_stale(out_dir):
+        log.warning("removed %s, left by a conversion that stopped", stale.describe())
+    staging = create_staging(out_dir)
     try:
         if split is not None:
             result = _split(result, split, staging / PATCH_DIR, workers, progress)
