@@ -50,13 +50,17 @@ class Reader:
     prepare: Callable[..., tuple[Any, list[Any]]]
     read_unit: Callable[[Any, Any], ReadResult]
 
-    def read(self, src: str | Path, workers: int = 1, progress: bool = False, **options: Any) -> ReadResult:
-        """Read every unit of `src` (in `workers` processes when > 1), with a progress bar when asked."""
+    def units(self, src: str | Path, **options: Any) -> tuple[Any, list[Any]]:
+        """The context and the units of `src` (`prepare`, with unknown options refused by name)."""
         accepted = [p for p in inspect.signature(self.prepare).parameters if p != "src"]
         unknown = sorted(set(options) - set(accepted))
         if unknown:
             raise ValueError(f"{self.name}: unknown option(s) {unknown}; accepted: {accepted}")
-        context, units = self.prepare(Path(src), **options)
+        return self.prepare(Path(src), **options)
+
+    def read(self, src: str | Path, workers: int = 1, progress: bool = False, **options: Any) -> ReadResult:
+        """Read every unit of `src` (in `workers` processes when > 1), with a progress bar when asked."""
+        context, units = self.units(src, **options)
         result = ReadResult()
         for part in parallel_map(
             read_unit_guarded,
@@ -225,15 +229,32 @@ def image_ref(
     return ImageRef(path=str(path), width=width, height=height)
 
 
+def checked_polygons(polygons: list[Any]) -> np.ndarray | None:
+    """All polygons (N, 8) validated, bow-ties repaired, in one vectorised pass; None when any is unusable (each is
+    then checked alone by `clean_polygon`, which names the problem)."""
+    try:
+        array = np.asarray(polygons, dtype=np.float64)
+        return check_poly(array, repair=True) if polygons and array.shape == (len(polygons), 8) else None
+    except (InvalidGeometryError, ValueError, TypeError):
+        return None
+
+
 def clean_polygon(
-    polygon: Iterable[float], image: ImageRef, source: str, line: int | None, what: str, skipped: list[Skipped]
+    polygon: Iterable[float],
+    image: ImageRef,
+    source: str,
+    line: int | None,
+    what: str,
+    skipped: list[Skipped],
+    checked: np.ndarray | None = None,
 ) -> list[float] | None:
-    """Validate one polygon (repairing vertex order of a bow-tie); report and return None if unusable.
+    """Validate one polygon (repairing vertex order of a bow-tie; `checked` when `checked_polygons` did); report and
+    return None if unusable.
 
     A polygon lying wholly outside its image is dropped; one overlapping the border is kept as annotated.
     """
     try:
-        array = check_poly(np.asarray(list(polygon), dtype=np.float64), repair=True)
+        array = check_poly(np.asarray(list(polygon), dtype=np.float64), repair=True) if checked is None else checked
     except (InvalidGeometryError, ValueError, TypeError) as error:
         skipped.append(Skipped(source, line, f"{what}: invalid polygon ({error})"))
         return None
