@@ -75,6 +75,18 @@ def test_xml_bad_objects_cost_only_themselves(data_dir: Path, tmp_path: Path) ->
     assert [s.reason for s in result.skipped] == ["object 1: missing <difficult>"]
 
 
+@pytest.mark.parametrize(("width", "shown"), [("inf", "'inf'"), ("-800", "'-800'"), ("800.5", "'800.5'")])
+def test_xml_image_size_must_be_a_positive_whole_number(width: str, shown: str, data_dir: Path, tmp_path: Path) -> None:
+    xml = (data_dir / "dior_r" / "00001.xml").read_text()
+    assert "<width>800</width>" in xml
+    (tmp_path / "00001.xml").write_text(xml.replace("<width>800</width>", f"<width>{width}</width>"))
+    result = READERS["dior-r"](tmp_path, check_images=False)
+    assert not result.records
+    assert [(Path(s.file).name, s.reason) for s in result.skipped] == [
+        ("00001.xml", f"<size/width> is not a positive whole number: {shown}")
+    ]
+
+
 def test_karpathy_bad_entries_are_counted_skips(data_dir: Path, tmp_path: Path) -> None:
     data = json.loads((data_dir / "captions" / "dataset_sydney_subset.json").read_text())
     for entry in data["images"]:

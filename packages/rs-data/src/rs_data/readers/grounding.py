@@ -27,7 +27,7 @@ from rs_data.readers._common import (
     require_object,
     text_lines,
 )
-from rs_data.readers.xml_detection import XMLFieldError, number, parse_xml, text
+from rs_data.readers.xml_detection import XMLFieldError, number, parse_xml, text, voc_size
 from rs_data.schema import (
     CaptionAnnotation,
     GroundingAnnotation,
@@ -129,7 +129,7 @@ def read_dior_rsvg_unit(context: GroundingContext, unit: RSVGUnit) -> ReadResult
     try:
         root = ET.parse(source).getroot()
         filename = text(root, "filename")
-        annotated = (int(number(root, "size/width")), int(number(root, "size/height")))
+        annotated = voc_size(root)
     except XMLFieldError as error:
         result.skipped.append(Skipped(source, None, str(error)))
         return result

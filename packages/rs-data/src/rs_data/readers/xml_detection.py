@@ -43,6 +43,14 @@ def number(element: ET.Element, path: str) -> float:
         raise XMLFieldError(f"<{path}> is not a number: {value!r}") from error
 
 
+def size_value(element: ET.Element, path: str) -> int:
+    """An image side: a positive whole number (`800` or `800.0`)."""
+    value = number(element, path)
+    if not (math.isfinite(value) and value > 0 and value == int(value)):
+        raise XMLFieldError(f"<{path}> is not a positive whole number: {text(element, path)!r}")
+    return int(value)
+
+
 def parse_xml(path: Path, result: ReadResult) -> ET.Element | None:
     """The root element, or None with the parse error (and its line) reported."""
     try:
@@ -74,8 +82,9 @@ def _dior_object(obj: ET.Element) -> RawObject:
     return text(obj, "name"), polygon, _difficult(obj), None
 
 
-def _voc_size(root: ET.Element) -> tuple[int, int]:
-    return int(number(root, "size/width")), int(number(root, "size/height"))
+def voc_size(root: ET.Element) -> tuple[int, int]:
+    """`(width, height)` of a VOC-style `<size>`."""
+    return size_value(root, "size/width"), size_value(root, "size/height")
 
 
 def _fair1m_object(obj: ET.Element) -> RawObject:
@@ -99,7 +108,7 @@ def _hrsc_object(obj: ET.Element) -> RawObject:
 
 
 def _hrsc_size(root: ET.Element) -> tuple[int, int]:
-    return int(number(root, "Img_SizeWidth")), int(number(root, "Img_SizeHeight"))
+    return size_value(root, "Img_SizeWidth"), size_value(root, "Img_SizeHeight")
 
 
 @dataclass(frozen=True)
@@ -185,13 +194,13 @@ def _hrsc_filename(root: ET.Element) -> str:
     return f"{text(root, 'Img_FileName')}.{text(root, 'Img_FileFmt')}"
 
 
-DIOR_R = XMLFormat("dior-r", _voc_filename, _voc_size, "object", _dior_object, "dior-r").reader(
+DIOR_R = XMLFormat("dior-r", _voc_filename, voc_size, "object", _dior_object, "dior-r").reader(
     "DIOR-R oriented boxes (robndbox corners) or DIOR horizontal boxes (bndbox), VOC-style XML"
 )
-DIOR = XMLFormat("dior", _voc_filename, _voc_size, "object", _dior_object, "dior-r").reader(
+DIOR = XMLFormat("dior", _voc_filename, voc_size, "object", _dior_object, "dior-r").reader(
     "DIOR horizontal boxes (bndbox) or DIOR-R corners, VOC-style XML"
 )
-FAIR1M = XMLFormat("fair1m", _fair1m_filename, _voc_size, "object", _fair1m_object, "fair1m").reader(
+FAIR1M = XMLFormat("fair1m", _fair1m_filename, voc_size, "object", _fair1m_object, "fair1m").reader(
     "FAIR1M XML (5-point closed polygons, fine-grained classes)"
 )
 HRSC2016 = XMLFormat("hrsc2016", _hrsc_filename, _hrsc_size, "HRSC_Object", _hrsc_object, "hrsc").reader(
