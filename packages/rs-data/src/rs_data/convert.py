@@ -117,16 +117,15 @@ def convert(
     out_dir = Path(out_dir)
     check_output_is_not_source(src, out_dir)
     reader = READERS[format]
-    if split is None:
-        result = reader.read(src, workers=workers, progress=progress, **(options or {}))
-    else:
-        context, units = reader.units(src, **(options or {}))
+    context, units = reader.units(src, **(options or {}))
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in remove_stale(out_dir):
         log.warning("removed %s, left by a conversion that stopped", stale.describe())
     staging = create_staging(out_dir)
     try:
-        if split is not None:
+        if split is None:
+            result = reader.read_units(context, units, workers, progress)
+        else:
             result = _read_and_split(reader.read_unit, context, units, split, staging / PATCH_DIR, workers, progress)
         if strict and result.skipped:
             shown = "\n".join(str(s) for s in result.skipped[:20])

@@ -61,6 +61,10 @@ class Reader:
     def read(self, src: str | Path, workers: int = 1, progress: bool = False, **options: Any) -> ReadResult:
         """Read every unit of `src` (in `workers` processes when > 1), with a progress bar when asked."""
         context, units = self.units(src, **options)
+        return self.read_units(context, units, workers, progress)
+
+    def read_units(self, context: Any, units: list[Any], workers: int = 1, progress: bool = False) -> ReadResult:
+        """Read the units `units` gave (in `workers` processes when > 1)."""
         result = ReadResult()
         for part in parallel_map(
             read_unit_guarded,

@@ -192,8 +192,8 @@ def read_vrsbench_unit(context: GroundingContext, json_file: Path) -> ReadResult
     stem = Path(name).stem
     frame = ImageFrame(width=image.width, height=image.height, resized_width=image.width, resized_height=image.height)
 
-    def caption(_index: int, caption: str) -> None:
-        annotation = CaptionAnnotation(captions=[caption])
+    def caption(sentence: str) -> None:
+        annotation = CaptionAnnotation(captions=[sentence])
         result.records.append(_record(context, f"{stem}_caption", "captioning", image, annotation))
 
     def referring(index: int, obj: dict) -> None:
@@ -218,7 +218,7 @@ def read_vrsbench_unit(context: GroundingContext, json_file: Path) -> ReadResult
         result.records.append(_record(context, f"{stem}_qa{qa.get('ques_id')}", "vqa", image, annotation))
 
     if data.get("caption"):
-        guarded(result.skipped, source, None, "caption", caption, 0, data["caption"])
+        guarded(result.skipped, source, None, "caption", caption, data["caption"])
     for key, what, read in (("objects", "object", referring), ("qa_pairs", "QA pair", question)):
         items = data.get(key, [])
         if not isinstance(items, list):
