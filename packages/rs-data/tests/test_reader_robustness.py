@@ -402,3 +402,13 @@ def test_rsvqa_rows_with_unusable_ids_are_counted_skips(tmp_path: Path) -> None:
     ]
     with pytest.raises(StrictModeError, match=r"images\[1\]: id None"):
         convert("rsvqa", tmp_path, tmp_path.parent / "rsvqa_out", strict=True)
+
+
+@pytest.mark.parametrize("reader", ["geochat-bench", "geochat-referring"])
+def test_geochat_rows_that_are_not_objects_are_named_by_what_they_are(reader: str, tmp_path: Path) -> None:
+    (tmp_path / "q.jsonl").write_text('"Airport"\n{"question_id": \n')
+    result = READERS[reader](tmp_path / "q.jsonl")
+    assert not result.records
+    (string, broken) = [(s.line, s.reason) for s in result.skipped]
+    assert string == (1, "row is a JSON str, not an object")
+    assert broken[0] == 2 and broken[1].startswith("invalid JSON: ")
