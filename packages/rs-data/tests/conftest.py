@@ -1,16 +1,18 @@
 """Shared fixtures: the real samples in `data/`, and small sources in the documented structure of formats that have
-no public sample here (written once per test session)."""
+no public sample here (written once per test session); test helper modules importable by name."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 DATA = Path(__file__).parent / "data"
+sys.path.insert(0, str(Path(__file__).parent))  # the rs_data_fuzzing helper module next to this file
 
 
 def _image(path: Path, size: tuple[int, int], color=(90, 120, 60)) -> Path:

@@ -12,27 +12,27 @@ from rs_data.cli import main
 from rs_resolution import ResolutionPolicy, visual_tokens
 
 
-@pytest.fixture(scope="module")
-def converted(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("converted") / "dota"
-    args = [
-        "convert",
-        "dota",
-        str(data_dir / "dota"),
-        "--out",
-        str(out),
-        "--workers",
-        "2",
-        "--split-size",
-        "256",
-        "--split-gap",
-        "56",
-        "--split-rates",
-        "1,0.5",
-    ]
-    result = CliRunner().invoke(main, args)
+def _convert_split(data_dir: Path, out: Path, workers: int) -> Path:
+    args = ["convert", "dota", str(data_dir / "dota"), "--out", str(out), "--workers", str(workers)]
+    result = CliRunner().invoke(main, [*args, "--split-size", "256", "--split-gap", "56", "--split-rates", "1,0.5"])
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="module")
+def converted(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _convert_split(data_dir, tmp_path_factory.mktemp("converted") / "dota", workers=2)
+
+
+def test_one_and_two_workers_write_the_same_dataset(converted: Path, data_dir: Path, tmp_path: Path) -> None:
+    alone = _convert_split(data_dir, tmp_path / "dota", workers=1)
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    written = files(alone)
+    assert {"records.jsonl", "skipped.jsonl", "manifest.json"} < set(written) and len(written) == 3 + 16
+    assert written == files(converted)
 
 
 def test_convert_writes_records_manifest_and_skips(converted: Path) -> None:

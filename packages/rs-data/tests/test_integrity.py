@@ -1,11 +1,18 @@
 """A dataset is whole or refused: staged conversion, the manifest's record count and checksum checked on every read,
-and an output directory that would overwrite the source refused."""
+an output directory that would overwrite the source refused, and the staging folder of a killed conversion reported
+and then removed by the next one."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -108,3 +115,50 @@ def test_output_over_the_source_is_refused(data_dir: Path, tmp_path: Path) -> No
     assert result.exit_code == 1 and "would overwrite the source" in result.output
     assert json.loads((conversations / "records.jsonl").read_text()) == row
     assert sorted(p.name for p in source.iterdir()) == ["images", "labelTxt"]
+
+
+def _killed_conversion(data_dir: Path, out: Path) -> int:
+    """The pid of a real `convert` into `out` that was killed (SIGKILL) while writing its records."""
+    script = (
+        "import os, signal, sys\n"
+        "from rs_data import convert as c\n"
+        "c.write_records = lambda *_: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "print(os.getpid(), flush=True)\n"
+        "c.convert('dota', sys.argv[1], sys.argv[2])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(data_dir / "dota"), str(out)], capture_output=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    return int(done.stdout)
+
+
+def _staging(out: Path, name: str, owner: dict | None, age_s: float = 0.0) -> Path:
+    folder = out / name
+    folder.mkdir()
+    if owner is not None:
+        (folder / "owner.json").write_text(json.dumps(owner))
+    os.utime(folder, (time.time() - age_s, time.time() - age_s))
+    return folder
+
+
+def test_the_next_conversion_removes_the_staging_folder_of_a_killed_one(dataset: Path, data_dir: Path) -> None:
+    pid = _killed_conversion(data_dir, dataset)
+    (left,) = dataset.glob(".staging-*")
+    assert json.loads((left / "owner.json").read_text()) == {"host": socket.gethostname(), "pid": pid}
+    assert verify_records_file(dataset / "records.jsonl") == 12  # the dataset before it is untouched
+    here = socket.gethostname()
+    live = _staging(dataset, ".staging-live0000", {"host": here, "pid": os.getpid()})
+    elsewhere = _staging(dataset, ".staging-else0000", {"host": here + "-other", "pid": 1})
+    unowned_old = _staging(dataset, ".staging-old00000", None, age_s=3600)
+    unowned_new = _staging(dataset, ".staging-new00000", None)
+    not_ours = _staging(dataset, ".staging-mine", None, age_s=3600)  # not a name `convert` makes
+
+    result = CliRunner().invoke(main, ["stats", str(dataset)])
+    assert result.exit_code == 0, result.output
+    assert f"leftover staging folder: {left.name} (pid {pid} on {here}, stopped; the next convert" in result.output
+    assert f"leftover staging folder: {live.name} (pid {os.getpid()} on {here}, still running)" in result.output
+
+    convert("dota", data_dir / "dota", dataset, split=SplitConfig(size=256, gap=56))
+    remaining = {p.name for p in dataset.glob(".staging-*")}
+    assert remaining == {live.name, elsewhere.name, unowned_new.name, not_ours.name}
+    assert not left.exists() and not unowned_old.exists()
+    assert verify_records_file(dataset / "records.jsonl") == 12

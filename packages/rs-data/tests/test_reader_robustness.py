@@ -4,18 +4,17 @@ reason), never the image, the run, or a traceback; a byte-order mark changes not
 from __future__ import annotations
 
 import json
-import math
 import shutil
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 from rs_data.convert import StrictModeError, convert
 from rs_data.readers import READERS
+from rs_data_fuzzing import FUZZ, field_mutations, fuzz_read, mutated
 
 BOM = "\ufeff"
 
@@ -53,12 +52,18 @@ def test_xml_bad_objects_cost_only_themselves(data_dir: Path, tmp_path: Path) ->
     good = xml[start:end]
     nameless = good.replace("<name>golffield</name>", "")
     empty_flag = good.replace("<difficult>0</difficult>", "<difficult/>")
-    assert nameless != good and empty_flag != good
-    (tmp_path / "00001.xml").write_text(xml[:end] + nameless + empty_flag + xml[end:])
+    unknown = good.replace("<name>golffield</name>", "<name>spaceport</name>")
+    assert nameless != good and empty_flag != good and unknown != good
+    (tmp_path / "00001.xml").write_text(xml[:end] + nameless + empty_flag + unknown + xml[end:])
     result = READERS["dior-r"](tmp_path, images=data_dir / "dior_r")
     (record,) = result.records
     assert [o.label for o in record.annotation.objects] == ["golffield"]
-    assert [s.reason for s in result.skipped] == ["object 1: missing <name>", "object 2: missing <difficult>"]
+    # objects are numbered as they stand in the file, whatever was left out before them
+    assert [s.reason for s in result.skipped] == [
+        "object 1: missing <name>",
+        "object 2: missing <difficult>",
+        "object 3: unknown class 'spaceport'",
+    ]
 
     hrsc = (data_dir / "hrsc2016" / "100000006.xml").read_text()
     start, end = hrsc.index("<HRSC_Object>"), hrsc.index("</HRSC_Object>") + len("</HRSC_Object>")
@@ -68,6 +73,18 @@ def test_xml_bad_objects_cost_only_themselves(data_dir: Path, tmp_path: Path) ->
     result = READERS["hrsc2016"](tmp_path / "hrsc", check_images=False)
     assert len(result.records[0].annotation.objects) == 1
     assert [s.reason for s in result.skipped] == ["object 1: missing <difficult>"]
+
+
+@pytest.mark.parametrize(("width", "shown"), [("inf", "'inf'"), ("-800", "'-800'"), ("800.5", "'800.5'")])
+def test_xml_image_size_must_be_a_positive_whole_number(width: str, shown: str, data_dir: Path, tmp_path: Path) -> None:
+    xml = (data_dir / "dior_r" / "00001.xml").read_text()
+    assert "<width>800</width>" in xml
+    (tmp_path / "00001.xml").write_text(xml.replace("<width>800</width>", f"<width>{width}</width>"))
+    result = READERS["dior-r"](tmp_path, check_images=False)
+    assert not result.records
+    assert [(Path(s.file).name, s.reason) for s in result.skipped] == [
+        ("00001.xml", f"<size/width> is not a positive whole number: {shown}")
+    ]
 
 
 def test_karpathy_bad_entries_are_counted_skips(data_dir: Path, tmp_path: Path) -> None:
@@ -93,7 +110,7 @@ def _lrs_rows(data_dir: Path, count: int) -> list[dict]:
 
 def test_lrs_vqa_bad_rows_are_counted_skips(data_dir: Path, tmp_path: Path) -> None:
     rows = _lrs_rows(data_dir, 8)
-    rows[1]["question_id"] = 17  # a whole-number id is an id
+    rows[1]["question_id"] = 17  # the official ids are strings such as "GLH-Bridge_381"
     rows[2]["text"] = None
     rows[3]["rbox"] = rows[3]["rbox"][:7] if "rbox" in rows[3] else [1, 2, 3, 4, 5, 6, 7]
     rows[4]["image_size"] = [0, 0]
@@ -101,15 +118,13 @@ def test_lrs_vqa_bad_rows_are_counted_skips(data_dir: Path, tmp_path: Path) -> N
     text = "\n".join(json.dumps(r) for r in rows).replace("Infinity", "1e400")
     (tmp_path / "lrs.jsonl").write_text(BOM + text + "\n")
     result = READERS["lrs-vqa"](tmp_path / "lrs.jsonl", check_images=False)
-    assert [r.id for r in result.records] == [
-        rows[0]["question_id"],
-        "17",
-        rows[6]["question_id"],
-        rows[7]["question_id"],
-    ]
+    assert [r.id for r in result.records] == [rows[0]["question_id"], rows[6]["question_id"], rows[7]["question_id"]]
     skipped = {s.line: s.reason for s in result.skipped}
-    assert sorted(skipped) == [3, 4, 5, 6] and all(Path(s.file).name == "lrs.jsonl" for s in result.skipped)
+    assert sorted(skipped) == [2, 3, 4, 5, 6] and all(Path(s.file).name == "lrs.jsonl" for s in result.skipped)
+    assert skipped[2] == "malformed row: question_id is 17, not a string like 'GLH-Bridge_381'"
     assert "text is None" in skipped[3] and "image_size [0, 0]" in skipped[5] and "question_id is inf" in skipped[6]
+    with pytest.raises(StrictModeError, match=r"lrs\.jsonl:2: malformed row: question_id is 17"):
+        convert("lrs-vqa", tmp_path / "lrs.jsonl", tmp_path / "out", {"check_images": False}, strict=True)
 
 
 def test_lrs_vqa_image_size_orientation_is_decided_per_image(data_dir: Path) -> None:
@@ -151,33 +166,6 @@ def test_coco_string_annotation_and_bom(tmp_path: Path) -> None:
 
 # --- fuzzing: every field of a real entry replaced by a JSON value of any type --------------------------------------
 
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
-    max_leaves=8,
-)
-
-
-def _mutated(entry: dict, draw_values: dict) -> dict | object:
-    return {**entry, **draw_values} if isinstance(draw_values, dict) else draw_values
-
-
-def _fuzz(reader: str, write, entries, options=None) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        Image.new("RGB", (64, 48)).save(root / "a.png")
-        source = write(root, entries)
-        result = READERS[reader](source, **(options or {}))
-    for skipped in result.skipped:
-        assert skipped.file and isinstance(skipped.reason, str)
-        assert not math.isnan(float(skipped.line or 0))
-
-
-def _field_mutations(keys: list[str]):
-    return st.lists(st.fixed_dictionaries({}, optional={k: JSON_VALUES for k in keys}) | JSON_VALUES, max_size=4)
-
-
-FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LRS_ROW = {"question_id": "FAIR_1", "image": "a.png", "text": "q?", "ground_truth": "a", "image_size": [64, 48]}
 LLAVA_ROW = {"id": "a", "image": "a.png", "conversations": [{"from": "human", "value": "<image>hi"}]}
 CAPTION = {"filename": "a.png", "split": "train", "sentences": [{"raw": "a field"}]}
@@ -195,32 +183,32 @@ def _jsonl(name):
 
 @pytest.mark.slow
 @FUZZ
-@given(_field_mutations([*LRS_ROW, "rbox", "hbox", "category"]))
+@given(field_mutations([*LRS_ROW, "rbox", "hbox", "category"]))
 def test_fuzz_lrs_vqa(mutations) -> None:
-    _fuzz("lrs-vqa", _jsonl("rows.jsonl"), [_mutated(LRS_ROW, m) for m in mutations], {"check_images": False})
+    fuzz_read("lrs-vqa", _jsonl("rows.jsonl"), [mutated(LRS_ROW, m) for m in mutations], {"check_images": False})
 
 
 @pytest.mark.slow
 @FUZZ
-@given(_field_mutations([*LLAVA_ROW]))
+@given(field_mutations([*LLAVA_ROW]))
 def test_fuzz_llava(mutations) -> None:
-    _fuzz("llava", _jsonl("chat.jsonl"), [_mutated(LLAVA_ROW, m) for m in mutations])
+    fuzz_read("llava", _jsonl("chat.jsonl"), [mutated(LLAVA_ROW, m) for m in mutations])
 
 
 @pytest.mark.slow
 @FUZZ
-@given(_field_mutations([*CAPTION, "imgid"]))
+@given(field_mutations([*CAPTION, "imgid"]))
 def test_fuzz_karpathy_captions(mutations) -> None:
     def write(root: Path, entries) -> Path:
         (root / "captions.json").write_text(json.dumps({"images": entries}))
         return root / "captions.json"
 
-    _fuzz("captions", write, [_mutated(CAPTION, m) for m in mutations])
+    fuzz_read("captions", write, [mutated(CAPTION, m) for m in mutations])
 
 
 @pytest.mark.slow
 @FUZZ
-@given(_field_mutations([*COCO_IMAGE]), _field_mutations([*COCO_ANN, "iscrowd"]))
+@given(field_mutations([*COCO_IMAGE]), field_mutations([*COCO_ANN, "iscrowd"]))
 def test_fuzz_coco(images, annotations) -> None:
     def write(root: Path, entries) -> Path:
         images, annotations = entries
@@ -228,8 +216,8 @@ def test_fuzz_coco(images, annotations) -> None:
         (root / "instances.json").write_text(json.dumps(data))
         return root / "instances.json"
 
-    entries = ([_mutated(COCO_IMAGE, m) for m in images], [_mutated(COCO_ANN, m) for m in annotations])
-    _fuzz("coco", write, entries)
+    entries = ([mutated(COCO_IMAGE, m) for m in images], [mutated(COCO_ANN, m) for m in annotations])
+    fuzz_read("coco", write, entries)
 
 
 @pytest.mark.slow
@@ -243,7 +231,7 @@ def test_fuzz_dota_label_lines(lines) -> None:
         (root / "labelTxt" / "a.txt").write_text("".join(" ".join(tokens) + " ship 0\n" for tokens in rows))
         return root
 
-    _fuzz("dota", write, lines)
+    fuzz_read("dota", write, lines)
 
 
 def test_geochat_boxes_past_the_grid_are_clipped_or_skipped(tmp_path: Path) -> None:
@@ -275,7 +263,7 @@ RSVQA_ANSWER = {"id": 0, "question_id": 0, "answer": "yes", "active": True}
 
 @pytest.mark.slow
 @FUZZ
-@given(_field_mutations([*RSVQA_IMAGE]), _field_mutations([*RSVQA_QUESTION]), _field_mutations([*RSVQA_ANSWER]))
+@given(field_mutations([*RSVQA_IMAGE]), field_mutations([*RSVQA_QUESTION]), field_mutations([*RSVQA_ANSWER]))
 def test_fuzz_rsvqa(images, questions, answers) -> None:
     def write(root: Path, entries) -> Path:
         shutil.copy(root / "a.png", root / "0.png")
@@ -284,13 +272,10 @@ def test_fuzz_rsvqa(images, questions, answers) -> None:
         return root
 
     entries = [
-        [_mutated(base, m) for m in mutations]
+        [mutated(base, m) for m in mutations]
         for base, mutations in ((RSVQA_IMAGE, images), (RSVQA_QUESTION, questions), (RSVQA_ANSWER, answers))
     ]
-    try:
-        _fuzz("rsvqa", write, entries, {"prefix": "LR_split_test"})
-    except ValueError as error:  # the three files' structure itself (ids that cannot key a table) is refused by name
-        assert "RSVQA files need" in str(error)
+    fuzz_read("rsvqa", write, entries, {"prefix": "LR_split_test"})
 
 
 GEOCHAT_ROW = {"question_id": "Airport/a.png", "image": "a.png", "text": "Classify.", "ground_truth": "Airport"}
@@ -308,26 +293,26 @@ NWPU_ENTRY = {"filename": "a.png", "imgid": 0, "split": "test", "raw": "A plane.
 
 @pytest.mark.slow
 @FUZZ
-@given(_field_mutations([*GEOCHAT_ROW]), st.sampled_from(["scene", "vqa", "referring"]))
+@given(field_mutations([*GEOCHAT_ROW]), st.sampled_from(["scene", "vqa", "referring"]))
 def test_fuzz_geochat_bench(mutations, kind) -> None:
-    rows = [_mutated(GEOCHAT_ROW, m) for m in mutations]
-    _fuzz("geochat-bench", _jsonl("questions.jsonl"), rows, {"kind": kind})
+    rows = [mutated(GEOCHAT_ROW, m) for m in mutations]
+    fuzz_read("geochat-bench", _jsonl("questions.jsonl"), rows, {"kind": kind})
 
 
 @pytest.mark.slow
 @FUZZ
-@given(_field_mutations([*MME_ROW]))
+@given(field_mutations([*MME_ROW]))
 def test_fuzz_mme_realworld(mutations) -> None:
     def write(root: Path, rows) -> Path:
         (root / "mme.json").write_text(json.dumps(rows))
         return root / "mme.json"
 
-    _fuzz("mme-realworld", write, [_mutated(MME_ROW, m) for m in mutations])
+    fuzz_read("mme-realworld", write, [mutated(MME_ROW, m) for m in mutations])
 
 
 @pytest.mark.slow
 @FUZZ
-@given(_field_mutations([*NWPU_ENTRY]))
+@given(field_mutations([*NWPU_ENTRY]))
 def test_fuzz_nwpu_captions(mutations) -> None:
     def write(root: Path, entries) -> Path:
         (root / "airplane").mkdir()
@@ -335,4 +320,95 @@ def test_fuzz_nwpu_captions(mutations) -> None:
         (root / "nwpu.json").write_text(json.dumps({"airplane": entries}))
         return root / "nwpu.json"
 
-    _fuzz("nwpu-captions", write, [_mutated(NWPU_ENTRY, m) for m in mutations])
+    fuzz_read("nwpu-captions", write, [mutated(NWPU_ENTRY, m) for m in mutations])
+
+
+def test_vrsbench_bad_objects_and_questions_cost_only_themselves(sources: dict[str, Path], tmp_path: Path) -> None:
+    shutil.copytree(sources["vrsbench"], tmp_path / "vrs")
+    path = tmp_path / "vrs" / "P0003_0002.json"
+    data = json.loads(path.read_text())
+    good = data["objects"][0]
+    data["objects"] = [good, "a ship", {**good, "obj_id": 3, "obj_corner": ["x"] * 8}]
+    data["qa_pairs"].append({"ques_id": 1, "question": ["What?"], "answer": "2"})
+    path.write_text(json.dumps(data))
+    result = READERS["vrsbench"](tmp_path / "vrs")
+    assert sorted(r.id for r in result.records) == ["P0003_0002_caption", "P0003_0002_obj1", "P0003_0002_qa0"]
+    reasons = [s.reason for s in result.skipped]
+    assert reasons[0] == "object 1 is a JSON str, not an object"
+    assert reasons[1] == "object 2: malformed (ValueError: could not convert string to float: 'x')"
+    assert reasons[2].startswith("QA pair 1: malformed (ValidationError: ") and len(reasons) == 3
+    assert {Path(s.file).name for s in result.skipped} == {"P0003_0002.json"}
+
+
+def test_dior_rsvg_bad_index_lines_are_counted_skips(data_dir: Path, sources: dict[str, Path], tmp_path: Path) -> None:
+    shutil.copytree(sources["dior-rsvg"] / "Annotations", tmp_path / "Annotations")
+    (tmp_path / "test.txt").write_bytes(b"0\nzero\n-1\n7\n\xff\n")
+    result = READERS["dior-rsvg"](tmp_path, split="test", images=data_dir / "dior_r")
+    assert [r.id for r in result.records] == ["00001_0"]
+    assert [(Path(s.file).name, s.line, s.reason) for s in result.skipped] == [
+        ("test.txt", 2, "not an object index: 'zero'"),
+        ("test.txt", 3, "object index -1 is negative"),
+        ("test.txt", 5, "not an object index: '\ufffd'"),
+        ("test.txt", 4, "object index 7: the annotations hold 1 objects"),
+    ]
+
+
+def test_classification_split_line_that_is_not_utf8_costs_only_itself(sources: dict[str, Path], tmp_path: Path) -> None:
+    (tmp_path / "split.txt").write_bytes(b"airport/airport_2.jpg\n\xffbeach_1.jpg\n")
+    result = READERS["classification"](sources["classification"], split_file=tmp_path / "split.txt")
+    assert [r.id for r in result.records] == ["airport/airport_2"]
+    ((line, reason),) = [(s.line, s.reason) for s in result.skipped]
+    assert line == 2 and reason.startswith("image '\ufffdbeach_1.jpg' not found under ")
+
+
+def test_rsvqa_rows_with_unusable_ids_are_counted_skips(tmp_path: Path) -> None:
+    for name in ("0", "3"):
+        Image.new("RGB", (16, 16)).save(tmp_path / f"{name}.tif")
+    question = {"type": "presence", "question": "Is there a road?"}
+    tables = {
+        "images": [
+            {"id": 0, "questions_ids": [0, "1", 9]},
+            {"questions_ids": [2]},
+            {"id": 1.5, "questions_ids": []},
+            {"id": 3, "questions_ids": [4]},
+        ],
+        "questions": [
+            {**question, "id": 0, "img_id": 0, "answers_ids": [0, 7]},
+            {**question, "id": "1", "img_id": 0, "answers_ids": []},
+            {**question, "id": 2, "img_id": 1, "answers_ids": [2]},
+            {**question, "id": 4, "img_id": 0, "answers_ids": []},
+        ],
+        "answers": [
+            {"id": 0, "question_id": 0, "answer": "yes"},
+            {"id": 7, "question_id": 5, "answer": "no"},
+            {"id": 2, "question_id": 2, "answer": "no"},
+        ],
+    }
+    for kind, rows in tables.items():
+        (tmp_path / f"LR_split_test_{kind}.json").write_text(json.dumps({kind: rows}))
+    result = READERS["rsvqa"](tmp_path)
+    assert [(r.id, r.annotation.answer) for r in result.records] == [("0_q0", "yes")]
+    questions = "LR_split_test_questions.json"
+    assert [(Path(s.file).name.split("_")[-1], s.line, s.reason) for s in result.skipped] == [
+        ("images.json", None, "images[1]: id None is not a whole number"),
+        ("images.json", None, "images[2]: id 1.5 is not a whole number"),
+        ("questions.json", None, "questions[1]: id '1' is not a whole number"),
+        ("images.json", None, f"images[0]: questions_ids names '1', not in {questions}"),
+        ("images.json", None, f"images[0]: questions_ids names 9, not in {questions}"),
+        ("answers.json", None, "answers[1]: question_id 5 is not 0, which lists it"),
+        ("questions.json", None, "questions[3]: img_id 0 is not 3, which lists it"),
+        ("questions.json", None, "questions[2]: no image lists id 2"),
+        ("answers.json", None, "answers[2]: no question lists id 2"),
+    ]
+    with pytest.raises(StrictModeError, match=r"images\[1\]: id None"):
+        convert("rsvqa", tmp_path, tmp_path.parent / "rsvqa_out", strict=True)
+
+
+@pytest.mark.parametrize("reader", ["geochat-bench", "geochat-referring"])
+def test_geochat_rows_that_are_not_objects_are_named_by_what_they_are(reader: str, tmp_path: Path) -> None:
+    (tmp_path / "q.jsonl").write_text('"Airport"\n{"question_id": \n')
+    result = READERS[reader](tmp_path / "q.jsonl")
+    assert not result.records
+    (string, broken) = [(s.line, s.reason) for s in result.skipped]
+    assert string == (1, "row is a JSON str, not an object")
+    assert broken[0] == 2 and broken[1].startswith("invalid JSON: ")

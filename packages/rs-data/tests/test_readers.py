@@ -93,8 +93,9 @@ def test_fair1m_closed_polygons_unknown_class_and_broken_xml(sources: dict[str, 
         ("Boeing737", [10.0, 10.0, 50.0, 10.0, 50.0, 30.0, 10.0, 30.0]),
         ("Small Car", [60.5, 60.0, 80.0, 62.0, 78.0, 80.0, 58.0, 78.0]),
     ]
-    reasons = sorted((Path(s.file).name, s.line, s.reason.split(":")[0]) for s in result.skipped)
-    assert reasons == [("7.xml", None, "unknown class 'Flying Saucer'"), ("8.xml", 1, "malformed XML")]
+    unknown, broken = sorted((Path(s.file).name, s.line, s.reason) for s in result.skipped)
+    assert unknown == ("7.xml", None, "object 2: unknown class 'Flying Saucer'")
+    assert broken[:2] == ("8.xml", 1) and broken[2].startswith("malformed XML: ")
 
 
 def test_coco_bbox_polygon_crowd_and_unknown_category(sources: dict[str, Path]) -> None:
@@ -114,7 +115,11 @@ def test_dior_rsvg_split_indices_count_objects_of_sorted_files(data_dir: Path, s
     assert record.task == "grounding" and record.split == "test"
     assert record.annotation.expression == "A green and brown golf field"
     assert record.annotation.polygon == DIOR_GOLFFIELD
-    assert not READERS["dior-rsvg"](sources["dior-rsvg"], split="train", images=data_dir / "dior_r").records
+    train = READERS["dior-rsvg"](sources["dior-rsvg"], split="train", images=data_dir / "dior_r")
+    assert not train.records  # train.txt lists index 5; the one annotation file holds one object (index 0)
+    assert [(Path(s.file).name, s.line, s.reason) for s in train.skipped] == [
+        ("train.txt", 1, "object index 5: the annotations hold 1 objects")
+    ]
 
 
 def test_vrsbench_relative_corners_caption_and_qa(sources: dict[str, Path]) -> None:
@@ -123,7 +128,8 @@ def test_vrsbench_relative_corners_caption_and_qa(sources: dict[str, Path]) -> N
     assert set(by_task) == {"captioning", "grounding", "vqa"}
     assert by_task["grounding"].annotation.polygon == pytest.approx([20, 10, 60, 10, 60, 20, 20, 20])
     assert by_task["vqa"].annotation.answer == "2"
-    assert "object 2" in result.skipped[0].reason
+    # the second object (index 1) has no referring sentence
+    assert [s.reason for s in result.skipped] == ["object 1: needs 8 obj_corner values and a sentence"]
 
 
 def test_karpathy_captions_real_sentences(sources: dict[str, Path]) -> None:

@@ -53,6 +53,32 @@ def test_obb_is_the_fitted_rectangle() -> None:
     assert w >= h and -90 <= angle < 90
 
 
+EDGE_FRAME = ImageFrame(width=100, height=100, resized_width=100, resized_height=100)
+
+
+@pytest.mark.parametrize(
+    ("box_type", "ship", "reason"),
+    [
+        # The rectangle's corner (50, -5) is above the image. Its fitted OBB (centre (52.5, 7.5), sides 15 * sqrt 2 =
+        # 21.2 and 10 * sqrt 2 = 14.1, 45 degrees) would leave the image too, so it is written as its HBB target
+        # x 40..65, y -5..20 clamped to 0..20: centre (52.5, 10) rounded half up, 25 x 20, angle 0.
+        ("obb", "53,10,25,20,0", "oriented box replaced by its HBB box clamped to the image"),
+        ("hbb", "40,0,65,20", "box clamped to the image"),
+        # (50, -5) clamped to (50, 0), the top-most corner, first; clockwise on screen.
+        ("poly", "50,0,65,10,55,20,40,5", "corners clamped to the image"),
+    ],
+)
+def test_boxes_leaving_the_image_are_clipped_alike_and_reported(box_type: str, ship: str, reason: str) -> None:
+    tilted = np.array([50, -5, 65, 10, 55, 20, 40, 5.0])
+    # a rectangle at 45 degrees inside the image: centre (25, 45), sides 20 * sqrt 2 = 28.3 and 14.1, x 10..40, y 30..60
+    inside = np.array([20, 30, 40, 50, 30, 60, 10, 40.0])
+    plane = {"obb": "25,45,28,14,45", "hbb": "10,30,40,60", "poly": "20,30,40,50,30,60,10,40"}[box_type]
+    clipped: list[str] = []
+    text = format_objects([("ship", tilted), ("plane", inside)], box_type, "plain", EDGE_FRAME, "absolute", clipped)
+    assert text == f"{plane} plane\n{ship} ship"
+    assert clipped == [f"object 0 ('ship'): leaves the image; {reason}"]
+
+
 def test_order_and_class_text() -> None:
     lower = np.array([0, 500, 10, 500, 10, 510, 0, 510.0])
     upper = np.array([50, 20, 60, 20, 60, 30, 50, 30.0])

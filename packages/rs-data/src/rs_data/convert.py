@@ -6,14 +6,15 @@ and reason) and `patches/` when splitting.
 Everything is written into a staging folder inside the output directory and moved into place only when complete,
 `records.jsonl` last; a conversion that stops early leaves the previous dataset, or a manifest that does not match the
 records file, which every read path refuses (`rs_data.integrity`). A conversion killed outright leaves its
-`.staging-*` folder behind; it is never read and can be deleted."""
+`.staging-*` folder behind; it is never read, `rs-data stats` mentions it, and the next conversion into the same
+directory removes it once no live process owns it (`rs_data.staging`)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
@@ -22,8 +23,12 @@ from typing import Any
 from rs_data.integrity import MANIFEST_FILE, records_digest
 from rs_data.parallel import parallel_map
 from rs_data.readers import READERS, ReadResult
+from rs_data.readers._common import read_unit_guarded
 from rs_data.schema import Record, Skipped, write_records
 from rs_data.split import SplitConfig, split_record
+from rs_data.staging import create_staging, remove_stale
+
+log = logging.getLogger(__name__)
 
 RECORDS_FILE = "records.jsonl"
 SKIPPED_FILE = "skipped.jsonl"
@@ -111,12 +116,17 @@ def convert(
         raise ValueError(f"unknown format {format!r}; known: {', '.join(sorted(READERS))}")
     out_dir = Path(out_dir)
     check_output_is_not_source(src, out_dir)
-    result = READERS[format].read(src, workers=workers, progress=progress, **(options or {}))
+    reader = READERS[format]
+    context, units = reader.units(src, **(options or {}))
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    for stale in remove_stale(out_dir):
+        log.warning("removed %s, left by a conversion that stopped", stale.describe())
+    staging = create_staging(out_dir)
     try:
-        if split is not None:
-            result = _split(result, split, staging / PATCH_DIR, workers, progress)
+        if split is None:
+            result = reader.read_units(context, units, workers, progress)
+        else:
+            result = _read_and_split(reader.read_unit, context, units, split, staging / PATCH_DIR, workers, progress)
         if strict and result.skipped:
             shown = "\n".join(str(s) for s in result.skipped[:20])
             raise StrictModeError(f"{len(result.skipped)} records skipped (strict mode):\n{shown}")
@@ -139,13 +149,40 @@ def convert(
     return manifest
 
 
-def _split(result: ReadResult, config: SplitConfig, patch_dir: Path, workers: int, progress: bool) -> ReadResult:
+def _read_and_split(
+    read_unit, context: Any, units: list[Any], config: SplitConfig, patch_dir: Path, workers: int, progress: bool
+) -> ReadResult:
+    """Read each unit and cut its detection records into patches in the same process (one unit at a time per
+    worker); the records other than detections first, then the patches, then the skips of reading and of splitting,
+    each in unit order."""
     patch_dir.mkdir(parents=True, exist_ok=True)
-    split = ReadResult(skipped=list(result.skipped))
-    detections = [r for r in result.records if r.task == "detection"]
-    split.records.extend(r for r in result.records if r.task != "detection")
-    for part in parallel_map(
-        split_record, detections, config, patch_dir, workers=workers, desc="splitting", progress=progress
-    ):
-        split.extend(part)
-    return split
+    read, cut = ReadResult(), ReadResult()
+    parts = parallel_map(
+        read_and_split_unit,
+        units,
+        read_unit,
+        context,
+        config,
+        patch_dir,
+        workers=workers,
+        desc="reading and splitting",
+        progress=progress,
+        chunksize=1,
+    )
+    for read_part, cut_part in parts:
+        read.extend(read_part)
+        cut.extend(cut_part)
+    return ReadResult(read.records + cut.records, read.skipped + cut.skipped)
+
+
+def read_and_split_unit(
+    read_unit, context: Any, config: SplitConfig, patch_dir: Path, unit: Any
+) -> tuple[ReadResult, ReadResult]:
+    """(the unit's records other than detections with its reading skips, the patches of its detection records with
+    their skips), the patch images written under `patch_dir`."""
+    part = read_unit_guarded(read_unit, context, unit)
+    cut = ReadResult()
+    for record in part.records:
+        if record.task == "detection":
+            cut.extend(split_record(config, patch_dir, record))
+    return ReadResult([r for r in part.records if r.task != "detection"], part.skipped), cut

@@ -10,12 +10,15 @@ from rs_resolution import ResolutionPolicy, visual_tokens
 
 from rs_data.convert import RECORDS_FILE, summarize
 from rs_data.schema import read_records
+from rs_data.staging import staging_folders
 
 
 def dataset_stats(path: str | Path, policy: ResolutionPolicy | None = None) -> dict[str, Any]:
-    """Statistics of a dataset directory (or a records file); token cost uses `policy` (default: Qwen defaults)."""
+    """Statistics of a dataset directory (or a records file); token cost uses `policy` (default: Qwen defaults).
+    `staging_folders` describes the `.staging-*` folders conversions left beside the records."""
     path = Path(path)
     records = list(read_records(path / RECORDS_FILE if path.is_dir() else path))
+    staging = [folder.describe() for folder in staging_folders(path if path.is_dir() else path.parent)]
     policy = policy or ResolutionPolicy()
     tokens: list[int] = []
     per_task: Counter[str] = Counter()
@@ -34,6 +37,7 @@ def dataset_stats(path: str | Path, policy: ResolutionPolicy | None = None) -> d
         "max_per_image": max(tokens, default=0),
         "per_task": dict(per_task),
     }
+    stats["staging_folders"] = staging
     return stats
 
 
@@ -46,6 +50,7 @@ def stats_markdown(stats: dict[str, Any]) -> str:
     lines += ["", f"images: {images['count']}, width {images['width']}, height {images['height']}"]
     vt = stats["visual_tokens"]
     lines += [f"visual tokens: total {vt['total']}, mean {vt['mean_per_image']}, max {vt['max_per_image']} per image"]
+    lines += [f"leftover staging folder: {folder}" for folder in stats["staging_folders"]]
     if stats["classes"]:
         lines += ["", "| class | count |", "|---|---|"]
         lines += [f"| {name} | {count} |" for name, count in sorted(stats["classes"].items(), key=lambda kv: -kv[1])]

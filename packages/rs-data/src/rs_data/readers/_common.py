@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from rs_detect_eval import load_classes, normalize_class
@@ -20,6 +20,7 @@ from rs_resolution import ImageReadError, InvalidGeometryError, check_poly, read
 from rs_data.parallel import parallel_map
 from rs_data.schema import ImageRef, Record, Skipped
 
+T = TypeVar("T")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 #: What reading one malformed entry can raise; `Reader.read` reports these as skips of that entry.
 MALFORMED_ENTRY_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError)
@@ -49,13 +50,21 @@ class Reader:
     prepare: Callable[..., tuple[Any, list[Any]]]
     read_unit: Callable[[Any, Any], ReadResult]
 
-    def read(self, src: str | Path, workers: int = 1, progress: bool = False, **options: Any) -> ReadResult:
-        """Read every unit of `src` (in `workers` processes when > 1), with a progress bar when asked."""
+    def units(self, src: str | Path, **options: Any) -> tuple[Any, list[Any]]:
+        """The context and the units of `src` (`prepare`, with unknown options refused by name)."""
         accepted = [p for p in inspect.signature(self.prepare).parameters if p != "src"]
         unknown = sorted(set(options) - set(accepted))
         if unknown:
             raise ValueError(f"{self.name}: unknown option(s) {unknown}; accepted: {accepted}")
-        context, units = self.prepare(Path(src), **options)
+        return self.prepare(Path(src), **options)
+
+    def read(self, src: str | Path, workers: int = 1, progress: bool = False, **options: Any) -> ReadResult:
+        """Read every unit of `src` (in `workers` processes when > 1), with a progress bar when asked."""
+        context, units = self.units(src, **options)
+        return self.read_units(context, units, workers, progress)
+
+    def read_units(self, context: Any, units: list[Any], workers: int = 1, progress: bool = False) -> ReadResult:
+        """Read the units `units` gave (in `workers` processes when > 1)."""
         result = ReadResult()
         for part in parallel_map(
             read_unit_guarded,
@@ -90,8 +99,23 @@ def read_unit_guarded(read_unit: Callable[[Any, Any], ReadResult], context: Any,
         return read_unit(context, unit)
     except MALFORMED_ENTRY_ERRORS as error:
         source, line, what = unit_location(context, unit)
-        reason = f"{what}: malformed ({type(error).__name__}: {_short(error)})"
-        return ReadResult(skipped=[Skipped(source, line, reason)])
+        return ReadResult(skipped=[Skipped(source, line, malformed(what, error))])
+
+
+def malformed(what: str, error: Exception) -> str:
+    """The reason given for a part of a source that could not be read."""
+    return f"{what}: malformed ({type(error).__name__}: {_short(error)})"
+
+
+def guarded(
+    skipped: list[Skipped], source: str, line: int | None, what: str, function: Callable[..., T], *args: Any
+) -> T | None:
+    """`function(*args)`, or None with the part `what` of `source` reported as malformed when it raises."""
+    try:
+        return function(*args)
+    except MALFORMED_ENTRY_ERRORS as error:
+        skipped.append(Skipped(source, line, malformed(what, error)))
+        return None
 
 
 def _short(error: Exception, limit: int = 200) -> str:
@@ -119,6 +143,12 @@ def read_jsonl(path: Path) -> list[tuple[int, Any]]:
             except json.JSONDecodeError as error:
                 rows.append((number, BadLine(f"invalid JSON: {error.msg} (column {error.colno})")))
     return rows
+
+
+def text_lines(path: Path) -> list[str]:
+    """The lines of a text file (a leading byte-order mark ignored); bytes that are not UTF-8 read as U+FFFD, so
+    they cost only their line."""
+    return path.read_bytes().decode("utf-8-sig", errors="replace").splitlines()
 
 
 def require_object(value: Any, what: str = "row") -> dict:
@@ -161,8 +191,11 @@ class ImageIndex:
     def find(self, name: str) -> Path | None:
         """The image called `name` (a file name, a relative path, or a stem without extension)."""
         direct = self.root / name
-        if direct.is_file():
-            return direct
+        try:
+            if direct.is_file():
+                return direct
+        except OSError:  # a name the file system cannot hold (too long): not there
+            pass
         return self.by_name.get(Path(name).name) or self.by_stem.get(Path(name).stem)
 
 
@@ -200,15 +233,32 @@ def image_ref(
     return ImageRef(path=str(path), width=width, height=height)
 
 
+def checked_polygons(polygons: list[Any]) -> np.ndarray | None:
+    """All polygons (N, 8) validated, bow-ties repaired, in one vectorised pass; None when any is unusable (each is
+    then checked alone by `clean_polygon`, which names the problem)."""
+    try:
+        array = np.asarray(polygons, dtype=np.float64)
+        return check_poly(array, repair=True) if polygons and array.shape == (len(polygons), 8) else None
+    except (InvalidGeometryError, ValueError, TypeError):
+        return None
+
+
 def clean_polygon(
-    polygon: Iterable[float], image: ImageRef, source: str, line: int | None, what: str, skipped: list[Skipped]
+    polygon: Iterable[float],
+    image: ImageRef,
+    source: str,
+    line: int | None,
+    what: str,
+    skipped: list[Skipped],
+    checked: np.ndarray | None = None,
 ) -> list[float] | None:
-    """Validate one polygon (repairing vertex order of a bow-tie); report and return None if unusable.
+    """Validate one polygon (repairing vertex order of a bow-tie; `checked` when `checked_polygons` did); report and
+    return None if unusable.
 
     A polygon lying wholly outside its image is dropped; one overlapping the border is kept as annotated.
     """
     try:
-        array = check_poly(np.asarray(list(polygon), dtype=np.float64), repair=True)
+        array = check_poly(np.asarray(list(polygon), dtype=np.float64), repair=True) if checked is None else checked
     except (InvalidGeometryError, ValueError, TypeError) as error:
         skipped.append(Skipped(source, line, f"{what}: invalid polygon ({error})"))
         return None
@@ -226,13 +276,13 @@ class ClassFilter:
         self.classes: list[str] | None = None if classes is None else _class_list(classes)
         self._known = {normalize_class(c): c for c in self.classes or []}
 
-    def match(self, label: str, source: str, line: int | None, skipped: list[Skipped]) -> str | None:
-        """The canonical class name for `label`, or None (reported) when it is not in the list."""
+    def match(self, label: str, source: str, line: int | None, what: str, skipped: list[Skipped]) -> str | None:
+        """The canonical class name for `label` of the object `what`, or None (reported) when it is not in the list."""
         if self.classes is None:
             return label
         canonical = self._known.get(normalize_class(label))
         if canonical is None:
-            skipped.append(Skipped(source, line, f"unknown class {label!r}"))
+            skipped.append(Skipped(source, line, f"{what}: unknown class {label!r}"))
         return canonical
 
     def class_list(self, seen: Iterable[str]) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rs_data.readers._common import IMAGE_EXTENSIONS, Reader, ReadResult, image_ref, relative_to
+from rs_data.readers._common import IMAGE_EXTENSIONS, Reader, ReadResult, image_ref, relative_to, text_lines
 from rs_data.schema import ClassificationAnnotation, Record, Skipped
 
 
@@ -35,7 +35,7 @@ def prepare(
         by_relative = {relative_to(p, src): p for p in all_images}
         by_name = {p.name: p for p in all_images}
         units = []
-        for number, line in enumerate(Path(split_file).read_text(encoding="utf-8-sig").splitlines(), start=1):
+        for number, line in enumerate(text_lines(Path(split_file)), start=1):
             if not line.strip():
                 continue
             entry = line.split()[0]

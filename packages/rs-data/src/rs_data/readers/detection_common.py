@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from rs_data.readers._common import ClassFilter, ImageIndex, ReadResult, clean_polygon
+from rs_data.readers._common import ClassFilter, ImageIndex, ReadResult, checked_polygons, clean_polygon
 from rs_data.schema import DetectionAnnotation, ImageRef, ObjectAnn, Record
 
 
@@ -28,14 +28,20 @@ def detection_record(
     source: str,
     result: ReadResult,
     meta: dict | None = None,
+    numbers: Sequence[int] | None = None,
 ) -> None:
-    """Validate objects `(label, polygon, difficult, line)` and append one detection record to `result`."""
+    """Validate objects `(label, polygon, difficult, line)` and append one detection record to `result`; a skipped
+    object is named by its number in `numbers` (default: its position)."""
     objects = []
-    for index, (label, polygon, difficult, line) in enumerate(raw_objects):
-        canonical = context.classes.match(label, source, line, result.skipped)
+    raw = list(raw_objects)
+    checked = checked_polygons([polygon for _, polygon, _, _ in raw])
+    for index, (label, polygon, difficult, line) in enumerate(raw):
+        what = f"object {index if numbers is None else numbers[index]}"
+        canonical = context.classes.match(label, source, line, what, result.skipped)
         if canonical is None:
             continue
-        clean = clean_polygon(polygon, image, source, line, f"object {index} ({label})", result.skipped)
+        valid = None if checked is None else checked[index]
+        clean = clean_polygon(polygon, image, source, line, f"{what} ({label})", result.skipped, valid)
         if clean is not None:
             objects.append(ObjectAnn(label=canonical, polygon=clean, difficult=bool(difficult)))
     classes = context.classes.class_list(o.label for o in objects)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from rs_data.readers._common import BadLine, ImageIndex, Reader, ReadResult, image_ref, read_jsonl
+from rs_data.readers._common import ImageIndex, Reader, ReadResult, image_ref, object_or_skip, read_jsonl
 from rs_data.readers.llava import geochat_polygon, geochat_polygons
 from rs_data.schema import (
     ClassificationAnnotation,
@@ -52,7 +52,7 @@ def prepare(
     """`src` is the JSONL question file; images under `images` (default: the file's folder)."""
     if kind not in ("scene", "vqa", "referring"):
         raise ValueError(f"{src}: kind must be scene, vqa or referring, not {kind!r}")
-    units = [(number, row.reason if isinstance(row, BadLine) else row) for number, row in read_jsonl(src)]
+    units = read_jsonl(src)
     labels = {_scene_label(row) for _, row in units if kind == "scene" and isinstance(row, dict)}
     classes = sorted(label for label in labels if label)
     image_dir = Path(images) if images else src.parent
@@ -92,10 +92,10 @@ def _annotation(context: GeoChatContext, row: dict[str, Any], image: ImageRef) -
 
 
 def read_unit(context: GeoChatContext, unit: tuple[int, Any]) -> ReadResult:
-    number, row = unit
+    number, value = unit
     result = ReadResult()
-    if not isinstance(row, dict):
-        result.skipped.append(Skipped(context.source, number, row if isinstance(row, str) else "not a JSON object"))
+    row = object_or_skip(value, "row", context.source, number, result.skipped)
+    if row is None:
         return result
     name = f"{row['image_id']}.png" if context.kind == "referring" and "image_id" in row else row.get("image")
     if not isinstance(name, str) or "question_id" not in row:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rs_data.readers import geochat_bench
-from rs_data.readers._common import Reader, ReadResult, image_ref
+from rs_data.readers._common import Reader, ReadResult, image_ref, object_or_skip
 from rs_data.schema import GroundingAnnotation, Record, Skipped
 
 
@@ -24,11 +24,13 @@ def prepare(
 
 
 def read_unit(context: geochat_bench.GeoChatContext, unit: tuple[int, Any]) -> ReadResult:
-    number, row = unit
+    number, value = unit
     result = ReadResult()
-    if not isinstance(row, dict) or not {"question_id", "image_id", "question"} <= set(row):
-        reason = row if isinstance(row, str) else "needs `question_id`, `image_id` and `question`"
-        result.skipped.append(Skipped(context.source, number, reason))
+    row = object_or_skip(value, "row", context.source, number, result.skipped)
+    if row is None:
+        return result
+    if not {"question_id", "image_id", "question"} <= set(row):
+        result.skipped.append(Skipped(context.source, number, "needs `question_id`, `image_id` and `question`"))
         return result
     name = f"{row['image_id']}.png"
     image = image_ref(context.images.find(name), context.source, number, result.skipped, name=name)

@@ -15,8 +15,19 @@ from pathlib import Path
 import numpy as np
 from rs_resolution import ImageFrame, from_model, hbb_to_poly
 
-from rs_data.readers._common import ImageIndex, Reader, ReadResult, clean_polygon, image_ref, load_json
-from rs_data.readers.xml_detection import XMLFieldError, number, parse_xml, text
+from rs_data.readers._common import (
+    ImageIndex,
+    Reader,
+    ReadResult,
+    clean_polygon,
+    guarded,
+    image_ref,
+    load_json,
+    object_or_skip,
+    require_object,
+    text_lines,
+)
+from rs_data.readers.xml_detection import XMLFieldError, number, parse_xml, text, voc_size
 from rs_data.schema import (
     CaptionAnnotation,
     GroundingAnnotation,
@@ -42,6 +53,9 @@ class GroundingContext:
     split: str | None
 
 
+RSVGUnit = tuple[str, int | None, list[RSVGObject] | str]
+
+
 def prepare_dior_rsvg(
     src: Path,
     split: str | None = None,
@@ -49,21 +63,26 @@ def prepare_dior_rsvg(
     images: str | Path | None = None,
     check_images: bool = True,
     dataset: str = "dior-rsvg",
-) -> tuple[GroundingContext, list[tuple[Path, list[RSVGObject] | str]]]:
-    """All objects of `src/Annotations/*.xml`, restricted to `split` (`src/{split}.txt`) or `split_file`."""
+) -> tuple[GroundingContext, list[RSVGUnit]]:
+    """All objects of `src/Annotations/*.xml`, restricted to `split` (`src/{split}.txt`) or `split_file`.
+
+    Units are `(file, line, objects)`, or `(file, line, reason)` for what cannot be read: an XML file, an object, a
+    line of the index file, or an index beyond the objects of the annotations.
+    """
     xml_dir = src / "Annotations" if (src / "Annotations").is_dir() else src
     files = sorted(xml_dir.glob("*.xml"))
     if not files:
         raise FileNotFoundError(f"{xml_dir}: no XML annotation files")
     index_file = Path(split_file) if split_file else (src / f"{split}.txt" if split else None)
-    wanted = _read_indices(index_file) if index_file else None
-    units: list[tuple[Path, list[RSVGObject] | str]] = []
+    units: list[RSVGUnit] = []
+    wanted = _read_indices(index_file, units) if index_file else None
     counter = 0
     for xml_file in files:
         probe = ReadResult()
         root = parse_xml(xml_file, probe)
         if root is None:
-            units.append((xml_file, str(probe.skipped[0].reason)))
+            shifted = "; the object indices of the files after it may be shifted" if wanted is not None else ""
+            units += [(s.file, s.line, s.reason + shifted) for s in probe.skipped]
             continue
         objects = []
         for obj in root.iter("object"):
@@ -72,36 +91,45 @@ def prepare_dior_rsvg(
                     hbb = tuple(number(obj, f"bndbox/{k}") for k in ("xmin", "ymin", "xmax", "ymax"))
                     objects.append(RSVGObject(counter, text(obj, "description"), hbb))
                 except XMLFieldError as error:
-                    units.append((xml_file, f"object {counter}: {error}"))
+                    units.append((str(xml_file), None, f"object {counter}: {error}"))
             counter += 1
         if objects:
-            units.append((xml_file, objects))
+            units.append((str(xml_file), None, objects))
+    for index, line in sorted((wanted or {}).items()):
+        if index >= counter:
+            units.append((str(index_file), line, f"object index {index}: the annotations hold {counter} objects"))
     image_dir = Path(images) if images else (src / "JPEGImages" if (src / "JPEGImages").is_dir() else src)
     return GroundingContext(dataset, ImageIndex(image_dir), check_images, split), units
 
 
-def _read_indices(path: Path) -> set[int]:
-    indices = set()
-    for number_, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
-        if line.strip():
-            try:
-                indices.add(int(line))
-            except ValueError as error:
-                raise ValueError(f"{path}:{number_}: not an object index: {line!r}") from error
+def _read_indices(path: Path, units: list[RSVGUnit]) -> dict[int, int]:
+    """The object indices an index file lists, with their lines; each line that is not one becomes a unit."""
+    indices: dict[int, int] = {}
+    for number_, line in enumerate(text_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            index = int(line)
+        except ValueError:
+            units.append((str(path), number_, f"not an object index: {line[:40]!r}"))
+            continue
+        if index < 0:
+            units.append((str(path), number_, f"object index {index} is negative"))
+        else:
+            indices.setdefault(index, number_)
     return indices
 
 
-def read_dior_rsvg_unit(context: GroundingContext, unit: tuple[Path, list[RSVGObject] | str]) -> ReadResult:
-    xml_file, objects = unit
+def read_dior_rsvg_unit(context: GroundingContext, unit: RSVGUnit) -> ReadResult:
+    source, line, objects = unit
     result = ReadResult()
-    source = str(xml_file)
     if isinstance(objects, str):
-        result.skipped.append(Skipped(source, None, objects))
+        result.skipped.append(Skipped(source, line, objects))
         return result
     try:
-        root = ET.parse(xml_file).getroot()
+        root = ET.parse(source).getroot()
         filename = text(root, "filename")
-        annotated = (int(number(root, "size/width")), int(number(root, "size/height")))
+        annotated = voc_size(root)
     except XMLFieldError as error:
         result.skipped.append(Skipped(source, None, str(error)))
         return result
@@ -147,11 +175,14 @@ def prepare_vrsbench(
 
 
 def read_vrsbench_unit(context: GroundingContext, json_file: Path) -> ReadResult:
+    """The caption, grounding and VQA records of one image's file; a bad object or QA pair costs only itself."""
     result = ReadResult()
     source = str(json_file)
     try:
-        data = load_json(json_file)
+        data = require_object(load_json(json_file), "the file")
         name = data["image"]
+        if not isinstance(name, str):
+            raise TypeError(f"image is {name!r}, not a string")
     except (ValueError, KeyError, TypeError) as error:
         result.skipped.append(Skipped(source, None, f"unusable VRSBench file: {error}"))
         return result
@@ -159,38 +190,45 @@ def read_vrsbench_unit(context: GroundingContext, json_file: Path) -> ReadResult
     if image is None:
         return result
     stem = Path(name).stem
-    if data.get("caption"):
-        caption = CaptionAnnotation(captions=[data["caption"]])
-        result.records.append(_record(context, f"{stem}_caption", "captioning", image, caption))
     frame = ImageFrame(width=image.width, height=image.height, resized_width=image.width, resized_height=image.height)
-    for obj in data.get("objects", []):
-        where = f"object {obj.get('obj_id')!r}"
+
+    def caption(sentence: str) -> None:
+        annotation = CaptionAnnotation(captions=[sentence])
+        result.records.append(_record(context, f"{stem}_caption", "captioning", image, annotation))
+
+    def referring(index: int, obj: dict) -> None:
         corners = obj.get("obj_corner")
         if not isinstance(corners, list) or len(corners) != 8 or not obj.get("referring_sentence"):
-            result.skipped.append(Skipped(source, None, f"{where}: needs 8 obj_corner values and a referring_sentence"))
-            continue
+            result.skipped.append(Skipped(source, None, f"object {index}: needs 8 obj_corner values and a sentence"))
+            return
         pixels = from_model(np.asarray(corners, dtype=np.float64).reshape(4, 2), frame, "relative1").reshape(-1)
-        polygon = clean_polygon(pixels, image, source, None, where, result.skipped)
-        if polygon is None:
-            continue
-        annotation = GroundingAnnotation(expression=obj["referring_sentence"], polygon=polygon)
-        result.records.append(
-            _record(
-                context,
-                f"{stem}_obj{obj.get('obj_id')}",
-                "grounding",
-                image,
-                annotation,
-                is_unique=bool(obj.get("is_unique", True)),
-                category=obj.get("obj_cls"),
+        polygon = clean_polygon(pixels, image, source, None, f"object {index}", result.skipped)
+        if polygon is not None:
+            annotation = GroundingAnnotation(expression=obj["referring_sentence"], polygon=polygon)
+            meta = {"is_unique": bool(obj.get("is_unique", True)), "category": obj.get("obj_cls")}
+            result.records.append(
+                _record(context, f"{stem}_obj{obj.get('obj_id')}", "grounding", image, annotation, **meta)
             )
-        )
-    for qa in data.get("qa_pairs", []):
+
+    def question(index: int, qa: dict) -> None:
         if not qa.get("question") or "answer" not in qa:
-            result.skipped.append(Skipped(source, None, f"QA pair {qa.get('ques_id')!r}: needs question and answer"))
-            continue
+            result.skipped.append(Skipped(source, None, f"QA pair {index}: needs question and answer"))
+            return
         annotation = VQAAnnotation(question=qa["question"], answer=str(qa["answer"]), question_type=qa.get("type"))
         result.records.append(_record(context, f"{stem}_qa{qa.get('ques_id')}", "vqa", image, annotation))
+
+    if data.get("caption"):
+        guarded(result.skipped, source, None, "caption", caption, data["caption"])
+    for key, what, read in (("objects", "object", referring), ("qa_pairs", "QA pair", question)):
+        items = data.get(key, [])
+        if not isinstance(items, list):
+            result.skipped.append(Skipped(source, None, f"{key}: a JSON {type(items).__name__}, not a list"))
+            continue
+        for index, item in enumerate(items):
+            where = f"{what} {index}"
+            entry = object_or_skip(item, where, source, None, result.skipped)
+            if entry is not None:
+                guarded(result.skipped, source, None, where, read, index, entry)
     return result
 
 

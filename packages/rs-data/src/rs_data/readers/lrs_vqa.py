@@ -5,8 +5,8 @@ for non-count rows, evidence `hbox` (x1, y1, x2, y2) / `rbox` (4 corners).
 is [height, width]; that is decided once per image (over all its rows), so an image has one size. Evidence reaching
 beyond the image is clipped to it and the record is flagged (`meta["evidence_clipped"]`); a row whose evidence lies
 wholly outside the image is skipped. The real image size wins when the image file is present; the row's `image_size`
-is kept in `meta`. A row that is not an object, lacks a field or has one of the wrong type is skipped with its line
-and reason.
+is kept in `meta`. A row that is not an object, lacks a field or has one of the wrong type (a `question_id` that is
+not a non-empty string, as the official `"GLH-Bridge_381"`) is skipped with its line and reason.
 """
 
 from __future__ import annotations
@@ -101,8 +101,8 @@ def read_unit(context: LRSContext, unit: tuple[int, object]) -> ReadResult:
         for key, field in (("text", question), ("image", name)):
             if not isinstance(field, str):
                 raise TypeError(f"{key} is {field!r}, not a string")
-        if not isinstance(question_id, str | int) or isinstance(question_id, bool):
-            raise TypeError(f"question_id is {question_id!r}, not a string or whole number")
+        if not isinstance(question_id, str) or not question_id.strip():
+            raise TypeError(f"question_id is {question_id!r}, not a string like 'GLH-Bridge_381'")
         if row["ground_truth"] is None or isinstance(row["ground_truth"], dict | list):
             raise TypeError(f"ground_truth is {row['ground_truth']!r}")
         answer = str(row["ground_truth"])

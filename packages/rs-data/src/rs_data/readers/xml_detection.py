@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,14 @@ def number(element: ET.Element, path: str) -> float:
         return float(value)
     except ValueError as error:
         raise XMLFieldError(f"<{path}> is not a number: {value!r}") from error
+
+
+def size_value(element: ET.Element, path: str) -> int:
+    """An image side: a positive whole number (`800` or `800.0`)."""
+    value = number(element, path)
+    if not (math.isfinite(value) and value > 0 and value == int(value)):
+        raise XMLFieldError(f"<{path}> is not a positive whole number: {text(element, path)!r}")
+    return int(value)
 
 
 def parse_xml(path: Path, result: ReadResult) -> ET.Element | None:
@@ -74,8 +82,9 @@ def _dior_object(obj: ET.Element) -> RawObject:
     return text(obj, "name"), polygon, _difficult(obj), None
 
 
-def _voc_size(root: ET.Element) -> tuple[int, int]:
-    return int(number(root, "size/width")), int(number(root, "size/height"))
+def voc_size(root: ET.Element) -> tuple[int, int]:
+    """`(width, height)` of a VOC-style `<size>`."""
+    return size_value(root, "size/width"), size_value(root, "size/height")
 
 
 def _fair1m_object(obj: ET.Element) -> RawObject:
@@ -99,7 +108,7 @@ def _hrsc_object(obj: ET.Element) -> RawObject:
 
 
 def _hrsc_size(root: ET.Element) -> tuple[int, int]:
-    return int(number(root, "Img_SizeWidth")), int(number(root, "Img_SizeHeight"))
+    return size_value(root, "Img_SizeWidth"), size_value(root, "Img_SizeHeight")
 
 
 @dataclass(frozen=True)
@@ -113,13 +122,17 @@ class XMLFormat:
     parse_object: Callable[[ET.Element], RawObject]
     default_classes: str
 
-    def objects(self, root: ET.Element, source: str, skipped: list[Skipped]) -> Iterator[RawObject]:
-        """Every object that parses; each one that does not is reported as `object N` and left out."""
+    def objects(self, root: ET.Element, source: str, skipped: list[Skipped]) -> tuple[list[RawObject], list[int]]:
+        """Every object that parses, and its number among the file's objects; each one that does not is reported
+        as `object N` and left out."""
+        objects, numbers = [], []
         for index, obj in enumerate(root.iter(self.object_tag)):
             try:
-                yield self.parse_object(obj)
+                objects.append(self.parse_object(obj))
+                numbers.append(index)
             except XMLFieldError as error:
                 skipped.append(Skipped(source, None, f"object {index}: {error}"))
+        return objects, numbers
 
     def prepare(
         self,
@@ -161,8 +174,8 @@ class XMLFormat:
         expected = context.images.expected(filename)
         image = image_ref(found, source, None, result.skipped, annotated, context.check_images, filename, expected)
         if image is not None:
-            raw = list(self.objects(root, source, result.skipped))
-            detection_record(context, Path(filename).stem, image, raw, source, result)
+            raw, numbers = self.objects(root, source, result.skipped)
+            detection_record(context, Path(filename).stem, image, raw, source, result, numbers=numbers)
         return result
 
     def reader(self, description: str) -> Reader:
@@ -181,13 +194,13 @@ def _hrsc_filename(root: ET.Element) -> str:
     return f"{text(root, 'Img_FileName')}.{text(root, 'Img_FileFmt')}"
 
 
-DIOR_R = XMLFormat("dior-r", _voc_filename, _voc_size, "object", _dior_object, "dior-r").reader(
+DIOR_R = XMLFormat("dior-r", _voc_filename, voc_size, "object", _dior_object, "dior-r").reader(
     "DIOR-R oriented boxes (robndbox corners) or DIOR horizontal boxes (bndbox), VOC-style XML"
 )
-DIOR = XMLFormat("dior", _voc_filename, _voc_size, "object", _dior_object, "dior-r").reader(
+DIOR = XMLFormat("dior", _voc_filename, voc_size, "object", _dior_object, "dior-r").reader(
     "DIOR horizontal boxes (bndbox) or DIOR-R corners, VOC-style XML"
 )
-FAIR1M = XMLFormat("fair1m", _fair1m_filename, _voc_size, "object", _fair1m_object, "fair1m").reader(
+FAIR1M = XMLFormat("fair1m", _fair1m_filename, voc_size, "object", _fair1m_object, "fair1m").reader(
     "FAIR1M XML (5-point closed polygons, fine-grained classes)"
 )
 HRSC2016 = XMLFormat("hrsc2016", _hrsc_filename, _hrsc_size, "HRSC_Object", _hrsc_object, "hrsc").reader(

@@ -1,0 +1,90 @@
+"""The staging folders `convert` writes into: `.staging-XXXXXXXX` inside the output directory, each holding its
+owner (`host`, `pid`) in `owner.json`.
+
+A folder is stale when its owner is gone: on this host, no process has its pid; a folder without a readable owner
+(killed before it was written) is stale a minute after it was made. A folder owned on another host is never taken
+for stale. Only folders named by this pattern are ever looked at or removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PREFIX = ".staging-"
+OWNER_FILE = "owner.json"
+#: The names `tempfile.mkdtemp(prefix=PREFIX)` makes.
+_NAME = re.compile(r"\.staging-[a-z0-9_]{8}")
+#: How long a staging folder may be without its owner file (the moment between making it and writing the file).
+UNOWNED_GRACE_S = 60.0
+
+
+@dataclass(frozen=True)
+class StagingFolder:
+    """A staging folder, its owner (None when unknown) and whether that owner may still be writing into it."""
+
+    path: Path
+    pid: int | None
+    host: str | None
+    live: bool
+
+    def describe(self) -> str:
+        owner = f"pid {self.pid} on {self.host}" if self.pid is not None else "no owner recorded"
+        state = "still running" if self.live else "stopped; the next convert into this folder removes it"
+        return f"{self.path.name} ({owner}, {state})"
+
+
+def create_staging(out_dir: Path) -> Path:
+    """A new staging folder inside `out_dir` that names this process as its owner."""
+    staging = Path(tempfile.mkdtemp(prefix=PREFIX, dir=out_dir))
+    owner = {"host": socket.gethostname(), "pid": os.getpid()}
+    (staging / OWNER_FILE).write_text(json.dumps(owner) + "\n", encoding="utf-8")
+    return staging
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user
+        pass
+    return True
+
+
+def _inspect(path: Path) -> StagingFolder:
+    try:
+        owner = json.loads((path / OWNER_FILE).read_text(encoding="utf-8"))
+        pid, host = owner["pid"], owner["host"]
+        if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0 or not isinstance(host, str):
+            raise ValueError(f"bad owner {owner!r}")
+    except (OSError, ValueError, KeyError, TypeError):
+        try:
+            recent = time.time() - path.stat().st_mtime < UNOWNED_GRACE_S
+        except FileNotFoundError:  # finished and removed by its owner meanwhile
+            recent = True
+        return StagingFolder(path, None, None, recent)
+    live = host != socket.gethostname() or _running(pid)
+    return StagingFolder(path, pid, host, live)
+
+
+def staging_folders(out_dir: Path) -> list[StagingFolder]:
+    """The staging folders inside `out_dir` (none when it is not a directory), by name."""
+    if not out_dir.is_dir():
+        return []
+    return [_inspect(p) for p in sorted(out_dir.iterdir()) if _NAME.fullmatch(p.name) and p.is_dir()]
+
+
+def remove_stale(out_dir: Path) -> list[StagingFolder]:
+    """Remove the stale staging folders inside `out_dir`; returns what was removed."""
+    stale = [folder for folder in staging_folders(out_dir) if not folder.live]
+    for folder in stale:
+        shutil.rmtree(folder.path, ignore_errors=True)
+    return stale
