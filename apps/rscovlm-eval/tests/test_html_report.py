@@ -4,107 +4,36 @@ protocol (Debian's `chromium`; the browser tests skip only where it is absent), 
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
-from rscovlm_eval import load_config, run_evaluation
+from rscovlm_eval import run_evaluation
 from rscovlm_eval.cli import main
 from rscovlm_eval.drawing import PREDICTION, TRUTH
 from rscovlm_eval.html_report import FILES, PAGE, THUMBNAIL_SIDE
-from rscovlm_eval.model_settings import model_spec
 from rscovlm_eval.report import write_report
-from rscovlm_eval.testing import CARDS, VISIBLE, check_report_page, needs_chromium
+from rscovlm_eval.testing import (
+    CARDS,
+    SIDE,
+    VISIBLE,
+    check_report_page,
+    needs_chromium,
+    synthetic_run,
+)
 
 DATA = Path(__file__).parent / "data"
-# ---- a detection run folder written without a model ----
-
-SIDE = 600  # synthetic images are 600 x 600 crops of a real aerial photo, seen by the model at 300 x 300
-TRUTH_BOX = (120, 60, 300, 240)  # x1, y1, x2, y2 in original pixels
-# The same box and one 180 px to the right (IoU 0), written as each family would: absolute = original / 2,
-# relative1000 = original * 1000 / 600.
-ANSWERS = {  # polygons, the default box type
-    "absolute": {True: "60,30,150,30,150,120,60,120 plane", False: "150,30,240,30,240,120,150,120 plane"},
-    "relative1000": {True: "200,100,500,100,500,400,200,400 plane", False: "500,100,800,100,800,400,500,400 plane"},
-}
-FAMILIES = {"absolute": ("qwen2_5_vl", 28), "relative1000": ("qwen3_vl", 32)}
-
-
-def aerial_images(folder: Path, count: int) -> list[Path]:
-    """`count` distinct 600 x 600 crops of the DIOR sample photo (real texture, so thumbnails weigh what real ones
-    do), cycling over 25 offsets and flips."""
-    photo = Image.open(DATA / "dior_r" / "00001.jpg").convert("RGB")
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(count):
-        dx, dy = 40 * (i % 5), 40 * (i // 5 % 5)
-        crop = photo.crop((dx, dy, dx + SIDE, dy + SIDE))
-        crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if i // 25 % 2 else crop
-        paths.append(folder / f"{i:05d}.jpg")
-        crop.save(paths[-1], quality=90)
-    return paths
-
-
-def synthetic_run(root: Path, count: int, convention: str = "absolute") -> Path:
-    """A scored detection run of `count` samples as `rscovlm-eval run` lays it out: even samples found the plane,
-    odd ones answered a box beside it."""
-    family, _ = FAMILIES[convention]
-    (root / "model").mkdir(parents=True)
-    (root / "model" / "config.json").write_text(json.dumps({"model_type": family}))
-    config = load_config(
-        {"model": str(root / "model"), "family": family, "benchmarks": [{"name": "dota1.0"}], "output_dir": str(root)}
-    )
-    run_dir, images = root / "run", aerial_images(root / "images", count)
-    bench = {
-        "name": "dota1.0",
-        "key": "dota1.0",
-        "metric": "detection",
-        "task": "detection",
-        "classes": "dota1.0",
-        "export_only": False,
-        "zoom": False,
-        "merge_patches": False,
-    }
-    folder = run_dir / "dota1.0"
-    folder.mkdir(parents=True)
-    run = {
-        "spec": model_spec(config).to_dict(),
-        "benchmarks": [bench],
-        "config": config.model_dump(mode="json"),
-    }
-    (run_dir / "run.json").write_text(json.dumps(run))
-    ids = [f"s{i:04d}" for i in range(count)]
-    (folder / "manifest.json").write_text(json.dumps({"ids": ids, "skipped": []}))
-    x1, y1, x2, y2 = TRUTH_BOX
-    target = {
-        "kind": "detection",
-        "objects": [{"label": "plane", "polygon": [x1, y1, x2, y1, x2, y2, x1, y2], "difficult": False}],
-        "classes": ["plane"],
-    }
-    frame = {"width": SIDE, "height": SIDE, "resized_width": SIDE // 2, "resized_height": SIDE // 2}
-    lines = [
-        json.dumps(
-            {
-                "id": sample_id,
-                "dataset": "dota",
-                "image": str(image),
-                "target": target,
-                "meta": {},
-                "frame": frame,
-                "prediction": ANSWERS[convention][i % 2 == 0],
-            }
-        )
-        for i, (sample_id, image) in enumerate(zip(ids, images, strict=True))
-    ]
-    (folder / "predictions.rank0-of-1.jsonl").write_text("\n".join(lines) + "\n")
-    return run_dir
+PHOTO = DATA / "dior_r" / "00001.jpg"  # the real aerial photo the synthetic runs crop
 
 
 @pytest.mark.parametrize("convention", ["absolute", "relative1000"])
 def test_show_draws_truth_and_prediction_where_they_are(tmp_path, convention):
-    run_dir = synthetic_run(tmp_path, 2, convention)
+    run_dir = synthetic_run(tmp_path, 2, PHOTO, convention)
     out = tmp_path / "figure.png"
     result = CliRunner().invoke(main, ["show", str(run_dir), "s0001", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -122,7 +51,7 @@ def test_show_draws_truth_and_prediction_where_they_are(tmp_path, convention):
 
 
 def test_show_names_what_is_wrong(tmp_path):
-    run_dir = synthetic_run(tmp_path, 1)
+    run_dir = synthetic_run(tmp_path, 1, PHOTO)
     result = CliRunner().invoke(main, ["show", str(run_dir), "nope", "--out", str(tmp_path / "f.png")])
     assert result.exit_code != 0 and "no sample 'nope'" in result.output
     result = CliRunner().invoke(main, ["show", str(run_dir), "s0000", "--benchmark", "aid", "--out", "f.png"])
@@ -134,7 +63,7 @@ def page_bytes(run_dir: Path) -> int:
 
 
 def test_page_carries_thumbnails_not_originals(tmp_path):
-    run_dir = synthetic_run(tmp_path, 80)
+    run_dir = synthetic_run(tmp_path, 80, PHOTO)
     write_report(run_dir, plots=False, html=True)
     thumbnails = sorted((run_dir / FILES / "b0").iterdir())
     assert len(thumbnails) == 80
@@ -143,8 +72,18 @@ def test_page_carries_thumbnails_not_originals(tmp_path):
     assert page_bytes(run_dir) / 80 < 10_000, page_bytes(run_dir)
 
 
+def test_the_report_benchmark_runs_and_prints_its_figures():
+    script = Path(__file__).parents[3] / "benchmarks" / "rscovlm_eval_html_report.py"
+    result = subprocess.run([sys.executable, str(script), "--samples", "12"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    seconds = re.search(r"12 samples: rscovlm-eval report --html in ([0-9.]+) s", result.stdout)
+    assert re.search(r"the page alone: ([0-9.]+) s on 1 process, ([0-9.]+) s on", result.stdout)
+    size = re.search(r"page and thumbnails: ([0-9.]+) MB", result.stdout)
+    assert seconds and size and 0 < float(size.group(1)) < 1, result.stdout
+
+
 def test_training_loss_of_the_last_checkpoint_beside_the_model(tmp_path):
-    run_dir = synthetic_run(tmp_path, 2)  # the model is tmp_path/model; checkpoints lie beside it
+    run_dir = synthetic_run(tmp_path, 2, PHOTO)  # the model is tmp_path/model; checkpoints lie beside it
     for step in (3, 7):
         history = [{"step": s, "loss": 2.0, "loss_task/detection": 1.0 / s} for s in range(1, step + 1)]
         (tmp_path / f"checkpoint-{step}").mkdir()
@@ -160,7 +99,7 @@ def test_training_loss_of_the_last_checkpoint_beside_the_model(tmp_path):
 
 @needs_chromium
 def test_gallery_pages_through_a_benchmark(tmp_path, chromium):
-    run_dir = synthetic_run(tmp_path, 60)
+    run_dir = synthetic_run(tmp_path, 60, PHOTO)
     write_report(run_dir, plots=False, html=True)
     chromium.open(run_dir / PAGE)
     first_ids = f"{CARDS}.map(c => c.dataset.id)"

@@ -23,7 +23,11 @@ try:
 except ImportError as error:
     raise ImportError("rscovlm_eval.testing holds pytest helpers: it needs pytest, a test dependency") from error
 
+from PIL import Image
+
+from rscovlm_eval.config import load_config
 from rscovlm_eval.html_report import PAGE
+from rscovlm_eval.model_settings import model_spec
 from rscovlm_eval.tables import SECTIONS
 
 CHROMIUM = shutil.which("chromium")
@@ -225,3 +229,86 @@ def check_report_page(chromium: Chromium, run_dir: Path) -> tuple[dict[str, Any]
     for key in benchmarks:
         assert sum(shown[o].get(key, 0) for o in shown) == sizes[key], key
     return benchmarks, sizes
+
+
+# ---- a scored detection run folder, written without a model ----
+
+SIDE = 600  # synthetic images are 600 x 600 crops of a real aerial photo, seen by the model at 300 x 300
+TRUTH_BOX = (120, 60, 300, 240)  # x1, y1, x2, y2 in original pixels
+# The same box and one 180 px to the right (IoU 0), written as each family would: absolute = original / 2,
+# relative1000 = original * 1000 / 600.
+ANSWERS = {  # polygons, the default box type
+    "absolute": {True: "60,30,150,30,150,120,60,120 plane", False: "150,30,240,30,240,120,150,120 plane"},
+    "relative1000": {True: "200,100,500,100,500,400,200,400 plane", False: "500,100,800,100,800,400,500,400 plane"},
+}
+FAMILIES = {"absolute": ("qwen2_5_vl", 28), "relative1000": ("qwen3_vl", 32)}
+
+
+def aerial_images(folder: Path, count: int, photo_path: Path) -> list[Path]:
+    """`count` distinct 600 x 600 crops of an aerial photo of at least 760 x 760 (real texture, so thumbnails weigh
+    what real ones do), cycling over 25 offsets and flips."""
+    photo = Image.open(photo_path).convert("RGB")
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        dx, dy = 40 * (i % 5), 40 * (i // 5 % 5)
+        crop = photo.crop((dx, dy, dx + SIDE, dy + SIDE))
+        crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if i // 25 % 2 else crop
+        paths.append(folder / f"{i:05d}.jpg")
+        crop.save(paths[-1], quality=90)
+    return paths
+
+
+def synthetic_run(root: Path, count: int, photo: Path, convention: str = "absolute") -> Path:
+    """A detection run of `count` samples as `rscovlm-eval run` lays it out, on crops of `photo`: even samples
+    found the plane, odd ones answered a box beside it."""
+    family, _ = FAMILIES[convention]
+    (root / "model").mkdir(parents=True)
+    (root / "model" / "config.json").write_text(json.dumps({"model_type": family}))
+    config = load_config(
+        {"model": str(root / "model"), "family": family, "benchmarks": [{"name": "dota1.0"}], "output_dir": str(root)}
+    )
+    run_dir, images = root / "run", aerial_images(root / "images", count, photo)
+    bench = {
+        "name": "dota1.0",
+        "key": "dota1.0",
+        "metric": "detection",
+        "task": "detection",
+        "classes": "dota1.0",
+        "export_only": False,
+        "zoom": False,
+        "merge_patches": False,
+    }
+    folder = run_dir / "dota1.0"
+    folder.mkdir(parents=True)
+    run = {
+        "spec": model_spec(config).to_dict(),
+        "benchmarks": [bench],
+        "config": config.model_dump(mode="json"),
+    }
+    (run_dir / "run.json").write_text(json.dumps(run))
+    ids = [f"s{i:04d}" for i in range(count)]
+    (folder / "manifest.json").write_text(json.dumps({"ids": ids, "skipped": []}))
+    x1, y1, x2, y2 = TRUTH_BOX
+    target = {
+        "kind": "detection",
+        "objects": [{"label": "plane", "polygon": [x1, y1, x2, y1, x2, y2, x1, y2], "difficult": False}],
+        "classes": ["plane"],
+    }
+    frame = {"width": SIDE, "height": SIDE, "resized_width": SIDE // 2, "resized_height": SIDE // 2}
+    lines = [
+        json.dumps(
+            {
+                "id": sample_id,
+                "dataset": "dota",
+                "image": str(image),
+                "target": target,
+                "meta": {},
+                "frame": frame,
+                "prediction": ANSWERS[convention][i % 2 == 0],
+            }
+        )
+        for i, (sample_id, image) in enumerate(zip(ids, images, strict=True))
+    ]
+    (folder / "predictions.rank0-of-1.jsonl").write_text("\n".join(lines) + "\n")
+    return run_dir
