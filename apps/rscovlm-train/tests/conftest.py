@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from rscovlm_eval.testing import chromium  # noqa: F401  (the headless browser fixture)
 from rscovlm_train.config import TrainConfig, parse_config
 from rscovlm_train.demo import prepare_demo
 

@@ -1,4 +1,4 @@
-"""The demo end to end: 60 steps of co-training on every task, checkpoints, the final model, the evaluation report."""
+"""The demo end to end: 200 steps of co-training on every task, checkpoints, the final model, the evaluation report."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from rscovlm_eval.testing import VISIBLE, check_report_page, needs_chromium
 from rscovlm_model.settings import load_settings
 from rscovlm_train.checkpoints import CONFIG_NAME, SAMPLER_STATE_NAME, STAGING_DIR
 from rscovlm_train.config import load_config
@@ -25,10 +26,10 @@ def demo_run(demo_dir: Path) -> TrainResult:
 
 
 def test_loss_falls_and_is_logged_per_task_and_dataset(demo_run, logged):
-    last = demo_run.final.parent / "checkpoint-60"
+    last = demo_run.final.parent / "checkpoint-200"
     losses = logged(last, "loss")
-    assert sorted(losses) == list(range(10, 61, 10))
-    assert losses[60] < losses[10] - 0.5
+    assert sorted(losses) == list(range(20, 201, 20))
+    assert losses[200] < losses[20] - 0.5
     for group in [*(f"task/{t}" for t in TASKS), *(f"dataset/{d}" for d in DATASETS)]:
         assert logged(last, f"loss_{group}"), f"loss_{group} never logged"
     for part in ("vision", "merger", "llm"):
@@ -39,7 +40,7 @@ def test_loss_falls_and_is_logged_per_task_and_dataset(demo_run, logged):
 
 def test_checkpoints_are_complete_rotated_and_carry_config_and_sampler(demo_run, demo_dir):
     output = demo_run.final.parent
-    assert sorted(p.name for p in output.glob("checkpoint-*")) == ["checkpoint-40", "checkpoint-60"]
+    assert sorted(p.name for p in output.glob("checkpoint-*")) == ["checkpoint-100", "checkpoint-200"]
     assert not (output / STAGING_DIR).exists()
     for checkpoint in output.glob("checkpoint-*"):
         assert load_config(checkpoint / CONFIG_NAME) == load_config(demo_dir / "demo.yaml")
@@ -47,7 +48,7 @@ def test_checkpoints_are_complete_rotated_and_carry_config_and_sampler(demo_run,
         assert state["seed"] == 0 and state["world_size"] == 1
     assert list((output / "tensorboard").glob("events.out.tfevents.*"))
     trace = (output / SAMPLE_TRACE_DIR / "rank0.jsonl").read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line)["step"] for line in trace] == list(range(1, 61))
+    assert [json.loads(line)["step"] for line in trace] == list(range(1, 201))
 
 
 def test_every_checkpoint_carries_the_settings_evaluation_reads(demo_run, demo_dir):
@@ -67,6 +68,21 @@ def test_the_report_separates_trained_and_held_out_samples_and_plots_the_loss(de
     text = (demo_run.report / "results.md").read_text(encoding="utf-8")
     assert text.index("## Samples the model trained on") < text.index("## Held-out samples")
     assert "plots/training_loss.png" in results["plots"] and (demo_run.report / "plots/training_loss.png").is_file()
+
+
+@needs_chromium
+def test_the_demo_report_opens_in_chromium_with_every_benchmark(demo_run, demo_dir, chromium, tmp_path_factory):
+    """The demo's report.html, as a person opens it from disk: every table number is results.json's, every
+    benchmark has its gallery with all its samples, and the filters narrow what is shown."""
+    benchmarks, sizes = check_report_page(chromium, demo_run.report)
+    assert set(benchmarks) == {b.key for b in load_config(demo_dir / "demo.yaml").evaluation.benchmarks}
+    chromium.choose("task", "classification")
+    shown = {key: n for key, n in chromium.evaluate(VISIBLE) if n}
+    assert shown == {k: sizes[k] for k, r in benchmarks.items() if r["metric"] == "classification"}
+    chromium.choose("task", "")
+    chromium.evaluate("document.getElementById('gallery').scrollIntoView()")
+    shot = chromium.screenshot(tmp_path_factory.getbasetemp() / "demo_report.png")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_final_checkpoint_loads_and_generates(demo_run, assert_generates):

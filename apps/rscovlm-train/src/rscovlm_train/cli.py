@@ -110,4 +110,7 @@ def demo(out: Path) -> None:
     from rscovlm_train.demo import run_demo
 
     report = run_demo(out)
-    click.echo(f"\ndemo finished; report: {report / 'results.md'} (all numbers: {report / 'results.json'})")
+    click.echo(
+        f"\ndemo finished; report: {report / 'results.md'} and {report / 'report.html'} "
+        f"(all numbers: {report / 'results.json'})"
+    )

@@ -4,8 +4,9 @@ Steps: copy the bundled real annotation files (see ``demo_data/PROVENANCE.md``) 
 with; convert every source with rs-data's readers into training and held-out records, except LRS-VQA's training rows,
 which rs-zoom's builder turns into LRS-VQA-Zoom records (one Zoom-in Chain round for each question with an evidence box,
 plain answers for the others); build the tiny Qwen2.5-VL checkpoint; co-train on the mixture with
-``demo_data/demo.yaml`` (the same run as ``configs/demo.yaml``); evaluate the held-out samples of every task with
-rscovlm-eval, LRS-VQA both directly and through the Zoom-in Chain, and write the report.
+``demo_data/demo.yaml`` (the same run as ``configs/demo.yaml``) until it has memorised most training samples;
+evaluate them and the held-out samples of every task with rscovlm-eval, LRS-VQA both directly and through the Zoom-in
+Chain, and write the report (results.md and report.html).
 
 LRS-VQA's images are 1500 to 4000 pixels a side. To stay small and fast the demo generates them at a quarter of
 that (``LRS_VQA_SCALE``) and divides the pixel geometry of the rows it copies (``image_size``, the evidence ``hbox``
@@ -39,7 +40,7 @@ SCENE_CLASSES = {
     "forest": (30, 80, 40),
     "parkinglot": (120, 120, 125),
 }
-SCENES_PER_CLASS = {"train": 3, "heldout": 1}
+SCENES_PER_CLASS = {"train": 1, "heldout": 1}
 LRS_VQA_FILES = {"train": "lrs_vqa/LRS_VQA_train.jsonl", "heldout": "lrs_vqa/LRS_VQA_heldout.jsonl"}
 LRS_VQA_SCALE = 4  # the demo's LRS-VQA images and their rows' pixel geometry are this many times smaller
 DEMO_MODEL_WIDTH, DEMO_MODEL_DEPTH = 192, 3  # wide enough to memorise its training samples in a few minutes
@@ -212,7 +213,7 @@ def run_demo(out: Path) -> Path:
 
     print(f"preparing the demo data set and tiny model in {out}")
     config = prepare_demo(out)
-    print(f"training for {config.optim.max_steps} steps, then evaluating every task's held-out samples")
+    print(f"training for {config.optim.max_steps} steps, then evaluating the trained and held-out samples of every task")
     result = train(config)
     assert result.report is not None  # the demo config has an evaluation section
     return result.report
