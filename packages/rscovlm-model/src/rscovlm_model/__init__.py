@@ -38,6 +38,7 @@ _EXPORTS = {
     "parameter_groups": "training",
     "enable_gradient_checkpointing": "training",
     "apply_liger_kernels": "training",
+    "run_vision_every_step": "vision_step",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
