@@ -70,6 +70,38 @@ def _assert_generates(checkpoint: Path) -> None:
         assert torch.equal(parameter, model.state_dict()[name]), name
 
 
+TEXT_DATASET = "chat"
+
+
+def _text_only_records(folder: Path, answers: list[str]) -> Path:
+    """FOLDER/chat.jsonl: instruction records without images, ``chat-<i>`` answering ``answers[i]``."""
+    from rs_data import Record, write_records
+
+    records = [
+        Record.model_validate(
+            {
+                "id": f"{TEXT_DATASET}-{i}",
+                "dataset": TEXT_DATASET,
+                "task": "instruction",
+                "images": [],
+                "messages": [
+                    {"role": "user", "content": [{"type": "text", "text": f"Question {i}: what is remote sensing?"}]},
+                    {"role": "assistant", "content": [{"type": "text", "text": answer}]},
+                ],
+            }
+        )
+        for i, answer in enumerate(answers)
+    ]
+    path = folder / f"{TEXT_DATASET}.jsonl"
+    write_records(path, records)
+    return path
+
+
+@pytest.fixture(scope="session")
+def text_only_records():
+    return _text_only_records
+
+
 @pytest.fixture(scope="session")
 def make_config():
     return _make_config
