@@ -33,16 +33,11 @@ def dummy_image(visual: torch.nn.Module, device: torch.device) -> tuple[torch.Te
     return pixels, torch.tensor([[1, merge, merge]], device=device)
 
 
-def _output_sum(output: Any) -> torch.Tensor:
-    """The sum of every tensor the vision tower returned (merged tokens, hidden states, deepstack features)."""
-    tensors, pending = [], list(output.values())
-    while pending:
-        item = pending.pop()
-        if torch.is_tensor(item):
-            tensors.append(item.float().sum())
-        elif isinstance(item, list | tuple):
-            pending.extend(item)
-    return torch.stack(tensors).sum()
+def _used_outputs_sum(output: Any) -> torch.Tensor:
+    """The sum of what the model takes from the vision tower: the merged tokens and, for Qwen3-VL, the deepstack
+    features; not the hidden states, whose backward pass an image batch never runs (ZeRO-3 counts the modules)."""
+    tensors = [output.pooler_output, *(getattr(output, "deepstack_features", None) or [])]
+    return torch.stack([tensor.float().sum() for tensor in tensors]).sum()
 
 
 def run_vision_every_step(model: Any) -> list[RemovableHandle]:
@@ -60,7 +55,7 @@ def run_vision_every_step(model: Any) -> list[RemovableHandle]:
             return None
         embeds = kwargs["inputs_embeds"]
         pixels, grid = dummy_image(inner.visual, embeds.device)
-        zero = 0.0 * _output_sum(inner.visual(pixels, grid_thw=grid))
+        zero = 0.0 * _used_outputs_sum(inner.visual(pixels, grid_thw=grid))
         return args, {**kwargs, "inputs_embeds": embeds + zero.to(embeds.dtype)}
 
     return [
