@@ -8,8 +8,8 @@ from typing import Any
 
 import torch
 
-from rscovlm_model.encoding import IGNORE_INDEX, EncodedSample
 from rscovlm_model.packing import pack_lengths
+from rscovlm_model.sample import IGNORE_INDEX, EncodedSample
 from rscovlm_model.vision_step import qwen_vl_model
 
 
