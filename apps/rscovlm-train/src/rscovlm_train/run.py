@@ -25,6 +25,7 @@ from rscovlm_model import (
     load_model,
     load_processor,
     parameter_groups,
+    run_vision_every_step,
 )
 from rscovlm_model.settings import SETTINGS_FILE
 from torch.utils.tensorboard import SummaryWriter
@@ -96,8 +97,22 @@ def training_arguments(config: TrainConfig, ranks: Ranks) -> TrainingArguments:
     )
 
 
+def start_process_group(args: TrainingArguments) -> None:
+    """Join the process group before the model loads: ZeRO-3 partitions the weights over it while they load.
+
+    On the CPU accelerate starts torch's process group but not DeepSpeed's communication layer, which would then
+    count one process and refuse the batch sizes; it is started here over the same group.
+    """
+    _ = args.device  # accelerate sets up the process group on first use
+    if args.deepspeed:
+        import deepspeed
+
+        deepspeed.init_distributed(auto_mpi_discovery=False)
+
+
 def prepare_model(config: TrainConfig) -> torch.nn.Module:
-    """Load the checkpoint and set what trains (parts or LoRA) and gradient checkpointing."""
+    """Load the checkpoint and set what trains (parts or LoRA) and gradient checkpointing; text-only batches run the
+    vision tower on a dummy image (`run_vision_every_step`), so that every rank runs the same modules (ZeRO-3)."""
     settings = config.model
     model = load_model(settings.path, settings.family, settings.dtype, settings.attn_implementation)
     # the loss is chunked over hidden states by CoTrainer, so Liger's own (mean-only) fused loss is left out
@@ -110,6 +125,7 @@ def prepare_model(config: TrainConfig) -> torch.nn.Module:
         log.info("trainable parameters: %s", counts)
     if config.optim.gradient_checkpointing:
         enable_gradient_checkpointing(model)
+    run_vision_every_step(model)
     return model
 
 
@@ -137,6 +153,7 @@ def _train_and_save(config: TrainConfig, callbacks: Sequence[TrainerCallback]) -
     ranks = Ranks.from_environment()
     output = config.output.dir
     args = training_arguments(config, ranks)
+    start_process_group(args)
     set_seed(config.seed)
     processor = load_processor(config.model.path, config.data.resolution)
     model = prepare_model(config)
