@@ -40,6 +40,7 @@ from rscovlm_train.deepspeed_config import deepspeed_config
 from rscovlm_train.evaluation import evaluate_final
 from rscovlm_train.preflight import raise_on_problems
 from rscovlm_train.trainer import CoTrainer, trim_trace
+from rscovlm_train.universal import convert_to_universal, needs_universal, with_universal_loading
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,9 @@ class Ranks:
         return cls(number("RANK", 0), number("WORLD_SIZE", 1))
 
 
-def training_arguments(config: TrainConfig, ranks: Ranks) -> TrainingArguments:
-    """transformers' TrainingArguments for this config (created before the model, as DeepSpeed ZeRO-3 needs)."""
+def training_arguments(config: TrainConfig, ranks: Ranks, load_universal: bool = False) -> TrainingArguments:
+    """transformers' TrainingArguments for this config (created before the model, as DeepSpeed ZeRO-3 needs);
+    ``load_universal``: DeepSpeed resumes from a universal checkpoint."""
     optim, output = config.optim, config.output
     trains_vision = config.model.lora is None and (config.model.train_vision or config.model.train_merger)
     return TrainingArguments(
@@ -92,9 +94,16 @@ def training_arguments(config: TrainConfig, ranks: Ranks) -> TrainingArguments:
         remove_unused_columns=False,
         # batches without images leave the vision tower unused, which DDP must be told about
         ddp_find_unused_parameters=trains_vision,
-        deepspeed=deepspeed_config(config.distributed.deepspeed) if config.distributed.deepspeed else None,
+        deepspeed=_deepspeed(config, load_universal),
         use_cpu=not torch.cuda.is_available(),
     )
+
+
+def _deepspeed(config: TrainConfig, load_universal: bool) -> dict[str, Any] | None:
+    if not config.distributed.deepspeed:
+        return None
+    settings = deepspeed_config(config.distributed.deepspeed)
+    return with_universal_loading(settings) if load_universal else settings
 
 
 def start_process_group(args: TrainingArguments) -> None:
@@ -152,7 +161,10 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
 def _train_and_save(config: TrainConfig, callbacks: Sequence[TrainerCallback]) -> tuple[Path, bool]:
     ranks = Ranks.from_environment()
     output = config.output.dir
-    args = training_arguments(config, ranks)
+    resume = last_checkpoint(output)
+    # a DeepSpeed checkpoint of another world size resumes through DeepSpeed's universal checkpoint
+    universal = bool(config.distributed.deepspeed) and resume is not None and needs_universal(resume, ranks.world_size)
+    args = training_arguments(config, ranks, load_universal=universal)
     start_process_group(args)
     set_seed(config.seed)
     processor = load_processor(config.model.path, config.data.resolution)
@@ -185,13 +197,16 @@ def _train_and_save(config: TrainConfig, callbacks: Sequence[TrainerCallback]) -
     )
     if "tensorboard" in config.output.report_to and trainer.is_world_process_zero():
         trainer.add_callback(TensorBoardCallback(SummaryWriter(str(output / TENSORBOARD_DIR))))
+    if resume is not None:
+        trainer.restore_sampler(resume)  # refuses a sample order it cannot continue, before anything is converted
     if trainer.args.should_save:
         clear_staging(output)
+        if universal:
+            log.info("%s was saved by another number of processes: converting it to a universal checkpoint", resume)
+            convert_to_universal(resume)
     trainer.accelerator.wait_for_everyone()
-    resume = last_checkpoint(output)
     if resume is not None:
         log.info("resuming from %s", resume)
-        trainer.restore_sampler(resume)
         trim_trace(output, trainer.args.process_index, int(resume.name.split("-")[-1]))
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     return save_final(trainer, processor, config), trainer.is_world_process_zero()
