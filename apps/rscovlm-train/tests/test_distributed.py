@@ -44,8 +44,8 @@ def test_zero3_text_only_and_image_batches_train_in_step(
     text_ids = {json.loads(line)["id"] for line in records.read_text(encoding="utf-8").splitlines()}
     extra = [{"name": "chat", "path": str(records)}]
     two, one = tmp_path / "two", tmp_path / "one"
-    launch(packed_config(two, 1, "zero3", STEPS, extra), 2, 900)
-    launch(packed_config(one, 2, "zero3", STEPS, extra), 1, 900)
+    launch(packed_config(two, 1, "zero3", STEPS, extra), 2, 600)
+    launch(packed_config(one, 2, "zero3", STEPS, extra), 1, 600)
     _assert_same_steps(two, one, logged, step_ids)
 
     ranks = rank_batches(two)
