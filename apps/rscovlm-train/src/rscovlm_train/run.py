@@ -92,7 +92,7 @@ def training_arguments(config: TrainConfig, ranks: Ranks, load_universal: bool =
         report_to=[name for name in output.report_to if name != "tensorboard"] or "none",
         dataloader_num_workers=config.data.num_workers,
         remove_unused_columns=False,
-        # batches without images leave the vision tower unused, which DDP must be told about
+        # DDP looks for unused parameters when the vision tower trains (text-only batches run it on a dummy image)
         ddp_find_unused_parameters=trains_vision,
         deepspeed=_deepspeed(config, load_universal),
         use_cpu=not torch.cuda.is_available(),
