@@ -43,3 +43,12 @@ def test_resume_on_another_world_size_continues_the_run(tmp_path, packed_config,
         shutil.copytree(reference / name, one_then_two / name)
     launch(packed_config(one_then_two, 1, "zero2", STEPS), 2)
     _assert_continues(one_then_two, reference, logged, step_ids)
+
+
+def test_another_global_batch_is_refused_with_the_reason(tmp_path, packed_config, launch):
+    output = tmp_path / "run"
+    launch(packed_config(output, 1, "zero2", 2), 2)  # 2 packs per optimiser step
+    stderr = launch(packed_config(output, 1, "zero2", STEPS), 1, check=False)  # 1 pack per optimiser step
+    assert "output.dir: cannot resume from the newest checkpoint: cannot resume" in stderr, stderr[-3000:]
+    assert "2 packs per optimiser step, this run takes 1" in stderr
+    assert not (output / "checkpoint-2" / "global_step2_universal").exists()  # refused before converting

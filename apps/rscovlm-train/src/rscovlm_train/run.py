@@ -34,7 +34,7 @@ from transformers.integrations import TensorBoardCallback
 
 from rscovlm_train.checkpoints import CONFIG_NAME, clear_staging, commit, last_checkpoint, staging_root
 from rscovlm_train.collate import TrainingCollator
-from rscovlm_train.config import TrainConfig
+from rscovlm_train.config import ConfigError, TrainConfig
 from rscovlm_train.data import build_sampling
 from rscovlm_train.deepspeed_config import deepspeed_config
 from rscovlm_train.evaluation import evaluate_final
@@ -198,7 +198,10 @@ def _train_and_save(config: TrainConfig, callbacks: Sequence[TrainerCallback]) -
     if "tensorboard" in config.output.report_to and trainer.is_world_process_zero():
         trainer.add_callback(TensorBoardCallback(SummaryWriter(str(output / TENSORBOARD_DIR))))
     if resume is not None:
-        trainer.restore_sampler(resume)  # refuses a sample order it cannot continue, before anything is converted
+        try:  # refuses a sample order it cannot continue, before anything is converted
+            trainer.restore_sampler(resume)
+        except ValueError as error:
+            raise ConfigError([("output.dir", f"cannot resume from the newest checkpoint: {error}")]) from error
     if trainer.args.should_save:
         clear_staging(output)
         if universal:
