@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +16,7 @@ import yaml
 from rscovlm_eval.testing import chromium  # noqa: F401  (the headless browser fixture)
 from rscovlm_train.config import TrainConfig, parse_config
 from rscovlm_train.demo import prepare_demo
+from rscovlm_train.trainer import SAMPLE_TRACE_DIR
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +75,115 @@ def _assert_generates(checkpoint: Path) -> None:
     assert output.shape[1] > inputs["input_ids"].shape[1]
     for name, parameter in plain.state_dict().items():
         assert torch.equal(parameter, model.state_dict()[name]), name
+
+
+TEXT_DATASET = "chat"
+
+
+def _text_only_records(folder: Path, answers: list[str]) -> Path:
+    """FOLDER/chat.jsonl: instruction records without images, ``chat-<i>`` answering ``answers[i]``."""
+    from rs_data import Record, write_records
+
+    records = [
+        Record.model_validate(
+            {
+                "id": f"{TEXT_DATASET}-{i}",
+                "dataset": TEXT_DATASET,
+                "task": "instruction",
+                "images": [],
+                "messages": [
+                    {"role": "user", "content": [{"type": "text", "text": f"Question {i}: what is remote sensing?"}]},
+                    {"role": "assistant", "content": [{"type": "text", "text": answer}]},
+                ],
+            }
+        )
+        for i, answer in enumerate(answers)
+    ]
+    path = folder / f"{TEXT_DATASET}.jsonl"
+    write_records(path, records)
+    return path
+
+
+@pytest.fixture(scope="session")
+def text_only_records():
+    return _text_only_records
+
+
+def _launch(config: Path, processes: int, timeout: float = 1200, check: bool = True) -> str:
+    """``torchrun --nproc_per_node PROCESSES -m rscovlm_train run CONFIG``, its standard error; the whole process
+    group is killed and the test fails when it runs longer than ``timeout`` seconds (a deadlock), or (``check``)
+    when it fails."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
+    command += ["-m", "rscovlm_train", "run", str(config)]
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as process:
+        try:
+            _, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            _, stderr = process.communicate()
+            pytest.fail(f"{processes} processes still running after {timeout:.0f} s (hung):\n{stderr[-4000:]}")
+    assert process.returncode == 0 or not check, stderr[-6000:]
+    return stderr
+
+
+def _rank_batches(output: Path) -> dict[int, dict[int, list[str]]]:
+    """``rank -> step -> sample ids`` of the micro-batches each rank trained on."""
+    ranks: dict[int, dict[int, list[str]]] = {}
+    for trace in (output / SAMPLE_TRACE_DIR).glob("rank*.jsonl"):
+        steps = ranks.setdefault(int(trace.stem.removeprefix("rank")), {})
+        for line in trace.read_text(encoding="utf-8").splitlines():
+            entry = json.loads(line)
+            steps.setdefault(entry["step"], []).extend(entry["ids"])
+    return ranks
+
+
+def _step_ids(output: Path) -> dict[int, Counter]:
+    """Sample ids trained on per optimiser step, all ranks together."""
+    steps: dict[int, Counter] = {}
+    for batches in _rank_batches(output).values():
+        for step, ids in batches.items():
+            steps.setdefault(step, Counter()).update(ids)
+    return steps
+
+
+@pytest.fixture(scope="session")
+def packed_config(demo_config_data):
+    """``(output, accumulation, deepspeed, steps, extra datasets) -> CONFIG.yaml``: the demo's mixture without the
+    zoom chains (plus ``extra``), packed into rows of 1024 tokens, one pack per device, a checkpoint every 2 steps."""
+
+    def write(output: Path, accumulation: int, deepspeed: str, steps: int, extra=()) -> Path:
+        datasets = [d for d in demo_config_data["data"]["mixture"]["datasets"] if d["name"] != "lrs_vqa_zoom"]
+        config = _make_config(
+            demo_config_data,
+            output,
+            data={"packing": True, "max_length": 1024, "mixture": {"datasets": [*datasets, *extra]}},
+            optim={"max_steps": steps, "per_device_batch_size": 1, "gradient_accumulation_steps": accumulation},
+            output={"save_steps": 2, "logging_steps": 1, "save_total_limit": None, "report_to": []},
+            distributed={"deepspeed": deepspeed},
+        )
+        path = output.with_suffix(".yaml")
+        path.write_text(config.to_yaml(), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def launch():
+    return _launch
+
+
+@pytest.fixture(scope="session")
+def rank_batches():
+    return _rank_batches
+
+
+@pytest.fixture(scope="session")
+def step_ids():
+    return _step_ids
 
 
 @pytest.fixture(scope="session")

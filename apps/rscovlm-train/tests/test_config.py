@@ -154,7 +154,7 @@ def test_the_upstream_recipe_fails_only_on_a_missing_model(tmp_path, demo_dir):
     assert result.exit_code == 1
     problems = [line.strip() for line in result.output.splitlines() if line.startswith("  ")]
     assert len(problems) == 1 and problems[0].startswith("model.path:") and "does not exist" in problems[0]
-    assert "global batch 32 (1 per device x 1 accumulation)" in result.output
+    assert "global batch 32 samples (1 per device x 1 accumulation)" in result.output
 
 
 def test_the_upstream_recipe_validates_with_a_model(tmp_path, demo_dir):

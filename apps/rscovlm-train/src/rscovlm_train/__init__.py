@@ -1,16 +1,24 @@
 """Training app: co-train one Qwen-VL model on a weighted remote-sensing mixture.
 
-``train`` and the Trainer (which import transformers) load on first use; reading and validating configs does not.
+Public names load on first use: ``train`` and the Trainer import transformers, the config pydantic; the torch-only
+modules (``rscovlm_train.losses``) import without either.
 """
 
 from importlib import import_module
 from typing import Any
 
-from rscovlm_train.config import ConfigError, TrainConfig, load_config, parse_config
-
 __version__ = "0.1.0"
 
-_LAZY = {"train": "run", "TrainResult": "run", "CoTrainer": "trainer", "run_demo": "demo"}
+_LAZY = {
+    "train": "run",
+    "TrainResult": "run",
+    "CoTrainer": "trainer",
+    "run_demo": "demo",
+    "ConfigError": "config",
+    "TrainConfig": "config",
+    "load_config": "config",
+    "parse_config": "config",
+}
 
 __all__ = [
     "CoTrainer",

@@ -11,7 +11,7 @@ from rscovlm_eval.registry import BENCHMARKS
 from rscovlm_model.families import FAMILY_SPECS, detect_family
 
 from rscovlm_train.config import ConfigError, TrainConfig
-from rscovlm_train.deepspeed_config import deepspeed_config
+from rscovlm_train.deepspeed_config import deepspeed_config, zero_stage
 from rscovlm_train.mixture import missing_files
 
 
@@ -50,14 +50,28 @@ def model_problems(config: TrainConfig) -> list[tuple[str, str]]:
     return problems
 
 
+def deepspeed_problems(config: TrainConfig) -> list[tuple[str, str]]:
+    """The DeepSpeed config can be read, and LoRA is not asked for under ZeRO-3."""
+    name = config.distributed.deepspeed
+    if name is None:
+        return []
+    try:
+        stage = zero_stage(deepspeed_config(name))
+    except ValueError as error:
+        return [("distributed.deepspeed", str(error))]
+    if config.model.lora is not None and stage == 3:
+        message = (
+            f"LoRA cannot train under ZeRO-3 (distributed.deepspeed {name!r}): the final checkpoint folds the "
+            "adapters into the base weights, which ZeRO-3 keeps partitioned over the processes; use zero2 or zero1 "
+            "with LoRA, or train without it"
+        )
+        return [("model.lora", message)]
+    return []
+
+
 def problems(config: TrainConfig) -> list[tuple[str, str]]:
     """Every problem found, as ``(field path, message)``."""
-    found = model_problems(config) + missing_files(config.data)
-    if config.distributed.deepspeed is not None:
-        try:
-            deepspeed_config(config.distributed.deepspeed)
-        except ValueError as error:
-            found.append(("distributed.deepspeed", str(error)))
+    found = model_problems(config) + missing_files(config.data) + deepspeed_problems(config)
     if "wandb" in config.output.report_to and importlib.util.find_spec("wandb") is None:
         found.append(("output.report_to", "wandb is not installed (pip install wandb) or leave it out"))
     for index, benchmark in enumerate(config.evaluation.benchmarks if config.evaluation else []):

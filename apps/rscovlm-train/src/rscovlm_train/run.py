@@ -25,6 +25,7 @@ from rscovlm_model import (
     load_model,
     load_processor,
     parameter_groups,
+    run_vision_every_step,
 )
 from rscovlm_model.settings import SETTINGS_FILE
 from torch.utils.tensorboard import SummaryWriter
@@ -33,12 +34,13 @@ from transformers.integrations import TensorBoardCallback
 
 from rscovlm_train.checkpoints import CONFIG_NAME, clear_staging, commit, last_checkpoint, staging_root
 from rscovlm_train.collate import TrainingCollator
-from rscovlm_train.config import TrainConfig
+from rscovlm_train.config import ConfigError, TrainConfig
 from rscovlm_train.data import build_sampling
 from rscovlm_train.deepspeed_config import deepspeed_config
 from rscovlm_train.evaluation import evaluate_final
 from rscovlm_train.preflight import raise_on_problems
 from rscovlm_train.trainer import CoTrainer, trim_trace
+from rscovlm_train.universal import convert_to_universal, needs_universal, with_universal_loading
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +63,9 @@ class Ranks:
         return cls(number("RANK", 0), number("WORLD_SIZE", 1))
 
 
-def training_arguments(config: TrainConfig, ranks: Ranks) -> TrainingArguments:
-    """transformers' TrainingArguments for this config (created before the model, as DeepSpeed ZeRO-3 needs)."""
+def training_arguments(config: TrainConfig, ranks: Ranks, load_universal: bool = False) -> TrainingArguments:
+    """transformers' TrainingArguments for this config (created before the model, as DeepSpeed ZeRO-3 needs);
+    ``load_universal``: DeepSpeed resumes from a universal checkpoint."""
     optim, output = config.optim, config.output
     trains_vision = config.model.lora is None and (config.model.train_vision or config.model.train_merger)
     return TrainingArguments(
@@ -89,15 +92,36 @@ def training_arguments(config: TrainConfig, ranks: Ranks) -> TrainingArguments:
         report_to=[name for name in output.report_to if name != "tensorboard"] or "none",
         dataloader_num_workers=config.data.num_workers,
         remove_unused_columns=False,
-        # batches without images leave the vision tower unused, which DDP must be told about
+        # DDP looks for unused parameters when the vision tower trains (text-only batches run it on a dummy image)
         ddp_find_unused_parameters=trains_vision,
-        deepspeed=deepspeed_config(config.distributed.deepspeed) if config.distributed.deepspeed else None,
+        deepspeed=_deepspeed(config, load_universal),
         use_cpu=not torch.cuda.is_available(),
     )
 
 
+def _deepspeed(config: TrainConfig, load_universal: bool) -> dict[str, Any] | None:
+    if not config.distributed.deepspeed:
+        return None
+    settings = deepspeed_config(config.distributed.deepspeed)
+    return with_universal_loading(settings) if load_universal else settings
+
+
+def start_process_group(args: TrainingArguments) -> None:
+    """Join the process group before the model loads: ZeRO-3 partitions the weights over it while they load.
+
+    On the CPU accelerate starts torch's process group but not DeepSpeed's communication layer, which would then
+    count one process and refuse the batch sizes; it is started here over the same group.
+    """
+    _ = args.device  # accelerate sets up the process group on first use
+    if args.deepspeed:
+        import deepspeed
+
+        deepspeed.init_distributed(auto_mpi_discovery=False)
+
+
 def prepare_model(config: TrainConfig) -> torch.nn.Module:
-    """Load the checkpoint and set what trains (parts or LoRA) and gradient checkpointing."""
+    """Load the checkpoint and set what trains (parts or LoRA) and gradient checkpointing; text-only batches run the
+    vision tower on a dummy image (`run_vision_every_step`), so that every rank runs the same modules (ZeRO-3)."""
     settings = config.model
     model = load_model(settings.path, settings.family, settings.dtype, settings.attn_implementation)
     # the loss is chunked over hidden states by CoTrainer, so Liger's own (mean-only) fused loss is left out
@@ -110,6 +134,7 @@ def prepare_model(config: TrainConfig) -> torch.nn.Module:
         log.info("trainable parameters: %s", counts)
     if config.optim.gradient_checkpointing:
         enable_gradient_checkpointing(model)
+    run_vision_every_step(model)
     return model
 
 
@@ -136,7 +161,11 @@ def train(config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Tra
 def _train_and_save(config: TrainConfig, callbacks: Sequence[TrainerCallback]) -> tuple[Path, bool]:
     ranks = Ranks.from_environment()
     output = config.output.dir
-    args = training_arguments(config, ranks)
+    resume = last_checkpoint(output)
+    # a DeepSpeed checkpoint of another world size resumes through DeepSpeed's universal checkpoint
+    universal = bool(config.distributed.deepspeed) and resume is not None and needs_universal(resume, ranks.world_size)
+    args = training_arguments(config, ranks, load_universal=universal)
+    start_process_group(args)
     set_seed(config.seed)
     processor = load_processor(config.model.path, config.data.resolution)
     model = prepare_model(config)
@@ -168,13 +197,19 @@ def _train_and_save(config: TrainConfig, callbacks: Sequence[TrainerCallback]) -
     )
     if "tensorboard" in config.output.report_to and trainer.is_world_process_zero():
         trainer.add_callback(TensorBoardCallback(SummaryWriter(str(output / TENSORBOARD_DIR))))
+    if resume is not None:
+        try:  # refuses a sample order it cannot continue, before anything is converted
+            trainer.restore_sampler(resume)
+        except ValueError as error:
+            raise ConfigError([("output.dir", f"cannot resume from the newest checkpoint: {error}")]) from error
     if trainer.args.should_save:
         clear_staging(output)
+        if universal:
+            log.info("%s was saved by another number of processes: converting it to a universal checkpoint", resume)
+            convert_to_universal(resume)
     trainer.accelerator.wait_for_everyone()
-    resume = last_checkpoint(output)
     if resume is not None:
         log.info("resuming from %s", resume)
-        trainer.restore_sampler(resume)
         trim_trace(output, trainer.args.process_index, int(resume.name.split("-")[-1]))
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     return save_final(trainer, processor, config), trainer.is_world_process_zero()

@@ -19,6 +19,7 @@ class Validation:
     world_size: int
     datasets: list[DatasetSummary] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
+    packs: int | None = None  # with data.packing: the packs of epoch 0, from the length estimates
 
     @property
     def ok(self) -> bool:
@@ -43,7 +44,23 @@ def validate(config: TrainConfig, world_size: int, image_sample: int | None = No
         config.optim.accumulation_steps(world_size)
     except ConfigError as error:
         result.problems += error.problems
+    if config.data.packing and result.ok:
+        try:
+            result.packs = packs_per_epoch(config)
+        except ValueError as error:
+            result.problems.append(("data.packing", f"cannot plan the packs of epoch 0: {error}"))
     return result
+
+
+def packs_per_epoch(config: TrainConfig) -> int:
+    """The packs of epoch 0, all ranks together, planned like the run plans them (from the length estimates of the
+    rendered samples, cached under OUTPUT_DIR/length_cache where the run finds them again)."""
+    from rscovlm_model import load_processor
+
+    from rscovlm_train.data import build_sampling
+
+    _, sampler = build_sampling(config, load_processor(config.model.path, config.data.resolution), 0, 1)
+    return len(sampler.epoch_packs(0))
 
 
 def report(result: Validation) -> str:
@@ -79,19 +96,25 @@ def _mixture_table(datasets: list[DatasetSummary]) -> str:
 
 
 def _epoch_lines(result: Validation) -> list[str]:
+    """Epoch size; with the batch: optimiser steps per epoch (packs or samples / global batch, rounded up, as the
+    samplers pad the last step), steps in total and the epochs they cover."""
     optim, samples = result.config.optim, sum(d.samples_per_epoch for d in result.datasets)
     tokens = sum(d.samples_per_epoch * d.visual_tokens for d in result.datasets)
     lines = [f"samples per epoch:      {samples:,}", f"visual tokens per epoch: ~{tokens:,.0f}"]
+    unit, per_epoch = "samples", samples
+    if result.packs is not None:
+        unit, per_epoch = "packs", result.packs
+        lines.append(f"packs per epoch:        {per_epoch:,} (epoch 0, rows of {result.config.data.max_length} tokens)")
     try:
         accumulation = optim.accumulation_steps(result.world_size)
     except ConfigError:
         return lines
     global_batch = optim.per_device_batch_size * accumulation * result.world_size
-    steps = math.ceil(samples / global_batch)
+    steps = max(math.ceil(per_epoch / global_batch), 1)
     total = optim.max_steps or math.ceil(steps * optim.epochs)
     lines.append(
-        f"world size {result.world_size}: global batch {global_batch} "
+        f"world size {result.world_size}: global batch {global_batch} {unit} "
         f"({optim.per_device_batch_size} per device x {accumulation} accumulation), "
-        f"{steps:,} optimiser steps per epoch, {total:,} in total"
+        f"{steps:,} optimiser steps per epoch, {total:,} in total ({total / steps:.2f} epochs)"
     )
     return lines

@@ -22,8 +22,8 @@ _EXPORTS = {
     "build_tiny_checkpoint": "tiny",
     "build_offline_tokenizer": "tiny",
     "prepare_images": "images",
-    "IGNORE_INDEX": "encoding",
-    "EncodedSample": "encoding",
+    "IGNORE_INDEX": "sample",
+    "EncodedSample": "sample",
     "encode": "encoding",
     "truncate": "encoding",
     "estimate_length": "lengths",
@@ -36,8 +36,9 @@ _EXPORTS = {
     "apply_lora": "training",
     "configure_trainable": "training",
     "parameter_groups": "training",
-    "enable_gradient_checkpointing": "training",
+    "enable_gradient_checkpointing": "checkpointing",
     "apply_liger_kernels": "training",
+    "run_vision_every_step": "vision_step",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

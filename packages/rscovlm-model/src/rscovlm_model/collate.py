@@ -8,8 +8,9 @@ from typing import Any
 
 import torch
 
-from rscovlm_model.encoding import IGNORE_INDEX, EncodedSample
 from rscovlm_model.packing import pack_lengths
+from rscovlm_model.sample import IGNORE_INDEX, EncodedSample
+from rscovlm_model.vision_step import qwen_vl_model
 
 
 @dataclass
@@ -104,12 +105,6 @@ def _without_first_label(labels: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _rope_model(model: Any) -> Any:
-    """The inner Qwen-VL model that owns ``get_rope_index`` (unwrapping a peft model)."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return base.model
-
-
 class PackingCollator:
     """Packs samples into rows of at most ``max_length`` tokens, each sample keeping its own positions.
 
@@ -121,7 +116,7 @@ class PackingCollator:
     """
 
     def __init__(self, model: Any, max_length: int, pad_token_id: int, single_row: bool | None = None) -> None:
-        self.rope_model = _rope_model(model)
+        self.rope_model = qwen_vl_model(model)
         self.max_length = max_length
         self.pad_token_id = pad_token_id
         if single_row is None:

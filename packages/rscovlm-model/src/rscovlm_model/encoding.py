@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from rs_resolution import ResolutionPolicy
 
 from rscovlm_model.images import prepare_images
+from rscovlm_model.sample import IGNORE_INDEX, EncodedSample
 
-IGNORE_INDEX = -100
 ASSISTANT_HEADER = "<|im_start|>assistant\n"
 TURN_END = "<|im_end|>"
 IMAGE_PAD = "<|image_pad|>"
-
-
-@dataclass
-class EncodedSample:
-    """One tokenised conversation: 1-D token tensors of one length, and the pixels of the images it keeps."""
-
-    input_ids: torch.Tensor
-    labels: torch.Tensor
-    mm_token_type_ids: torch.Tensor
-    pixel_values: torch.Tensor | None
-    image_grid_thw: torch.Tensor | None
-    truncated_tokens: int = 0
-    dropped_images: int = 0
-
-    def __len__(self) -> int:
-        return int(self.input_ids.shape[0])
-
-    @property
-    def num_label_tokens(self) -> int:
-        """How many tokens the loss is computed on."""
-        return int((self.labels != IGNORE_INDEX).sum())
 
 
 def patch_factor(processor: Any) -> int:

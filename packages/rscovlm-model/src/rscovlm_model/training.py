@@ -1,5 +1,5 @@
-"""Training controls: which parts learn (vision tower, merger, language model), LoRA, learning rates per part,
-gradient checkpointing and optional Liger kernels."""
+"""Training controls: which parts learn (vision tower, merger, language model), LoRA, learning rates per part and
+optional Liger kernels (gradient checkpointing: `rscovlm_model.checkpointing`)."""
 
 from __future__ import annotations
 
@@ -120,15 +120,6 @@ def parameter_groups(
         }
         for (part, decay), params in sorted(groups.items())
     ]
-
-
-def enable_gradient_checkpointing(model: Any) -> None:
-    """Recompute activations in the backward pass (non-reentrant, so frozen inputs and LoRA work) and drop the cache."""
-    if hasattr(model, "activation_checkpointing_enable"):  # newer name; older 5.x releases only have the gradient_ one
-        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
-    else:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    model.config.use_cache = False
 
 
 _LIGER_PATCHES = {"qwen2_5_vl": "apply_liger_kernel_to_qwen2_5_vl", "qwen3_vl": "apply_liger_kernel_to_qwen3_vl"}
