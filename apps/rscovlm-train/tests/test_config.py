@@ -123,12 +123,13 @@ def test_an_empty_or_corrupt_records_file_is_reported_with_its_line(tmp_path, de
     root = tmp_path / "records"
     shutil.copytree(demo_dir / "records" / "train", root)
     (root / "dota.jsonl").write_text("", encoding="utf-8")
+    (root / "hrsc2016.jsonl").write_text("", encoding="utf-8")
     lines = (root / "ucmerced.jsonl").read_text(encoding="utf-8").splitlines()
     (root / "ucmerced.jsonl").write_text("\n".join([*lines[:2], '{"id": 1}', *lines[2:]]) + "\n", encoding="utf-8")
     result = run_validate(demo_dir / "demo.yaml", "--set", f"data.root={root}")
     assert result.exit_code == 1
     assert "data.mixture.datasets[0].path: dota@poly:" in result.output and "holds no records" in result.output
-    assert "data.mixture.datasets[1].path: dota@hbb:" in result.output
+    assert "data.mixture.datasets[1].path: hrsc2016:" in result.output
     assert "ucmerced.jsonl:3: invalid record" in result.output
 
 
@@ -234,7 +235,7 @@ def test_evaluation_reads_the_budget_from_the_checkpoint_and_follows_the_output(
     saved = config.model_settings()
     assert saved.resolution == config.data.resolution and saved.render == config.data.render
     assert (saved.family, saved.convention, saved.max_length) == ("qwen2_5_vl", "absolute", config.data.max_length)
-    assert saved.dataset_render["dota@hbb"].box_types == {"hbb": 1.0}
+    assert saved.dataset_render["hrsc2016"].box_types == {"poly": 1.0}
     held_out = [b.key for b in settings.benchmarks if b.group == "Held-out samples"]
     assert held_out == ["ucmerced", "sydney-captions", "lrs-vqa", "lrs-vqa+zoom", "dior-rsvg", "dior-r"]
 
@@ -274,17 +275,17 @@ def test_the_saved_config_reads_back_identically(demo_dir):
             "name": "dota@poly",
             "path": None,
             "fraction": 1.0,
-            "repeat": 5.0,
+            "repeat": 1.0,
             "weight": None,
             "render": {"box_types": {"poly": 1.0}},
         },
         {
-            "name": "dota@hbb",
+            "name": "hrsc2016",
             "path": None,
             "fraction": 1.0,
-            "repeat": 1.0,
+            "repeat": 6.0,
             "weight": None,
-            "render": {"box_types": {"hbb": 1.0}},
+            "render": {"box_types": {"poly": 1.0}},
         },
     ]
     assert saved[2]["render"] is None

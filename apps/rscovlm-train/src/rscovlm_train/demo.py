@@ -213,7 +213,7 @@ def run_demo(out: Path) -> Path:
 
     print(f"preparing the demo data set and tiny model in {out}")
     config = prepare_demo(out)
-    print(f"training for {config.optim.max_steps} steps, then evaluating the trained and held-out samples of every task")
+    print(f"training for {config.optim.max_steps} steps, then evaluating trained and held-out samples of every task")
     result = train(config)
     assert result.report is not None  # the demo config has an evaluation section
     return result.report
