@@ -150,5 +150,27 @@ def test_resume_continues_with_exactly_the_remaining_samples() -> None:
     resumed.set_epoch(3)
     assert seen + list(resumed) == expected
     assert resumed.state_dict()["epoch"] == 4
-    with pytest.raises(ValueError, match="world_size"):
-        MixtureSampler(SIZES, mixture, rank=0, world_size=3).load_state_dict(state)
+    with pytest.raises(ValueError, match="seed"):
+        MixtureSampler(SIZES, mixture, seed=12, rank=1, world_size=2).load_state_dict(state)
+
+
+@pytest.mark.parametrize(("before", "after"), [(2, 1), (1, 2), (2, 4)])
+def test_resume_on_another_world_size_continues_the_global_order(before: int, after: int) -> None:
+    mixture = Mixture.from_spec("a,b%50,c*2", seed=11)
+    order = MixtureSampler(SIZES, mixture).epoch_indices(3)  # the epoch's list, over all ranks
+    states = []
+    for rank in range(before):  # every rank has taken 4 samples
+        sampler = MixtureSampler(SIZES, mixture, rank=rank, world_size=before)
+        sampler.set_epoch(3)
+        iterator = iter(sampler)
+        for _ in range(4):
+            next(iterator)
+        states.append(sampler.state_dict())
+    taken = 4 * before
+    for rank in range(after):
+        resumed = MixtureSampler(SIZES, mixture, rank=rank, world_size=after)
+        resumed.load_state_dict(states[0])
+        resumed.set_epoch(3)
+        assert list(resumed) == list(order[taken + rank :: after])
+    with pytest.raises(ValueError, match="cannot continue evenly"):
+        MixtureSampler(SIZES, mixture, rank=0, world_size=3).load_state_dict(states[0])

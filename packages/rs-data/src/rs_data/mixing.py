@@ -273,8 +273,19 @@ class MixtureSampler:
         return {"epoch": self.epoch, "consumed": self.consumed, "seed": self.seed, "world_size": self.world_size}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
-        """Resume at `state` (from `state_dict()` of the same rank); seed and world size must match."""
-        for key in ("seed", "world_size"):
-            if state[key] != getattr(self, key):
-                raise ValueError(f"cannot resume: saved {key}={state[key]}, this sampler has {getattr(self, key)}")
-        self.epoch, self.consumed = int(state["epoch"]), int(state["consumed"])
+        """Resume at `state` (from `state_dict()` of any rank); the seed must match.
+
+        The ranks move in step, so together they have taken the first `consumed * world_size` positions of the
+        epoch's list. On another world size each rank continues from that global position, as long as it divides
+        evenly among the new ranks (it does when the global batch stays the same): the same samples follow in the
+        same order. (With `pad=True` the padding at the epoch's end follows the new world size.)
+        """
+        if state["seed"] != self.seed:
+            raise ValueError(f"cannot resume: saved seed={state['seed']}, this sampler has {self.seed}")
+        taken = int(state["consumed"]) * int(state["world_size"])
+        if taken % self.world_size:
+            raise ValueError(
+                f"cannot resume: {taken} samples of epoch {state['epoch']} were taken by {state['world_size']} "
+                f"ranks, which {self.world_size} ranks cannot continue evenly (keep the global batch size)"
+            )
+        self.epoch, self.consumed = int(state["epoch"]), taken // self.world_size
