@@ -148,11 +148,13 @@ def test_report_in_chromium(report_run, chromium, tmp_path_factory):
     images = "[...document.querySelectorAll('.gallery[data-benchmark=\"KEY\"] .card')]"
     images += ".map(c => c.querySelectorAll('img').length)"
     assert set(chromium.evaluate(images.replace("KEY", "lrs-vqa"))) == {1}
-    zoomed = [
-        r["zoom"]["rounds"]
+    zoomed = {  # chains are cached as they finish; cards follow the benchmark's order
+        r["id"]: r["zoom"]["rounds"]
         for r in map(json.loads, (run_dir / "lrs-vqa+zoom" / "predictions.rank0-of-1.jsonl").read_text().splitlines())
-    ]
-    assert chromium.evaluate(images.replace("KEY", "lrs-vqa+zoom")) == [1 + n for n in zoomed] and any(zoomed)
+    }
+    cards = images.replace("KEY", "lrs-vqa+zoom").replace("c.querySelectorAll", "[c.dataset.id, c.querySelectorAll")
+    cards = cards.replace(".length)", ".length])")
+    assert dict(chromium.evaluate(cards)) == {k: 1 + n for k, n in zoomed.items()} and any(zoomed.values())
 
     # filters: correct samples per benchmark match the accuracy in results.json; wrong ones are the rest
     chromium.choose("outcome", "correct")

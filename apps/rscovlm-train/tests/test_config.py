@@ -34,7 +34,8 @@ def write(tmp_path: Path, data: dict) -> Path:
 def test_the_prepared_demo_config_validates(demo_dir):
     result = run_validate(demo_dir / "demo.yaml")
     assert result.exit_code == 0, result.output
-    assert "samples per epoch:      72" in result.output
+    # 1 DOTA + 6 HRSC2016 + 2 x 4 captions + 3 x 6 LRS-VQA-Zoom + 3 x 4 scenes + 2 x 3 RSVQA = 51 = 12.75 batches of 4
+    assert "samples per epoch:      51" in result.output and "13 optimiser steps per epoch" in result.output
     assert "ucmerced" in result.output and "OK" in result.output
 
 
@@ -116,7 +117,7 @@ def test_a_global_batch_that_does_not_divide_is_reported(demo_dir):
         "4",
     )
     assert result.exit_code == 1
-    assert "optim.global_batch_size: 6 is not a multiple of per_device_batch_size x world size = 2 x 4" in result.output
+    assert "optim.global_batch_size: 6 is not a multiple of per_device_batch_size x world size = 4 x 4" in result.output
 
 
 def test_an_empty_or_corrupt_records_file_is_reported_with_its_line(tmp_path, demo_dir):
@@ -195,7 +196,7 @@ def test_a_per_entry_convention_is_checked_against_the_model(tmp_path, demo_conf
     data["data"]["mixture"]["datasets"][-1]["render"] = {"convention": "relative1000"}
     result = run_validate(write(tmp_path, data))
     assert result.exit_code == 1
-    assert "data.mixture.datasets[7].render.convention: 'relative1000' is not qwen2_5_vl's" in result.output
+    assert "data.mixture.datasets[6].render.convention: 'relative1000' is not qwen2_5_vl's" in result.output
     config = load_config(RECIPE)
     assert (config.optim.lr, config.optim.scheduler, config.optim.warmup_ratio) == (2.0e-6, "cosine", 0.05)
     assert (config.optim.weight_decay, config.optim.epochs, config.data.max_length) == (0.1, 1, 6144)
@@ -256,13 +257,13 @@ def test_missing_images_are_problems_with_counts_and_examples(tmp_path, demo_dir
     overrides = ["--set", f"data.root={root / 'train'}", "--set", f"evaluation.data_root={root}"]
     result = run_validate(demo_dir / "demo.yaml", *overrides)
     assert result.exit_code == 1
-    assert f"data.mixture.datasets[5]: ucmerced: 12 image file(s) missing, e.g. {tmp_path / 'gone'}" in result.output
-    assert "evaluation.benchmarks[0]: ucmerced-trained: 12 image file(s) missing" in result.output
+    assert f"data.mixture.datasets[4]: ucmerced: 4 image file(s) missing, e.g. {tmp_path / 'gone'}" in result.output
+    assert "evaluation.benchmarks[0]: ucmerced-trained: 4 image file(s) missing" in result.output
     assert "evaluation.benchmarks[9]: dior-rsvg: 1 image file(s) missing" in result.output
     assert "evaluation.benchmarks[10]: dior-r: 1 image file(s) missing" in result.output
     assert "sydney" not in result.output.split("problem(s):")[1]  # the data sets whose images are there pass
     sampled = run_validate(demo_dir / "demo.yaml", *overrides, "--sample-images", "3")
-    assert "ucmerced: 3 image file(s) missing (of 3 checked, 12 in all)" in sampled.output
+    assert "ucmerced: 3 image file(s) missing (of 3 checked, 4 in all)" in sampled.output
 
 
 def test_the_saved_config_reads_back_identically(demo_dir):

@@ -66,9 +66,9 @@ def markdown_html(markdown: str, keys: Iterable[str]) -> str:
         lines = block.splitlines()
         if block.startswith("# "):
             continue  # the page's own title
-        if block.startswith("## "):
-            section = block[3:].strip()
-            parts.append(f'<h2 id="{_slug(section)}">{_inline(section)}</h2>')
+        if block.startswith(("## ", "### ")):  # a task family's section, or a group of benchmarks holding them
+            level, section = len(block.split(" ", 1)[0]), block.split(" ", 1)[1].strip()
+            parts.append(f'<h{level} id="{_slug(section)}">{_inline(section)}</h{level}>')
         elif block.startswith("|"):
             parts.append(_table(lines, section, keys))
         elif block.startswith("!["):

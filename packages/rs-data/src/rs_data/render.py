@@ -251,8 +251,8 @@ def _marked_boxes(text: str, frame: ImageFrame, config: RenderConfig) -> str:
 
 
 def _instruction_messages(record: Record, frames: list[ImageFrame], config: RenderConfig) -> list[dict[str, Any]]:
-    def boxes(text: str) -> str:
-        return _marked_boxes(text, frames[0], config)
+    def boxes(text: str) -> str:  # a text-only record has no frame, and no marker to place in one
+        return _marked_boxes(text, frames[0], config) if POLY_TAG.search(text) else text
 
     messages = []
     for message in record.messages or []:
