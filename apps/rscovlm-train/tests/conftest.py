@@ -160,7 +160,12 @@ def packed_config(demo_config_data):
             demo_config_data,
             output,
             data={"packing": True, "max_length": 1024, "mixture": {"datasets": [*datasets, *extra]}},
-            optim={"max_steps": steps, "per_device_batch_size": 1, "gradient_accumulation_steps": accumulation},
+            optim={  # a constant rate: a run stopped early has the schedule of the uninterrupted one
+                "max_steps": steps,
+                "scheduler": "constant_with_warmup",
+                "per_device_batch_size": 1,
+                "gradient_accumulation_steps": accumulation,
+            },
             output={"save_steps": 2, "logging_steps": 1, "save_total_limit": None, "report_to": []},
             distributed={"deepspeed": deepspeed},
         )
