@@ -192,10 +192,9 @@ def _referring(view: SampleView, entry: dict[str, Any], ctx: dict[str, Any]) -> 
     """Multi-object referring: every answer box against every target, correct by the benchmark's per-line rule
     (upstream's F1 = 1, or GeoChat's: every target box found)."""
     from rscovlm_eval.metrics.multi_referring import boxes_found, sample_f1
-    from rscovlm_eval.scoring import ScoringContext, referring_inputs
+    from rscovlm_eval.scoring import referring_inputs
 
-    scoring = ScoringContext(convention=ctx["convention"], grounding_box_type=ctx["grounding_box_type"])
-    (predictions,), (targets,), _ = referring_inputs([entry], scoring)
+    (predictions,), (targets,), _ = referring_inputs([entry], ctx["scoring"])
     view.truth = [Shape(_polygon(t), TRUTH, widen=TRUTH_WIDEN) for t in targets]
     view.prediction = [Shape(_polygon(p), PREDICTION) for p in predictions]
     view.references = [entry["target"].get("expression", "")]
@@ -249,6 +248,7 @@ def benchmark_views(
         "box_type": scoring.box_type,
         "grounding_box_type": scoring.grounding_box_type,
         "classes": bench["classes"],
+        "scoring": scoring,  # the benchmark's own context, for the rules that call the scorer's helpers
         "export_only": bench["export_only"],
     }
     if bench["metric"] == "detection":
