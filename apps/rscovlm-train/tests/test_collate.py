@@ -6,6 +6,7 @@ import torch
 from rs_data import read_records
 from rs_data.dataset import MixtureDataset
 from rs_data.render import RenderConfig
+from rs_detect_eval import normalize_class
 from rs_resolution import ResolutionPolicy
 from rscovlm_model import PackingCollator, PaddingCollator, load_model, load_processor
 from rscovlm_train.collate import META_KEY, TrainingCollator, TrainingItem
@@ -61,6 +62,23 @@ def test_an_unreadable_image_is_skipped_with_its_reason(tmp_path, demo_dir):
     batch = TrainingCollator(PaddingCollator(pad_token_id=0))([good, bad])
     assert batch[META_KEY]["ids"] == [good.record_id]
     assert batch[META_KEY]["dropped"] == [(bad.record_id, bad.problem)]
+
+
+def test_a_target_box_leaving_its_image_travels_with_the_batch_as_clipped(demo_dir):
+    records = list(read_records(demo_dir / "records" / "train" / "dota.jsonl"))
+    record = records[0]
+    width = record.images[0].width
+    first = record.annotation.objects[0]
+    xs, ys = first.polygon[::2], first.polygon[1::2]
+    shift = width - min(xs) - 5  # the object now starts 5 px before the right edge and leaves the image
+    first.polygon = [v for x, y in zip(xs, ys, strict=True) for v in (x + shift, y)]
+    mixture = MixtureDataset([[record]], ResolutionPolicy(max_pixels=50176), RenderConfig(), seed=0)
+    dataset = EncodedMixture(mixture, ["dota"], load_processor(demo_dir / "model"), max_length=None)
+    trained = dataset[(0, 0)]
+    label = normalize_class(first.label)
+    assert len(trained.clipped) == 1 and trained.clipped[0].startswith(f"object 0 ({label!r}): leaves the image")
+    batch = TrainingCollator(PaddingCollator(pad_token_id=0))([trained])
+    assert batch[META_KEY]["clipped"] == [(record.id, trained.clipped[0])]
 
 
 def test_a_batch_without_usable_samples_becomes_an_unsupervised_placeholder():

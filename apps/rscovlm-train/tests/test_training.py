@@ -38,6 +38,22 @@ def test_loss_falls_and_is_logged_per_task_and_dataset(demo_run, logged):
     assert all(0 < value <= 1 for value in logged(last, "real_token_fraction").values())
 
 
+def test_clipped_target_boxes_are_counted_each_time_they_are_trained(demo_run, demo_dir, logged, step_ids):
+    """The demo's HRSC2016 ship has a corner below its image (y 832.8 in an image 816 high, in the annotation file):
+    each time that sample is trained, one box is clipped, and the logged count says so."""
+    from rs_data import read_records
+
+    (ship,) = read_records(demo_dir / "records" / "train" / "hrsc2016.jsonl")
+    image, polygon = ship.images[0], ship.annotation.objects[0].polygon
+    assert len(ship.annotation.objects) == 1 and max(polygon[1::2]) > image.height
+    steps = step_ids(demo_run.final.parent)
+    counted = logged(demo_run.final.parent / "checkpoint-180", "clipped_boxes")
+    assert counted, "clipped_boxes never logged"
+    for step, value in counted.items():
+        assert value == sum(steps[s][ship.id] for s in steps if s <= step), step
+    assert counted[180] > 0
+
+
 def test_checkpoints_are_complete_rotated_and_carry_config_and_sampler(demo_run, demo_dir):
     output = demo_run.final.parent
     assert sorted(p.name for p in output.glob("checkpoint-*")) == ["checkpoint-100", "checkpoint-180"]

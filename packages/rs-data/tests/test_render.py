@@ -255,3 +255,39 @@ def test_vqa_box_markers_are_written_in_the_model_convention(convention: str, ex
     sample = render(record, policy, RenderConfig(convention=convention), np.random.default_rng(0))
     assert sample.messages[0]["content"][-1]["text"].startswith(f"What changed at {expected}?")
     assert sample.answer == expected
+
+
+def _on_280(annotation: DetectionAnnotation | VQAAnnotation) -> Record:
+    task = "vqa" if isinstance(annotation, VQAAnnotation) else "detection"
+    images = [ImageRef(path="edge.png", width=280, height=280)]
+    return Record(id="edge", dataset="synthetic", task=task, images=images, annotation=annotation)
+
+
+def test_boxes_brought_into_the_image_are_reported_with_the_sample() -> None:
+    # a 280 x 280 image stays 280 x 280 (factor 28): the ship's box -20..100 x 10..50 leaves the image on the left
+    ship = ObjectAnn(label="ship", polygon=[-20, 10, 100, 10, 100, 50, -20, 50])
+    plane = ObjectAnn(label="plane", polygon=[150, 150, 200, 150, 200, 200, 150, 200])
+    detection = DetectionAnnotation(objects=[plane, ship], classes=["plane", "ship"])
+    sample = render(
+        _on_280(detection), ResolutionPolicy(), _config("absolute", "hbb", "plain"), np.random.default_rng(0)
+    )
+    assert sample.answer == "150,150,200,200 plane\n0,10,100,50 ship"
+    assert sample.clipped == ["object 1 ('ship'): leaves the image; box clamped to the image"]
+    question = VQAAnnotation(question="What is at [<poly>-20,10,100,10,100,50,-20,50</poly>]?", answer="a ship")
+    sample = render(_on_280(question), ResolutionPolicy(), RenderConfig(), np.random.default_rng(0))
+    assert sample.messages[0]["content"][-1]["text"].startswith("What is at [0,10,100,50]?")
+    assert sample.clipped == ["object 0 (''): leaves the image; box clamped to the image"]
+    inside = VQAAnnotation(question="What is at [<poly>150,150,200,150,200,200,150,200</poly>]?", answer="a plane")
+    assert render(_on_280(inside), ResolutionPolicy(), RenderConfig(), np.random.default_rng(0)).clipped == []
+
+
+def test_a_box_marker_in_a_text_only_record_is_a_named_error() -> None:
+    from rs_data.schema import Message, TextPart
+
+    messages = [
+        Message(role="user", content=[TextPart(text="Where is it?")]),
+        Message(role="assistant", content=[TextPart(text="At <poly>1,1,5,1,5,5,1,5</poly>.")]),
+    ]
+    record = Record(id="words", dataset="synthetic", task="instruction", images=[], messages=messages)
+    with pytest.raises(ValueError, match=r"record words: messages\[1\]\.content\[0\] has a <poly> marker"):
+        render(record, ResolutionPolicy(), RenderConfig(), np.random.default_rng(0))

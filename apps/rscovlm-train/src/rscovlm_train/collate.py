@@ -15,7 +15,8 @@ META_KEY = "sample_meta"
 class TrainingItem:
     """One encoded sample of the mixture and where it came from; ``encoded`` is None when it could not be read.
 
-    ``pack`` numbers the pack of its batch the sample belongs to (token-budget packing; 0 otherwise)."""
+    ``pack`` numbers the pack of its batch the sample belongs to (token-budget packing; 0 otherwise); ``clipped``
+    names each box of its target that was brought into the image, with the reason."""
 
     encoded: EncodedSample | None
     record_id: str
@@ -23,6 +24,7 @@ class TrainingItem:
     task: str
     problem: str | None = None
     pack: int = 0
+    clipped: tuple[str, ...] = ()
 
 
 class TrainingCollator:
@@ -31,7 +33,8 @@ class TrainingCollator:
     ``sample_meta`` holds the ids, tasks and data sets of the samples in the batch, ``sample_index`` (a tensor shaped
     like ``input_ids`` giving the sample that owns each position, -1 for padding: the collator's segment ids),
     ``rows`` (rows of the batch) and ``dropped``: the samples left out of this batch as ``(record id, reason)`` (an
-    unreadable image, or no supervised token after truncation).
+    unreadable image, or no supervised token after truncation), and ``clipped``: ``(record id, reason)`` for each box
+    of a trained target that was brought into the image.
 
     A batch with no usable sample is replaced by ``placeholder`` (a short conversation with nothing supervised):
     the step still runs its forward and backward pass, so every rank stays in step, and contributes no loss.
@@ -61,6 +64,7 @@ class TrainingCollator:
             "sample_index": collated.segment_ids,
             "rows": collated.rows,
             "dropped": dropped,
+            "clipped": [(item.record_id, reason) for item in usable for reason in item.clipped],
         }
         return batch
 
@@ -80,5 +84,6 @@ class TrainingCollator:
             "sample_index": torch.full(batch["input_ids"].shape, -1, dtype=torch.long),
             "rows": 0,
             "dropped": dropped,
+            "clipped": [],
         }
         return batch

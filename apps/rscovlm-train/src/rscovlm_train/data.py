@@ -85,7 +85,7 @@ class EncodedMixture(torch.utils.data.Dataset):
             encoded = encode(sample.messages, self.processor, max_length=self.max_length)
         except ImageReadError as error:  # a corrupt or missing image: skipped, counted and reported by the trainer
             return TrainingItem(None, *origin, problem=str(error), pack=pack[0] if pack else 0)
-        return TrainingItem(encoded, *origin, pack=pack[0] if pack else 0)
+        return TrainingItem(encoded, *origin, pack=pack[0] if pack else 0, clipped=tuple(sample.clipped))
 
 
 def build_sampling(

@@ -66,6 +66,8 @@ class CoTrainer(Trainer):
         self.checkpoint_files = checkpoint_files
         self.group_losses = GroupLosses()
         self.dropped_samples = 0
+        self.clipped_boxes = 0  # target boxes brought into their image, each time one is trained on
+        self._clipped_records: set[str] = set()  # records whose clipping was already logged
         self._step_rates: dict[str, float] = {}  # learning rate per model part at the last optimiser step
         self.loss_is_scaled_for_ga = True
         self.model_accepts_loss_kwargs = True  # makes the Trainer count label tokens over the accumulated batch
@@ -201,6 +203,11 @@ class CoTrainer(Trainer):
         for record_id, reason in meta["dropped"]:
             self.dropped_samples += 1
             logger.warning("skipped sample %s: %s", record_id, reason)
+        for record_id, reason in meta["clipped"]:
+            self.clipped_boxes += 1
+            if record_id not in self._clipped_records:
+                logger.warning("clipped a box of sample %s (logged once per sample): %s", record_id, reason)
+        self._clipped_records.update(record_id for record_id, _ in meta["clipped"])
 
     def _trace(self, ids: list[str]) -> None:
         """Append the ids of this micro-batch to the run's sample trace (one JSON line per micro-batch)."""
@@ -218,19 +225,19 @@ class CoTrainer(Trainer):
         super().log(logs, start_time)
 
     def _drain_training_metrics(self) -> dict[str, float]:
-        """Per-group losses, tokens/s and real-token fraction since the last log, and samples skipped so far,
-        summed over all ranks."""
+        """Per-group losses, tokens/s and real-token fraction since the last log, and samples skipped and target
+        boxes clipped so far, summed over all ranks."""
         names = _all_ranks_union(sorted(self.group_losses.sums))
         values = torch.tensor(
             [self.group_losses.sums.get(n, 0.0) for n in names]
             + [self.group_losses.counts.get(n, 0.0) for n in names]
-            + [*self._tokens.tolist(), float(self.dropped_samples)],
+            + [*self._tokens.tolist(), float(self.dropped_samples), float(self.clipped_boxes)],
             dtype=torch.float64,
         )
         values = _all_ranks_sum(values, self.args.device)
         count = len(names)
         sums, counts = values[:count], values[count : 2 * count]
-        real, slots, row_slots, samples, skipped = values[2 * count :].tolist()
+        real, slots, row_slots, samples, skipped, clipped = values[2 * count :].tolist()
         now = time.perf_counter()
         metrics = {f"loss_{name}": float(s / c) for name, s, c in zip(names, sums, counts, strict=True) if c > 0}
         metrics["tokens_per_second"] = real / max(now - self._last_log_time, 1e-9)
@@ -239,6 +246,7 @@ class CoTrainer(Trainer):
             metrics["row_fill"] = real / row_slots if row_slots else 0.0
         metrics["samples_per_step"] = samples / max(self.state.global_step - self._last_log_step, 1)
         metrics["skipped_samples"] = skipped
+        metrics["clipped_boxes"] = clipped
         metrics.update(self._step_rates)
         self.group_losses.reset()
         self._tokens.zero_()

@@ -98,6 +98,7 @@ class RenderedSample:
     box_type: BoxType | None = None
     style: TextStyle | None = None
     images: list[Image.Image] = field(default_factory=list)
+    clipped: list[str] = field(default_factory=list)  # each box brought into the image, with the reason
 
     @property
     def answer(self) -> str | None:
@@ -150,9 +151,11 @@ def _conversation(system: str | None, images: list[dict], prompt: str, answer: s
     return messages
 
 
-def _boxes(objects, box_type: BoxType, style: TextStyle, frame: ImageFrame, config: RenderConfig) -> str:
+def _boxes(
+    objects, box_type: BoxType, style: TextStyle, frame: ImageFrame, config: RenderConfig, clipped: list[str]
+) -> str:
     pairs = [(label, np.asarray(polygon, dtype=np.float64)) for label, polygon in objects]
-    return format_objects(pairs, box_type, style, frame, config.convention)
+    return format_objects(pairs, box_type, style, frame, config.convention, clipped)
 
 
 def render(
@@ -169,7 +172,7 @@ def render(
     frames = [_frame(record, i, policy, config, rng) for i in range(len(record.images))]
     sample = RenderedSample([], record.id, record.dataset, record.task, frames, record.annotation)
     if record.messages is not None:
-        sample.messages = _instruction_messages(record, frames, config)
+        sample.messages = _instruction_messages(record, frames, config, sample.clipped)
     else:
         _render_annotation(record, frames, config, rng, sample, policy.factor)
     if load_images:
@@ -213,7 +216,7 @@ def _render_annotation(
     elif isinstance(ann, VQAAnnotation):
         template = templates.uhr_vqa if record.task == "uhr_vqa" else templates.vqa
         images = [_image_part(record, i, f) for i, f in enumerate(frames)]
-        question, answer = (_marked_boxes(t, frame, config) for t in (ann.question, ann.answer))
+        question, answer = (_marked_boxes(t, frame, config, sample.clipped) for t in (ann.question, ann.answer))
         sample.messages = _conversation(None, images, template.format(question=question), answer)
     elif isinstance(ann, DetectionAnnotation | GroundingAnnotation):
         fixed = ann.target if isinstance(ann, GroundingAnnotation) else None
@@ -234,31 +237,41 @@ def _render_annotation(
             system, prompt = templates.system_plain.get(box_type), plain.format(**fields)
         else:
             system, prompt = templates.system_json.get(box_type), json_prompts[box_type].format(**fields)
-        answer = _boxes(objects, box_type, style, frame, config)
+        answer = _boxes(objects, box_type, style, frame, config, sample.clipped)
         sample.messages = _conversation(system, image, prompt, answer)
     else:
         raise ValueError(f"record {record.id}: no template for task {record.task!r}")
 
 
-def _marked_boxes(text: str, frame: ImageFrame, config: RenderConfig) -> str:
+def _marked_boxes(text: str, frame: ImageFrame, config: RenderConfig, clipped: list[str]) -> str:
     """`text` with each `<poly>` marker written as a box of `config.instruction_box_type` for `frame`."""
 
     def replace(match) -> str:
         polygon = [float(v) for v in match.group(1).split(",")]
-        return _boxes([("", polygon)], config.instruction_box_type, "plain", frame, config).strip()
+        return _boxes([("", polygon)], config.instruction_box_type, "plain", frame, config, clipped).strip()
 
     return POLY_TAG.sub(replace, text)
 
 
-def _instruction_messages(record: Record, frames: list[ImageFrame], config: RenderConfig) -> list[dict[str, Any]]:
-    def boxes(text: str) -> str:  # a text-only record has no frame, and no marker to place in one
-        return _marked_boxes(text, frames[0], config) if POLY_TAG.search(text) else text
+def _instruction_messages(
+    record: Record, frames: list[ImageFrame], config: RenderConfig, clipped: list[str]
+) -> list[dict[str, Any]]:
+    """The record's own messages with its image parts sized and its `<poly>` markers written for the first image."""
+
+    def boxes(text: str, where: str) -> str:
+        if not POLY_TAG.search(text):
+            return text
+        if not frames:
+            raise ValueError(f"record {record.id}: {where} has a <poly> marker, but the record has no image")
+        return _marked_boxes(text, frames[0], config, clipped)
 
     messages = []
-    for message in record.messages or []:
+    for i, message in enumerate(record.messages or []):
         content = [
-            _image_part(record, p.image, frames[p.image]) if isinstance(p, ImagePart) else _text(boxes(p.text))
-            for p in message.content
+            _image_part(record, p.image, frames[p.image])
+            if isinstance(p, ImagePart)
+            else _text(boxes(p.text, f"messages[{i}].content[{j}]"))
+            for j, p in enumerate(message.content)
         ]
         messages.append({"role": message.role, "content": content})
     return messages
