@@ -161,7 +161,29 @@ def test_coco_string_annotation_and_bom(tmp_path: Path) -> None:
     (tmp_path / "instances.json").write_text(BOM + json.dumps(data))
     result = READERS["coco"](tmp_path / "instances.json")
     assert len(result.records[0].annotation.objects) == 1
-    assert [s.reason for s in result.skipped] == ["annotation 'oops': a JSON str, not an object"]
+    assert [s.reason for s in result.skipped] == ["annotations[1] 'oops': a JSON str, not an object"]
+
+
+def test_coco_objects_are_named_by_their_annotation_not_by_their_place_among_the_parsed(tmp_path: Path) -> None:
+    Image.new("RGB", (100, 80)).save(tmp_path / "a.png")
+    ann = {"image_id": 1, "category_id": 1}
+    annotations = [
+        {**ann, "id": 5, "category_id": 9, "bbox": [10, 20, 30, 10]},  # unknown category: skipped before parsing
+        {**ann, "id": 6, "bbox": "wide"},  # no usable box: skipped while parsing
+        {**ann, "id": 7, "bbox": [10, 20, 30, 10]},
+        {**ann, "id": 8, "bbox": [500, 500, 10, 10]},  # outside the 100 x 80 image: skipped as an object
+        {**ann, "bbox": [600, 600, 10, 10]},  # no id: named by its place in the file
+    ]
+    data = {
+        "images": [{"id": 1, "file_name": "a.png", "width": 100, "height": 80}],
+        "categories": [{"id": 1, "name": "ship"}],
+        "annotations": annotations,
+    }
+    (tmp_path / "instances.json").write_text(json.dumps(data))
+    result = READERS["coco"](tmp_path / "instances.json")
+    assert len(result.records[0].annotation.objects) == 1
+    named = [s.reason.split(":")[0].split(" (")[0] for s in result.skipped]
+    assert named == ["annotation 5", "annotation 6", "annotation 8", "annotations[4]"]
 
 
 # --- fuzzing: every field of a real entry replaced by a JSON value of any type --------------------------------------

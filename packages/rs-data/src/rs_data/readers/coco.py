@@ -46,9 +46,9 @@ def prepare(
     except (KeyError, TypeError) as error:
         raise ValueError(f"{src}: every category needs an 'id' and a 'name' ({error!r})") from error
     class_filter = ClassFilter(classes if classes is not None else sorted(categories.values()))
-    by_image: dict[Any, list[Any]] = defaultdict(list)
-    for ann in data["annotations"]:
-        by_image[_id(ann.get("image_id")) if isinstance(ann, dict) else None].append(ann)
+    by_image: dict[Any, list[tuple[int, Any]]] = defaultdict(list)  # (place in the file, annotation)
+    for place, ann in enumerate(data["annotations"]):
+        by_image[_id(ann.get("image_id")) if isinstance(ann, dict) else None].append((place, ann))
     context = CocoContext(
         DetectionContext(
             dataset, ImageIndex(Path(images) if images else src.parent), class_filter, check_images, split
@@ -62,6 +62,12 @@ def prepare(
         (image, by_image.get(_id(image.get("id")), []) if isinstance(image, dict) else []) for image in data["images"]
     ]
     return context, units + ([(None, orphans)] if orphans else [])
+
+
+def _name(place: int, ann: dict) -> str:
+    """`annotation ID`, or `annotations[PLACE]` (its place in the file) when it has no usable id."""
+    identifier = _id(ann.get("id"))
+    return f"annotation {identifier!r}" if identifier is not None else f"annotations[{place}]"
 
 
 def _id(value: Any) -> int | str | None:
@@ -83,14 +89,14 @@ def _polygon(ann: dict) -> list[float]:
     return hbb_to_poly(np.array([x, y, x + w, y + h])).tolist()
 
 
-def _orphans(source: str, anns: list) -> ReadResult:
+def _orphans(source: str, anns: list[tuple[int, Any]]) -> ReadResult:
     """Annotations that are not objects, or name no image of the file: each reported."""
     result = ReadResult()
-    for ann in anns:
+    for place, ann in anns:
         if isinstance(ann, dict):
-            reason = f"annotation {ann.get('id')!r}: image_id {ann.get('image_id')!r} matches no image"
+            reason = f"{_name(place, ann)}: image_id {ann.get('image_id')!r} matches no image"
         else:
-            reason = f"annotation {ann!r:.60}: a JSON {type(ann).__name__}, not an object"
+            reason = f"annotations[{place}] {ann!r:.60}: a JSON {type(ann).__name__}, not an object"
         result.skipped.append(Skipped(source, None, reason))
     return result
 
@@ -116,18 +122,20 @@ def read_unit(context: CocoContext, unit: tuple[dict | None, list]) -> ReadResul
     image = image_ref(found, source, None, result.skipped, annotated, detection.check_images, file_name, expected)
     if image is None:
         return result
-    raw = []
-    for ann in anns:
-        where = f"annotation {ann.get('id')!r}"
+    raw, names = [], []
+    for place, ann in anns:
+        where = _name(place, ann)
         label = context.categories.get(ann.get("category_id"))
         if label is None:
             result.skipped.append(Skipped(source, None, f"{where}: unknown category_id {ann.get('category_id')!r}"))
             continue
         try:
             raw.append((label, _polygon(ann), bool(ann.get("iscrowd")), None))
+            names.append(where)
         except (KeyError, TypeError, ValueError, OverflowError) as error:
             result.skipped.append(Skipped(source, None, f"{where}: no usable bbox or polygon ({error})"))
-    detection_record(detection, Path(file_name).stem, image, raw, source, result, {"coco_id": image_info.get("id")})
+    meta = {"coco_id": image_info.get("id")}
+    detection_record(detection, Path(file_name).stem, image, raw, source, result, meta, names)
     return result
 
 

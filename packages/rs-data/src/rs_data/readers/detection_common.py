@@ -28,15 +28,15 @@ def detection_record(
     source: str,
     result: ReadResult,
     meta: dict | None = None,
-    numbers: Sequence[int] | None = None,
+    names: Sequence[str] | None = None,
 ) -> None:
     """Validate objects `(label, polygon, difficult, line)` and append one detection record to `result`; a skipped
-    object is named by its number in `numbers` (default: its position)."""
+    object is named by `names` (default: `object N`, N its position)."""
     objects = []
     raw = list(raw_objects)
     checked = checked_polygons([polygon for _, polygon, _, _ in raw])
     for index, (label, polygon, difficult, line) in enumerate(raw):
-        what = f"object {index if numbers is None else numbers[index]}"
+        what = f"object {index}" if names is None else names[index]
         canonical = context.classes.match(label, source, line, what, result.skipped)
         if canonical is None:
             continue

@@ -122,17 +122,17 @@ class XMLFormat:
     parse_object: Callable[[ET.Element], RawObject]
     default_classes: str
 
-    def objects(self, root: ET.Element, source: str, skipped: list[Skipped]) -> tuple[list[RawObject], list[int]]:
-        """Every object that parses, and its number among the file's objects; each one that does not is reported
-        as `object N` and left out."""
-        objects, numbers = [], []
+    def objects(self, root: ET.Element, source: str, skipped: list[Skipped]) -> tuple[list[RawObject], list[str]]:
+        """Every object that parses, and its name `object N` (N its place among the file's objects); each one that
+        does not is reported under that name and left out."""
+        objects, names = [], []
         for index, obj in enumerate(root.iter(self.object_tag)):
             try:
                 objects.append(self.parse_object(obj))
-                numbers.append(index)
+                names.append(f"object {index}")
             except XMLFieldError as error:
                 skipped.append(Skipped(source, None, f"object {index}: {error}"))
-        return objects, numbers
+        return objects, names
 
     def prepare(
         self,
@@ -174,8 +174,8 @@ class XMLFormat:
         expected = context.images.expected(filename)
         image = image_ref(found, source, None, result.skipped, annotated, context.check_images, filename, expected)
         if image is not None:
-            raw, numbers = self.objects(root, source, result.skipped)
-            detection_record(context, Path(filename).stem, image, raw, source, result, numbers=numbers)
+            raw, names = self.objects(root, source, result.skipped)
+            detection_record(context, Path(filename).stem, image, raw, source, result, names=names)
         return result
 
     def reader(self, description: str) -> Reader:
