@@ -162,3 +162,24 @@ def test_the_next_conversion_removes_the_staging_folder_of_a_killed_one(dataset:
     assert remaining == {live.name, elsewhere.name, unowned_new.name, not_ours.name}
     assert not left.exists() and not unowned_old.exists()
     assert verify_records_file(dataset / "records.jsonl") == 12
+
+
+def test_staging_folders_of_other_hosts_are_removed_on_request_once_idle(dataset: Path) -> None:
+    other = {"host": socket.gethostname() + "-other", "pid": 1}
+    idle = _staging(dataset, ".staging-idle0000", other)
+    (idle / "records.jsonl").write_text("{}\n")
+    old = time.time() - 7200
+    for path in (idle / "records.jsonl", idle / "owner.json", idle):
+        os.utime(path, (old, old))
+    busy = _staging(dataset, ".staging-busy0000", other, age_s=7200)
+    (busy / "records.jsonl").write_text("{}\n")  # written just now: that conversion is still writing
+
+    stats = CliRunner().invoke(main, ["stats", str(dataset)])
+    assert f"{idle.name} (pid 1 on {other['host']}, another host; once that conversion has ended" in stats.output
+    kept = CliRunner().invoke(main, ["clean-staging", str(dataset)])
+    assert kept.exit_code == 0 and idle.exists() and busy.exists(), kept.output
+    result = CliRunner().invoke(main, ["clean-staging", str(dataset), "--other-hosts", "--idle-minutes", "60"])
+    assert result.exit_code == 0, result.output
+    assert not idle.exists() and busy.exists()
+    assert result.output.splitlines()[0] == f"removed {idle.name} (pid 1 on {other['host']})"
+    assert result.output.splitlines()[1].startswith(f"kept {busy.name} ")

@@ -22,6 +22,7 @@ from rs_data.dataset import RecordStore
 from rs_data.readers import READERS
 from rs_data.render import RenderConfig, render
 from rs_data.split import SplitConfig
+from rs_data.staging import remove_stale, staging_folders
 from rs_data.stats import dataset_stats, stats_markdown
 
 
@@ -160,6 +161,25 @@ def stats_command(
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     click.echo(json.dumps(stats, indent=2) if as_json else stats_markdown(stats))
+
+
+@main.command("clean-staging")
+@click.argument("out_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--other-hosts", is_flag=True, help="Also remove folders of conversions on other hosts once idle.")
+@click.option(
+    "--idle-minutes",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="With --other-hosts: how long nothing in such a folder may have changed.",
+)
+def clean_staging_command(out_dir: str, other_hosts: bool, idle_minutes: float) -> None:
+    """Remove the staging folders that conversions into OUT_DIR left behind (never one still being written)."""
+    removed = remove_stale(Path(out_dir), idle_minutes * 60 if other_hosts else None)
+    for folder in removed:
+        click.echo(f"removed {folder.path.name} ({folder.owner})")
+    for folder in staging_folders(Path(out_dir)):
+        click.echo(f"kept {folder.describe()}")
 
 
 @main.command("show")

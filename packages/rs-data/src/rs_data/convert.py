@@ -120,7 +120,7 @@ def convert(
     context, units = reader.units(src, **(options or {}))
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in remove_stale(out_dir):
-        log.warning("removed %s, left by a conversion that stopped", stale.describe())
+        log.warning("removed %s (%s), left by a conversion that stopped", stale.path.name, stale.owner)
     staging = create_staging(out_dir)
     try:
         if split is None:

@@ -2,8 +2,10 @@
 owner (`host`, `pid`) in `owner.json`.
 
 A folder is stale when its owner is gone: on this host, no process has its pid; a folder without a readable owner
-(killed before it was written) is stale a minute after it was made. A folder owned on another host is never taken
-for stale. Only folders named by this pattern are ever looked at or removed.
+(killed before it was written) is stale a minute after it was made. Whether an owner on another host still runs
+cannot be told from here: such a folder is removed only on request (`rs-data clean-staging --other-hosts`), and only
+when nothing in it has changed for a while (a running conversion keeps writing into it). Only folders named by this
+pattern are ever looked at or removed.
 """
 
 from __future__ import annotations
@@ -35,10 +37,22 @@ class StagingFolder:
     host: str | None
     live: bool
 
+    @property
+    def foreign(self) -> bool:
+        """Owned by a process of another host (its liveness unknown here)."""
+        return self.host is not None and self.host != socket.gethostname()
+
+    @property
+    def owner(self) -> str:
+        return f"pid {self.pid} on {self.host}" if self.pid is not None else "no owner recorded"
+
     def describe(self) -> str:
-        owner = f"pid {self.pid} on {self.host}" if self.pid is not None else "no owner recorded"
-        state = "still running" if self.live else "stopped; the next convert into this folder removes it"
-        return f"{self.path.name} ({owner}, {state})"
+        """Its name, owner and what becomes of it."""
+        if self.foreign:
+            state = "another host; once that conversion has ended, `rs-data clean-staging --other-hosts` removes it"
+        else:
+            state = "still running" if self.live else "stopped; the next convert into this folder removes it"
+        return f"{self.path.name} ({self.owner}, {state})"
 
 
 def create_staging(out_dir: Path) -> Path:
@@ -75,6 +89,12 @@ def _inspect(path: Path) -> StagingFolder:
     return StagingFolder(path, pid, host, live)
 
 
+def idle_seconds(path: Path) -> float:
+    """Seconds since anything in the folder `path` (itself included) last changed."""
+    newest = max((p.stat().st_mtime for p in [path, *path.rglob("*")]), default=0.0)
+    return time.time() - newest
+
+
 def staging_folders(out_dir: Path) -> list[StagingFolder]:
     """The staging folders inside `out_dir` (none when it is not a directory), by name."""
     if not out_dir.is_dir():
@@ -82,9 +102,16 @@ def staging_folders(out_dir: Path) -> list[StagingFolder]:
     return [_inspect(p) for p in sorted(out_dir.iterdir()) if _NAME.fullmatch(p.name) and p.is_dir()]
 
 
-def remove_stale(out_dir: Path) -> list[StagingFolder]:
-    """Remove the stale staging folders inside `out_dir`; returns what was removed."""
-    stale = [folder for folder in staging_folders(out_dir) if not folder.live]
+def remove_stale(out_dir: Path, other_hosts_idle_s: float | None = None) -> list[StagingFolder]:
+    """Remove the stale staging folders inside `out_dir`, and with `other_hosts_idle_s` also those of other hosts
+    in which nothing changed for that many seconds; returns what was removed."""
+
+    def removable(folder: StagingFolder) -> bool:
+        if folder.foreign:
+            return other_hosts_idle_s is not None and idle_seconds(folder.path) >= other_hosts_idle_s
+        return not folder.live
+
+    stale = [folder for folder in staging_folders(out_dir) if removable(folder)]
     for folder in stale:
         shutil.rmtree(folder.path, ignore_errors=True)
     return stale
