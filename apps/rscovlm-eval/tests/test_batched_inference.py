@@ -3,6 +3,7 @@ request is the error of its own sample alone, and the tiny model answers the sam
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,35 @@ def test_finished_chains_hand_their_slot_to_the_next_sample(chains, qwen25_folde
     # chains of 1, 2, 3, 1, 2, 3, 1 rounds in 3 slots; batches of 3 waiting for their slowest chain would make
     # [3, 2, 1, 3, 2, 1, 1]
     assert pooled_model.sizes == [3, 3, 3, 3, 1]
+
+
+def test_the_next_chains_images_are_read_while_the_model_generates(
+    chains, qwen25_folder, tmp_path, make_config, monkeypatch
+):
+    import rs_zoom.chain
+
+    opened: list[str] = []
+    real_open = rs_zoom.chain.open_source
+    monkeypatch.setattr(rs_zoom.chain, "open_source", lambda path: opened.append(Path(path).name) or real_open(path))
+
+    class ReadsAhead(Scripted):
+        """Its first call waits (up to 10 s) for the images of 6 samples to be opened, and notes which were."""
+
+        read_during_first_call: list[str] | None = None
+
+        def __call__(self, conversations: list[list[dict]]) -> list[str]:
+            if self.read_during_first_call is None:
+                deadline = time.monotonic() + 10
+                while len(opened) < 6 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                self.read_during_first_call = list(opened)
+            return super().__call__(conversations)
+
+    model = ReadsAhead()
+    pooled = _predict(chains, model, _config(make_config, qwen25_folder, tmp_path, 3), tmp_path, zoom=True)
+    assert model.read_during_first_call == [f"uhr_vqa_{i}.png" for i in range(6)]  # 3 running, 3 read ahead
+    alone = _predict(chains, Scripted(), _config(make_config, qwen25_folder, tmp_path, 1), tmp_path, zoom=True)
+    assert pooled == alone
 
 
 def test_a_refused_request_fails_its_own_chain_alone(chains, qwen25_folder, tmp_path, make_config):

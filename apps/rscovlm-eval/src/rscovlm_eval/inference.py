@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from typing import Any
 
@@ -19,7 +21,7 @@ from rs_data import Record
 from rs_data.render import RenderedSample, prompt_messages, render
 from rs_detect_eval import BoxType
 from rs_resolution import ImageReadError
-from rs_zoom.chain import ChainPool, ChainResult
+from rs_zoom.chain import ChainPool, ChainResult, PreparedChain
 from tqdm import tqdm
 
 from rscovlm_eval.backends import GenerateFn, RequestError
@@ -97,7 +99,8 @@ def infer_benchmark(
     before every prompt; `templates` are the benchmark's own prompt templates.
 
     Plain prompts go `generation.batch_size` at a time; Zoom-in Chains run `generation.batch_size` at once, and the
-    slot of a finished chain goes to the next sample at once.
+    slot of a finished chain goes to the next sample at once. The next `generation.batch_size` chains' images are
+    read (and their overviews made) in a background thread while the running chains wait for the model.
     """
     with tqdm(total=len(records), desc=label, unit="sample", disable=not config.progress) as bar:
 
@@ -178,25 +181,42 @@ def _infer_chains(
     prompts: Iterator[Prompt], store: Store, get_generate: Callable[[], GenerateFn], config: EvalConfig, spec: ModelSpec
 ) -> None:
     """A pool of `batch_size` running chains; each round generates for all of them, and every chain that finishes
-    (or whose request failed) is stored and replaced by the next sample's chain."""
+    (or whose request failed) is stored and replaced by the next sample's chain, prepared ahead."""
+    size = config.generation.batch_size
     running: dict[str, Prompt] = {}
-    with ChainPool(config.zoom.max_rounds, spec.policy, spec.convention) as pool:
+    ahead: deque[tuple[Prompt, Future[PreparedChain]]] = deque()
+    with ChainPool(config.zoom.max_rounds, spec.policy, spec.convention) as pool, ThreadPoolExecutor(1) as reader:
         while True:
-            while len(pool) < config.generation.batch_size and (prompt := next(prompts, None)) is not None:
+            while len(pool) < size and (ahead or _read_ahead(ahead, prompts, pool, reader, size)):
+                prompt, prepared = ahead.popleft()
                 try:
-                    pool.add(prompt[0].id, zoom_item(prompt[1]))
+                    pool.start(prompt[0].id, prepared.result())
                 except _SAMPLE_ERRORS as error:
                     store(*prompt, _unreadable(error))
                     continue
                 running[prompt[0].id] = prompt
             if not pool:
                 return
+            _read_ahead(ahead, prompts, pool, reader, size)  # read while the model works
             keys, conversations = zip(*pool.pending(), strict=True)
             replies = _replies(stripped(get_generate()), list(conversations))
             for key, reply in zip(keys, replies, strict=True):
                 outcome = _advance(pool, key, reply)
                 if outcome is not None:
                     store(*running.pop(key), outcome)
+
+
+def _read_ahead(
+    ahead: deque[tuple[Prompt, Future[PreparedChain]]],
+    prompts: Iterator[Prompt],
+    pool: ChainPool,
+    reader: ThreadPoolExecutor,
+    size: int,
+) -> bool:
+    """Queue the preparation of the next prompts' chains until `size` are ahead; whether any is ahead."""
+    while len(ahead) < size and (prompt := next(prompts, None)) is not None:
+        ahead.append((prompt, reader.submit(pool.prepare, zoom_item(prompt[1]))))
+    return bool(ahead)
 
 
 def _advance(pool: ChainPool, key: str, reply: str | Exception) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ the bare question on the overview, and `ChainResult.status` records which.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -110,38 +111,43 @@ def _user(image: Image.Image, text: str) -> dict[str, Any]:
 
 class _SourcePool:
     """The sources of one `run_chains` call: chains on the same file share one (decoded at most once), and it is
-    closed when the last of them finishes. Sources and PIL images passed in are used as they are and left open."""
+    closed when the last of them finishes. Sources and PIL images passed in are used as they are and left open.
+    Safe to use from several threads (chains may be prepared in one while others run)."""
 
     def __init__(self) -> None:
         self._sources: dict[Path, ImageSource] = {}
         self._users: Counter[Path] = Counter()
+        self._lock = threading.RLock()
 
     def acquire(self, image: str | Path | Image.Image | ImageSource) -> tuple[ImageSource, Path | None]:
         if not isinstance(image, str | Path):
             return open_source(image), None
         key = Path(image).resolve()
-        if key not in self._sources:
-            self._sources[key] = open_source(key)
-        self._users[key] += 1
-        return self._sources[key], key
+        with self._lock:
+            if key not in self._sources:
+                self._sources[key] = open_source(key)
+            self._users[key] += 1
+            return self._sources[key], key
 
     def release(self, key: Path | None) -> None:
         if key is None:
             return
-        self._users[key] -= 1
-        if self._users[key] == 0:
-            self._sources.pop(key).close()
+        with self._lock:
+            self._users[key] -= 1
+            if self._users[key] == 0:
+                self._sources.pop(key).close()
 
     def close(self) -> None:
         """Close every source still open (after an error)."""
-        while self._sources:
-            self._sources.popitem()[1].close()
+        with self._lock:
+            while self._sources:
+                self._sources.popitem()[1].close()
 
 
-class _Chain:
-    """The state of one running chain."""
+class PreparedChain:
+    """A chain whose image is open and whose overview is made, not yet running (see `ChainPool.prepare`)."""
 
-    def __init__(self, item: ChainItem, settings: _Settings, pool: _SourcePool):
+    def __init__(self, item: ChainItem, settings: _Settings, pool: _SourcePool) -> None:
         self.settings = settings
         self.question = item.question
         self.pool = pool
@@ -223,7 +229,8 @@ class ChainPool:
     keeps the pool full by adding a chain whenever one finishes.
 
     Chains on the same file share one source, decoded at most once while any of them runs; `close` (or leaving the
-    `with` block) closes every source still open.
+    `with` block) closes every source still open. `prepare` (the image reading and the overview) may run in another
+    thread while the pool's chains wait for `generate`; `start` then puts the prepared chain in the pool.
     """
 
     def __init__(
@@ -237,17 +244,27 @@ class ChainPool:
             raise ValueError(f"max_rounds must be >= 0, got {max_rounds}")
         self._settings = _Settings(max_rounds, policy or ResolutionPolicy(), convention, crop_policy or CropPolicy())
         self._sources = _SourcePool()
-        self._chains: dict[Hashable, _Chain] = {}
+        self._chains: dict[Hashable, PreparedChain] = {}
 
     def __len__(self) -> int:
         return len(self._chains)
 
-    def add(self, key: Hashable, item: ChainItem | tuple[Any, str]) -> None:
-        """Start a chain under `key` (unique among the running chains)."""
+    def prepare(self, item: ChainItem | tuple[Any, str]) -> PreparedChain:
+        """Open the item's image and make its overview (thread-safe); a chain never started is closed with the pool
+        (or by its `abandon`)."""
+        return PreparedChain(item if isinstance(item, ChainItem) else ChainItem(*item), self._settings, self._sources)
+
+    def start(self, key: Hashable, chain: PreparedChain) -> None:
+        """Run a prepared chain under `key` (unique among the running chains)."""
         if key in self._chains:
             raise ValueError(f"a chain {key!r} is already running")
-        chain = _Chain(item if isinstance(item, ChainItem) else ChainItem(*item), self._settings, self._sources)
         self._chains[key] = chain
+
+    def add(self, key: Hashable, item: ChainItem | tuple[Any, str]) -> None:
+        """Prepare and start a chain under `key` (unique among the running chains)."""
+        if key in self._chains:
+            raise ValueError(f"a chain {key!r} is already running")
+        self.start(key, self.prepare(item))
 
     def pending(self) -> list[tuple[Hashable, Conversation]]:
         """The conversation each running chain waits a reply to, in the order the chains were added."""
