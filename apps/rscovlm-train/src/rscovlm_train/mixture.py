@@ -12,7 +12,7 @@ from rs_data.dataset import UnusableRecordError
 from rs_data.mixing import DatasetEntry, Mixture
 from rs_data.render import RenderConfig
 from rs_resolution import ResolutionPolicy, visual_tokens
-from rs_zoom import is_visual_cot, visual_cot_chain
+from rs_zoom import as_zoom_chain, is_visual_cot
 from rscovlm_eval.data import load_benchmark_records
 
 from rscovlm_train.config import ConfigError, DataSection, TrainConfig
@@ -93,18 +93,19 @@ class ZoomCount:
 
 
 def prepared(records: list[Record], render: RenderConfig, examples: int = 2) -> tuple[list[Record], ZoomCount | None]:
-    """The records as training prepares them (`rscovlm_train.data.mixture_dataset`: visual-cot records as chains
-    made by `rs_zoom.visual_cot_chain`; a refused one as it is, since training draws it, then skips it) and, when
-    there are visual-cot records, how they train."""
+    """The records as training prepares them (`rs_zoom.as_zoom_chain`, as `rscovlm_train.data.mixture_dataset` does;
+    a refused one as it is, since training draws it, then skips it) and, when there are visual-cot records, how they
+    train."""
     out, chains, plain, problems = [], 0, 0, []
     for record in records:
-        if is_visual_cot(record):
-            try:
-                record = visual_cot_chain(record, render.convention)
-            except UnusableRecordError as error:
-                problems.append(str(error))
-            else:
-                chains, plain = (chains + 1, plain) if len(record.images) > 1 else (chains, plain + 1)
+        visual_cot = is_visual_cot(record)
+        try:
+            record = as_zoom_chain(record, render)
+        except UnusableRecordError as error:
+            problems.append(str(error))
+        else:
+            chains += visual_cot and len(record.images) > 1
+            plain += visual_cot and len(record.images) == 1
         out.append(record)
     if not chains + plain + len(problems):
         return out, None
