@@ -46,3 +46,19 @@ def test_eurosat_and_rsitmd(tmp_path):
         "an airport with a terminal .",
     ]
     assert BENCHMARKS["rsitmd"].metric == "captioning" and BENCHMARKS["eurosat"].metric == "classification"
+
+
+def test_a_record_showing_a_window_of_its_image_is_left_out_with_the_reason(tmp_path):
+    from rs_data import ImageRef, Record, VQAAnnotation, write_records
+
+    def question(name: str, window: tuple[int, int, int, int] | None) -> Record:
+        image = ImageRef(path=str(tmp_path / "scene.png"), width=40, height=30, window=window)
+        annotation = VQAAnnotation(question="What is it?", answer="a ship")
+        return Record(id=name, dataset="lrs_vqa", task="uhr_vqa", images=[image], annotation=annotation)
+
+    write_records(tmp_path / "questions.jsonl", [question("whole", None), question("window", (10, 10, 50, 40))])
+    bench = {"name": "lrs-vqa", "data": "questions.jsonl", "format": "records"}
+    config = load_config({"model": "m", "data_root": str(tmp_path), "benchmarks": [bench]})
+    records, skipped = load_benchmark_records(config.benchmarks[0], config)
+    assert [r.id for r in records] == ["whole"]
+    assert [s.reason for s in skipped] == ["window: benchmarks show whole images, not a window"]

@@ -6,8 +6,9 @@ import pickle
 from pathlib import Path
 
 import pytest
-from rs_data import write_records
-from rs_data.dataset import MixtureDataset, RecordStore
+from rs_data import Record, write_records
+from rs_data.dataset import MixtureDataset, RecordStore, UnusableRecordError
+from rs_data.lengths import cache_key, epoch_lengths
 from rs_data.mixing import Mixture
 from rs_data.readers import READERS
 from rs_data.render import RenderConfig
@@ -80,3 +81,24 @@ def test_torch_dataloader_with_workers(mixture: Mixture) -> None:
     samples = list(loader)
     assert len(samples) == 7
     assert all(s.images[0].size == s.frames[0].resized_size for s in samples)
+
+
+def capitals_but_rural(record: Record, config: RenderConfig) -> Record:
+    """A prepare step for the test: answers in capitals, the "rural" question refused."""
+    if record.annotation.answer == "rural":
+        raise UnusableRecordError(f"{record.id}: refused")
+    answer = record.annotation.answer.upper()
+    return record.model_copy(update={"annotation": record.annotation.model_copy(update={"answer": answer})})
+
+
+def test_a_prepare_step_turns_records_into_what_is_rendered(mixture: Mixture, tmp_path: Path) -> None:
+    rsvqa = Mixture.from_spec("rsvqa", {"rsvqa": mixture.datasets[1].path})
+    policy = ResolutionPolicy(max_pixels=256 * 256)
+    dataset = pickle.loads(pickle.dumps(MixtureDataset.from_mixture(rsvqa, policy, prepare=capitals_but_rural)))
+    assert dataset[0].answer == "YES" and dataset.record(0).annotation.answer == "yes"
+    with pytest.raises(UnusableRecordError, match="refused"):
+        dataset[2]
+    lengths = epoch_lengths(dataset, 0, [0, 1, 2], lambda messages: len(str(messages)), "chars", tmp_path)
+    assert lengths[0] > 0 and lengths[2] == 0  # a refused record costs nothing: training skips it
+    plain = MixtureDataset.from_mixture(rsvqa, policy)
+    assert cache_key(plain, 0, [0], "chars") != cache_key(dataset, 0, [0], "chars")

@@ -19,7 +19,7 @@ from rs_data import (
 from rs_data.readers import READERS
 from rs_data.render import RenderConfig, RenderOverride, prompt_messages, render
 from rs_detect_eval import parse_objects
-from rs_resolution import ResolutionPolicy, canonical_poly, obb_to_poly, poly_to_hbb
+from rs_resolution import ResolutionPolicy, canonical_poly, load_image, obb_to_poly, poly_to_hbb, resize_image
 
 POLICY = ResolutionPolicy()
 CONVENTIONS = ["absolute", "relative1000"]
@@ -291,3 +291,21 @@ def test_a_box_marker_in_a_text_only_record_is_a_named_error() -> None:
     record = Record(id="words", dataset="synthetic", task="instruction", images=[], messages=messages)
     with pytest.raises(ValueError, match=r"record words: messages\[1\]\.content\[0\] has a <poly> marker"):
         render(record, ResolutionPolicy(), RenderConfig(), np.random.default_rng(0))
+
+
+def test_a_windowed_image_is_shown_and_loaded_as_its_window(data_dir: Path) -> None:
+    record = READERS["dota"](data_dir / "dota").records[0]
+    path = record.images[0].path
+    crop = ImageRef(path=path, width=120, height=90, window=(200, 100, 320, 190))
+    windowed = Record(
+        id="w", dataset="d", task="vqa", images=[crop], annotation=VQAAnnotation(question="q", answer="a")
+    )
+    sample = render(windowed, POLICY, RenderConfig(), np.random.default_rng(0), load_images=True)
+    part = sample.messages[0]["content"][0]
+    assert part["image"] == path and part["window"] == [200, 100, 320, 190]
+    frame = sample.frames[0]
+    assert (frame.width, frame.height) == (120, 90)
+    expected = resize_image(load_image(path).crop((200, 100, 320, 190)), frame.resized_height, frame.resized_width)
+    assert np.array_equal(np.asarray(sample.images[0]), np.asarray(expected))
+    whole = render(record, POLICY, RenderConfig(), np.random.default_rng(0))
+    assert "window" not in whole.messages[0]["content"][0]

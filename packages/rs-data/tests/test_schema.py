@@ -119,3 +119,26 @@ def test_invalid_line_names_file_and_line(tmp_path: Path) -> None:
     path.write_text(good + "\n" + json.dumps({"id": "y"}) + "\n")
     with pytest.raises(RecordFileError, match=r"bad\.jsonl:2"):
         list(read_records(path))
+
+
+def test_an_image_reference_may_name_a_window_of_its_file(tmp_path: Path) -> None:
+    crop = ImageRef(path=str(tmp_path / "scene.png"), width=30, height=20, window=(100, 50, 130, 70))
+    record = _detection().model_copy(
+        update={"images": [crop, ImageRef(path=str(tmp_path / "P1.png"), width=20, height=30)]}
+    )
+    write_records(tmp_path / "records.jsonl", [record])
+    stored = json.loads((tmp_path / "records.jsonl").read_text())["images"]
+    assert stored == [
+        {"path": "scene.png", "width": 30, "height": 20, "window": [100, 50, 130, 70]},
+        {"path": "P1.png", "width": 20, "height": 30},  # no window: no key
+    ]
+    assert next(read_records(tmp_path / "records.jsonl")).images[0].window == (100, 50, 130, 70)
+
+
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [((5, 0, 5, 10), "needs 0 <= x0 < x1"), ((-1, 0, 4, 10), "needs 0 <= x0"), ((0, 0, 4, 10), "is not 5x10")],
+)
+def test_a_window_must_be_non_empty_and_of_the_references_size(window: tuple, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        ImageRef(path="a.png", width=5, height=10, window=window)

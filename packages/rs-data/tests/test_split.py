@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from rs_data.readers import READERS
-from rs_data.schema import Record
+from rs_data.schema import ImageRef, Record
 from rs_data.split import (
     SplitConfig,
     devkit_cut,
@@ -147,3 +147,23 @@ def test_empty_patch_policy_is_seeded(tmp_path: Path, dota: Record) -> None:
 def test_gap_must_be_smaller_than_size() -> None:
     with pytest.raises(ValueError, match="gap"):
         SplitConfig(size=100, gap=100)
+
+
+def test_a_windowed_record_is_split_from_its_window_of_the_file(dota: Record, tmp_path: Path) -> None:
+    x0, y0 = 100, 60
+    shift = np.tile([x0, y0], 4)
+    objects = [
+        o.model_copy(update={"polygon": (np.array(o.polygon) - shift).tolist()}) for o in dota.annotation.objects
+    ]
+    image = ImageRef(path=dota.images[0].path, width=500, height=400, window=(x0, y0, x0 + 500, y0 + 400))
+    annotation = dota.annotation.model_copy(update={"objects": objects})
+    windowed = dota.model_copy(update={"images": [image], "annotation": annotation})
+    source = np.asarray(Image.open(dota.images[0].path).convert("RGB"))
+    patches = split_record(SplitConfig(style="devkit", size=256, gap=56), tmp_path, windowed).records
+    assert patches
+    for record in patches:
+        left, up = record.meta["left"], record.meta["up"]
+        crop = source[y0 + up : y0 + min(up + 256, 400), x0 + left : x0 + min(left + 256, 500)]
+        np.testing.assert_array_equal(
+            np.asarray(Image.open(record.images[0].path))[: crop.shape[0], : crop.shape[1]], crop
+        )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tifffile
 from PIL import Image
-from rs_resolution import ImageReadError, load_image, read_image_size, resize_image
+from rs_resolution import ImageReadError, WindowOutsideImageError, load_image, read_image_size, resize_image
 
 DATA = Path(__file__).parent / "data"
 
@@ -130,3 +130,25 @@ def test_images_beyond_pillows_size_limit_are_read(monkeypatch: pytest.MonkeyPat
     assert read_image_size(DATA / "dior_00001.jpg") == (800, 800)
     assert load_image(DATA / "dior_00001.jpg").size == (800, 800)
     assert Image.MAX_IMAGE_PIXELS == 1000  # the limit is restored afterwards
+
+
+def test_a_window_is_cut_from_the_decoded_image(tmp_path: Path) -> None:
+    whole = load_image(DATA / "dior_00001.jpg")
+    cut = load_image(DATA / "dior_00001.jpg", window=(100, 40, 350, 90))
+    assert cut.size == (250, 50)
+    assert np.array_equal(np.asarray(cut), np.asarray(whole)[40:90, 100:350])
+    # a 16-bit band is stretched over the whole image, then cut: the window shows the overview's grey levels
+    band = np.arange(24, dtype=np.uint16).reshape(4, 6) * 1000
+    tifffile.imwrite(tmp_path / "band.tif", band)
+    assert np.array_equal(
+        np.asarray(load_image(tmp_path / "band.tif", window=(2, 1, 5, 3))),
+        np.asarray(load_image(tmp_path / "band.tif"))[1:3, 2:5],
+    )
+
+
+@pytest.mark.parametrize("window", [(700, 0, 801, 10), (-1, 0, 10, 10), (10, 10, 10, 20)])
+def test_a_window_outside_the_image_names_file_and_window(window: tuple[int, int, int, int]) -> None:
+    named = r"dior_00001\.jpg: window \[.*\] is empty or outside the 800x800 image"
+    with pytest.raises(WindowOutsideImageError, match=named):
+        load_image(DATA / "dior_00001.jpg", window=window)
+    assert issubclass(WindowOutsideImageError, ImageReadError)

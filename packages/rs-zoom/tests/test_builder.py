@@ -14,15 +14,20 @@ import tifffile
 from click.testing import CliRunner
 from PIL import Image
 from rs_data import read_records
+from rs_data.readers import READERS
 from rs_data.render import RenderConfig, render
 from rs_resolution import ResolutionPolicy, from_model
 from rs_zoom import (
+    CROP_BOXES,
     ZOOM_INSTRUCTION,
     ZOOMED_PROMPT,
     BuildConfig,
+    CropBoxError,
     CropPolicy,
+    as_zoom_chain,
     build_zoom_dataset,
     parse_tool_call,
+    visual_cot_chain,
     write_pyramid,
 )
 from rs_zoom.cli import main
@@ -250,8 +255,10 @@ def test_real_sizes_for_a_few_rows(tmp_path, helpers):
         assert helpers.pixel_xy(crop) == (x0, y0) and crop.size == (x1 - x0, y1 - y0)
 
 
-def test_visual_cot_entries_are_cut_at_their_own_crop_boxes(lrs_vqa, tmp_path, helpers):
-    """Upstream's visual-CoT structure (bbox_info.crop_hbox) made from real rows: the crop is the box itself."""
+@pytest.fixture(scope="module")
+def visual_cot(lrs_vqa, tmp_path_factory):
+    """(entries file, images folder, rows by id): upstream's visual-CoT structure (bbox_info.crop_hbox) made from real
+    rows: a zoom question, a comparison with two boxes, a multiple-choice zoom question and a broken entry."""
     src, images = lrs_vqa
     rows = {row["question_id"]: row for row in map(json.loads, src.read_text().splitlines())}
     one, two = rows["GLH-Bridge_381"], rows["STAR_1999"]
@@ -272,8 +279,15 @@ def test_visual_cot_entries_are_cut_at_their_own_crop_boxes(lrs_vqa, tmp_path, h
         | {"question_id": "STAR_1999_mcq"},
         {"question_id": "broken", "image": one["image"], "question": "q", "answer": "a", "bbox_info": {}},
     ]
-    path = tmp_path / "visual_cot.json"
+    path = tmp_path_factory.mktemp("visual_cot") / "visual_cot.json"
     path.write_text(json.dumps(entries))
+    return path, images, rows
+
+
+def test_visual_cot_entries_are_cut_at_their_own_crop_boxes(visual_cot, tmp_path, helpers):
+    """The crop is the box itself."""
+    path, images, rows = visual_cot
+    one = rows["GLH-Bridge_381"]
     config = BuildConfig(source_format="visual-cot", variants=["open", "mc"], policy=POLICY)
     manifest = build_zoom_dataset(path, images, tmp_path / "out", config)
     records = {r.id: r for r in read_records(tmp_path / "out" / "records.jsonl")}
@@ -290,3 +304,49 @@ def test_visual_cot_entries_are_cut_at_their_own_crop_boxes(lrs_vqa, tmp_path, h
     assert len(records["STAR_1999"].images) == 1  # two crop boxes: a plain question
     mcq = records["STAR_1999_mcq"]
     assert mcq.messages[-1].content[0].text == "A" and "(B) sand" in mcq.messages[1].content[1].text
+
+
+def _shown(sample) -> list[tuple[str, list]]:
+    """Role and parts of a rendered conversation, image parts by their size only (the files differ)."""
+    return [
+        (
+            m["role"],
+            [(p["resized_width"], p["resized_height"]) if p["type"] == "image" else p["text"] for p in m["content"]],
+        )
+        for m in sample.messages
+    ]
+
+
+@pytest.mark.parametrize("convention", ["absolute", "relative1000"])
+def test_visual_cot_records_make_the_builders_chains_without_files(visual_cot, tmp_path, convention):
+    """`as_zoom_chain` on the reader's records renders what `rs-zoom build` wrote, pixel for pixel."""
+    path, images, _ = visual_cot
+    config = BuildConfig(source_format="visual-cot", policy=POLICY, convention=convention)
+    build_zoom_dataset(path, images, tmp_path / "out", config)
+    built = {r.id: r for r in read_records(tmp_path / "out" / "records.jsonl")}
+    render_config = RenderConfig(convention=convention)
+    read = READERS["visual-cot"](path, images=images).records
+    assert sorted(r.id for r in read) == sorted(built)
+    for record in read:
+        chain = as_zoom_chain(record, render_config)
+        ours = render(chain, POLICY, render_config, np.random.default_rng(0), load_images=True)
+        theirs = render(built[record.id], POLICY, render_config, np.random.default_rng(0), load_images=True)
+        assert _shown(ours) == _shown(theirs)
+        assert [np.asarray(i).tolist() for i in ours.images] == [np.asarray(i).tolist() for i in theirs.images]
+        assert {i.path for i in chain.images} == {record.images[0].path}  # the source itself, nothing written
+    assert as_zoom_chain(built["GLH-Bridge_381"], render_config) == built["GLH-Bridge_381"]  # a chain stays as it is
+
+
+def test_bad_crop_boxes_are_refused_by_name(visual_cot):
+    path, images, _ = visual_cot
+    record = next(r for r in READERS["visual-cot"](path, images=images).records if r.id == "GLH-Bridge_381")
+    width = record.images[0].width
+    for boxes, reason in [
+        ([[1, 2, 3]], "is not x1, y1, x2, y2"),
+        ("a box", "crop_hbox 'a box'"),
+        ([[width + 1, 0, width + 9, 9]], "lies outside"),
+        ([[10, 10, 11, 10 + 201]], "too thin"),
+    ]:
+        broken = record.model_copy(update={"meta": record.meta | {CROP_BOXES: boxes}})
+        with pytest.raises(CropBoxError, match=f"record GLH-Bridge_381: .*{reason}"):
+            visual_cot_chain(broken, "absolute")

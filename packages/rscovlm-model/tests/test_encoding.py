@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rscovlm_model.images as image_preparation
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from rs_resolution import ImageReadError, ResolutionPolicy, load_image, resize_image
+from rs_resolution import ImageReadError, ResolutionPolicy, WindowOutsideImageError, load_image, resize_image
 from rscovlm_model import IGNORE_INDEX, encode, prepare_images, truncate
 from rscovlm_model.encoding import assistant_mask, expand_image_pads, reply_spans
 
@@ -135,6 +136,21 @@ def test_images_follow_the_parts_size_or_the_policy(tiny) -> None:
     # the pixels are exactly rs-resolution's load + resize
     reference = resize_image(load_image(tiny.dota), 3 * f, 5 * f)
     assert np.array_equal(np.asarray(given[0]), np.asarray(reference))
+
+
+def test_a_windowed_part_shows_its_window_of_the_file(tiny, monkeypatch: pytest.MonkeyPatch) -> None:
+    f = tiny.factor
+    window = [40, 20, 130, 110]
+    part = {**tiny.image_part(str(tiny.dota), 2, 2), "window": window}
+    decodes = []
+    monkeypatch.setattr(image_preparation, "load_image", lambda path: decodes.append(path) or load_image(path))
+    whole, cut = prepare_images([{"role": "user", "content": [tiny.image_part(str(tiny.dota), 3, 5), part]}], f)
+    expected = Image.open(tiny.dota).convert("RGB").crop((40, 20, 130, 110)).resize((2 * f, 2 * f), Image.BICUBIC)
+    assert np.array_equal(np.asarray(cut), np.asarray(expected)) and whole.size == (5 * f, 3 * f)
+    assert decodes == [str(tiny.dota)]  # the file is decoded once for both parts
+    outside = {**part, "window": [100, 100, 179, 120]}  # the image is 178 x 139
+    with pytest.raises(WindowOutsideImageError, match=r"dota_P1888_178x139\.jpg: window \[100, 100, 179, 120\]"):
+        prepare_images([{"role": "user", "content": [outside]}], f)
 
 
 def test_bad_image_parts_get_errors_naming_the_part(tiny, tmp_path: Path) -> None:

@@ -45,7 +45,8 @@ def load_benchmark_records(bench: BenchmarkConfig, config: EvalConfig) -> tuple[
     """The benchmark's records of its task (in the reader's stable order) and the inputs left out with the reason.
 
     Records of other tasks (a VRSBench file holds captions, referring objects and QA) are not this benchmark's
-    and are dropped without a report.
+    and are dropped without a report. A record showing a window of an image file (`rs_data.ImageRef.window`) is
+    left out with the reason: the chain, the gallery and the few-shot examples read whole images.
     """
     registered = get_benchmark(bench.name)
     source = config.resolve(bench.source)
@@ -60,6 +61,8 @@ def load_benchmark_records(bench: BenchmarkConfig, config: EvalConfig) -> tuple[
             continue
         if record.annotation is None:
             skipped.append(Skipped(str(source), None, f"{record.id}: no annotation to score against"))
+        elif any(image.window is not None for image in record.images):
+            skipped.append(Skipped(str(source), None, f"{record.id}: benchmarks show whole images, not a window"))
         elif record.id in seen:
             skipped.append(Skipped(str(source), None, f"{record.id}: duplicate sample id"))
         else:

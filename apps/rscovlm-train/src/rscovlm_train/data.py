@@ -1,4 +1,5 @@
-"""The training data: rs-data's mixture, sampled by its `MixtureSampler`, rendered and tokenised per sample."""
+"""The training data: rs-data's mixture, sampled by its `MixtureSampler`, rendered and tokenised per sample;
+visual-cot records train as Zoom-in Chains made when they load (`mixture_dataset`)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ from functools import partial
 from typing import Any
 
 import torch
-from rs_data.dataset import MixtureDataset
+from rs_data.dataset import MixtureDataset, UnusableRecordError
 from rs_data.lengths import epoch_lengths
-from rs_data.mixing import MixtureSampler
+from rs_data.mixing import Mixture, MixtureSampler
 from rs_resolution import ImageReadError
+from rs_zoom import as_zoom_chain
 from rscovlm_model import PackedBatchSampler, encode, estimate_length
 from rscovlm_model.encoding import patch_factor
 
 from rscovlm_train.collate import TrainingItem
-from rscovlm_train.config import TrainConfig
+from rscovlm_train.config import DataSection, TrainConfig
 from rscovlm_train.mixture import resolved_mixture
 
 LENGTH_CACHE = "length_cache"  # under the output folder: the per-epoch sample lengths packing plans with
@@ -76,16 +78,31 @@ class EncodedMixture(torch.utils.data.Dataset):
         return self.names[self.mixture.locate(key)[0]]
 
     def __getitem__(self, key: tuple[int, ...]) -> TrainingItem:
-        """Key ``(epoch, index)``, or ``(epoch, index, pack)`` from the packed batch sampler."""
-        epoch, index, *pack = key
+        """Key ``(epoch, index)``, or ``(epoch, index, pack)`` from the packed batch sampler.
+
+        A record that cannot be used (a crop box that makes no chain, a corrupt or missing image, a window outside its
+        image) gives an item without encoding and with the reason: skipped, counted and reported by the trainer."""
+        epoch, index, *packs = key
+        pack, name = packs[0] if packs else 0, self.dataset_name(index)
         self.mixture.set_epoch(epoch)
-        sample = self.mixture[index]
-        origin = (sample.record_id, self.dataset_name(index), sample.task)
+        try:
+            sample = self.mixture[index]
+        except UnusableRecordError as error:
+            record = self.mixture.record(index)
+            return TrainingItem(None, record.id, name, record.task, problem=str(error), pack=pack)
+        origin = (sample.record_id, name, sample.task)
         try:
             encoded = encode(sample.messages, self.processor, max_length=self.max_length)
-        except ImageReadError as error:  # a corrupt or missing image: skipped, counted and reported by the trainer
-            return TrainingItem(None, *origin, problem=str(error), pack=pack[0] if pack else 0)
-        return TrainingItem(encoded, *origin, pack=pack[0] if pack else 0, clipped=tuple(sample.clipped))
+        except ImageReadError as error:
+            return TrainingItem(None, *origin, problem=str(error), pack=pack)
+        return TrainingItem(encoded, *origin, pack=pack, clipped=tuple(sample.clipped))
+
+
+def mixture_dataset(mixture: Mixture, data: DataSection) -> MixtureDataset:
+    """The mixture's records as training renders them; visual-cot records (rs-data's `visual-cot` reader) as
+    Zoom-in Chains in the render convention, their crop cut from the source image when loaded (`rs_zoom.as_zoom_chain`).
+    """
+    return MixtureDataset.from_mixture(mixture, data.resolution, data.render, prepare=as_zoom_chain)
 
 
 def build_sampling(
@@ -98,7 +115,7 @@ def build_sampling(
     text before any image is decoded (`rs_data.lengths`, cached under OUTPUT_DIR/length_cache).
     """
     mixture = resolved_mixture(config.data)
-    rendered = MixtureDataset.from_mixture(mixture, config.data.resolution, config.data.render)
+    rendered = mixture_dataset(mixture, config.data)
     dataset = EncodedMixture(rendered, [entry.name for entry in mixture.datasets], processor, config.data.max_length)
     if not config.data.packing:
         sampler = MixtureSampler(rendered.sizes, mixture, rank=rank, world_size=world_size, pad=True)
@@ -106,7 +123,7 @@ def build_sampling(
     order = MixtureSampler(rendered.sizes, mixture, world_size=1)
     lengths = partial(
         epoch_lengths,
-        MixtureDataset.from_mixture(mixture, config.data.resolution, config.data.render),
+        mixture_dataset(mixture, config.data),
         count=partial(estimate_length, processor=processor),
         counter_key=counter_key(processor),
         cache_dir=config.output.dir / LENGTH_CACHE,

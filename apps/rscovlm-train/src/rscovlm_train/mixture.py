@@ -8,8 +8,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 from rs_data import Record, RecordFileError, read_records
+from rs_data.dataset import UnusableRecordError
 from rs_data.mixing import DatasetEntry, Mixture
+from rs_data.render import RenderConfig
 from rs_resolution import ResolutionPolicy, visual_tokens
+from rs_zoom import as_zoom_chain, is_visual_cot
 from rscovlm_eval.data import load_benchmark_records
 
 from rscovlm_train.config import ConfigError, DataSection, TrainConfig
@@ -51,6 +54,7 @@ class DatasetSummary:
     visual_tokens: float
     render: str = ""
     images: ImageCheck | None = None
+    zoom: ZoomCount | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,44 @@ class ImageCheck:
         return f"{name}: {self.missing:,} image file(s) missing{scope}, e.g. {', '.join(self.examples)}"
 
 
+@dataclass(frozen=True)
+class ZoomCount:
+    """How the visual-cot records of a data set train: as Zoom-in Chains (one crop box), as plain questions (none or
+    several), or skipped for a crop box that makes no chain (with the first reasons)."""
+
+    chains: int
+    plain: int
+    skipped: int
+    examples: tuple[str, ...]
+
+    def line(self, name: str) -> str:
+        """The line `validate` reports for the data set `name`."""
+        text = f"{name}: {self.chains:,} as Zoom-in Chains, {self.plain:,} as plain questions"
+        if self.skipped:
+            text += f", {self.skipped:,} skipped (e.g. {'; '.join(self.examples)})"
+        return text
+
+
+def prepared(records: list[Record], render: RenderConfig, examples: int = 2) -> tuple[list[Record], ZoomCount | None]:
+    """The records as training prepares them (`rs_zoom.as_zoom_chain`, as `rscovlm_train.data.mixture_dataset` does;
+    a refused one as it is, since training draws it, then skips it) and, when there are visual-cot records, how they
+    train."""
+    out, chains, plain, problems = [], 0, 0, []
+    for record in records:
+        visual_cot = is_visual_cot(record)
+        try:
+            record = as_zoom_chain(record, render)
+        except UnusableRecordError as error:
+            problems.append(str(error))
+        else:
+            chains += visual_cot and len(record.images) > 1
+            plain += visual_cot and len(record.images) == 1
+        out.append(record)
+    if not chains + plain + len(problems):
+        return out, None
+    return out, ZoomCount(chains, plain, len(problems), tuple(problems[:examples]))
+
+
 def check_images(records: list[Record], sample: int | None = None, seed: int = 0, examples: int = 3) -> ImageCheck:
     """Look for every distinct image file of ``records`` (or a seeded random ``sample`` of them)."""
     paths = list(dict.fromkeys(image.path for record in records for image in record.images))
@@ -82,15 +124,18 @@ def check_images(records: list[Record], sample: int | None = None, seed: int = 0
 
 
 def summarize(data: DataSection, image_sample: int | None = None) -> list[DatasetSummary]:
-    """Read every records file in full (each line is validated), look for their image files (all, or a random
-    ``image_sample`` per data set) and plan one epoch; raises `ConfigError`."""
+    """Read every records file in full (each line is validated), prepare its records as training does (`prepared`),
+    look for their image files (all, or a random ``image_sample`` per data set) and plan one epoch; raises
+    `ConfigError`."""
     mixture = resolved_mixture(data)
-    loaded, problems = [], []
+    loaded, zooms, problems = [], [], []
     for index, entry in enumerate(mixture.datasets):
         records, problem = _read(entry)
         if problem:
             problems.append((f"data.mixture.datasets[{index}].path", problem))
+        records, zoom = prepared(records, data.render.merged(entry.render))
         loaded.append(records)
+        zooms.append(zoom)
     if problems:
         raise ConfigError(problems)
     try:
@@ -107,8 +152,9 @@ def summarize(data: DataSection, image_sample: int | None = None) -> list[Datase
             visual_tokens_per_sample(records, data.resolution),
             render_override(entry),
             check_images(records, image_sample, mixture.seed),
+            zoom,
         )
-        for entry, records, count in zip(mixture.datasets, loaded, counts, strict=True)
+        for entry, records, zoom, count in zip(mixture.datasets, loaded, zooms, counts, strict=True)
     ]
 
 

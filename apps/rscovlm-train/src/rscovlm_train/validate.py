@@ -92,6 +92,9 @@ def _mixture_table(datasets: list[DatasetSummary]) -> str:
     overrides = [f"{d.name:<28} {d.render}" for d in datasets if d.render]
     if overrides:
         rows += ["", "own render settings (over data.render):", *overrides]
+    zooms = [d.zoom.line(d.name) for d in datasets if d.zoom]
+    if zooms:
+        rows += ["", "visual-cot records (chains made when they load):", *zooms]
     return "\n".join(rows)
 
 

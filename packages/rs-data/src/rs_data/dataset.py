@@ -5,7 +5,7 @@ offsets, no open handles)."""
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,10 @@ from rs_data.integrity import check_digest, expected_digest, scan_records_file
 from rs_data.mixing import Mixture, MixtureSampler
 from rs_data.render import RenderConfig, RenderedSample, render
 from rs_data.schema import Record, RecordFileError, resolve_image_paths
+
+
+class UnusableRecordError(ValueError):
+    """A record that its dataset's `prepare` step refuses (the message says why); training skips and counts it."""
 
 
 class RecordStore:
@@ -48,7 +52,12 @@ class MixtureDataset:
     (seed, epoch, k), so workers and resumed runs produce the same conversation for the same key, and the copies of a
     repeated sample get their own render choices.
 
-    Each source renders with `config` merged with its mixture entry's `render` override (`configs[i]`)."""
+    Each source renders with `config` merged with its mixture entry's `render` override (`configs[i]`).
+
+    `prepare(record, config)`, when given, turns every record into the one rendered with its source's render config
+    (e.g. a Zoom-in Chain made from its crop box, in the config's coordinate convention) and raises
+    `UnusableRecordError` for one it cannot use. It is a module-level function: it pickles (data-loader workers) and
+    its qualified name keys length caches (`rs_data.lengths`)."""
 
     def __init__(
         self,
@@ -58,8 +67,10 @@ class MixtureDataset:
         seed: int = 42,
         load_images: bool = False,
         mixture: Mixture | None = None,
+        prepare: Callable[[Record, RenderConfig], Record] | None = None,
     ) -> None:
         self.sources = list(sources)
+        self.prepare = prepare
         self.mixture = mixture
         self.policy, self.config = policy, config or RenderConfig()
         if mixture is not None and len(mixture.datasets) != len(self.sources):
@@ -72,7 +83,12 @@ class MixtureDataset:
 
     @classmethod
     def from_mixture(
-        cls, mixture: Mixture, policy: ResolutionPolicy, config: RenderConfig | None = None, load_images: bool = False
+        cls,
+        mixture: Mixture,
+        policy: ResolutionPolicy,
+        config: RenderConfig | None = None,
+        load_images: bool = False,
+        prepare: Callable[[Record, RenderConfig], Record] | None = None,
     ) -> MixtureDataset:
         """Open every dataset's records file (`DatasetEntry.path`); entries with the same path share one store."""
         missing = [d.name for d in mixture.datasets if d.path is None]
@@ -80,7 +96,7 @@ class MixtureDataset:
             raise ValueError(f"mixture datasets without a records path: {missing}")
         paths = [str(d.path) for d in mixture.datasets]
         stores = {path: RecordStore(path) for path in dict.fromkeys(paths)}
-        return cls([stores[path] for path in paths], policy, config, mixture.seed, load_images, mixture)
+        return cls([stores[path] for path in paths], policy, config, mixture.seed, load_images, mixture, prepare)
 
     @property
     def sizes(self) -> list[int]:
@@ -106,11 +122,15 @@ class MixtureDataset:
         return source, index - self.offsets[source]
 
     def record(self, key: int) -> Record:
+        """The record of a sampler key as its file holds it (before `prepare`)."""
         source, index = self.locate(key)
         return self.sources[source][index]
 
     def __getitem__(self, key: int) -> RenderedSample:
+        """The sample of a sampler key; raises `UnusableRecordError` when `prepare` refuses its record."""
         source, index = self.locate(int(key))
         rng = np.random.default_rng([self.seed & 0xFFFFFFFF, self.epoch, int(key)])
         record = self.sources[source][index]
+        if self.prepare is not None:
+            record = self.prepare(record, self.configs[source])
         return render(record, self.policy, self.configs[source], rng, load_images=self.load_images)

@@ -17,14 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from rs_data.dataset import MixtureDataset
+from rs_data.dataset import MixtureDataset, UnusableRecordError
 
 Counter = Callable[[list[dict[str, Any]]], int]
 
 
 def cache_key(mixture: MixtureDataset, epoch: int, keys: Sequence[int], counter_key: str) -> str:
     """A digest of everything that decides the lengths: every records file (path, size, modification time), the
-    render settings of each source, the resolution policy, the seed, the epoch, the keys and the counter."""
+    render settings of each source, the `prepare` step, the resolution policy, the seed, the epoch, the keys and the
+    counter."""
     files = []
     for store in mixture.sources:
         path = Path(getattr(store, "path", ""))
@@ -33,6 +34,7 @@ def cache_key(mixture: MixtureDataset, epoch: int, keys: Sequence[int], counter_
     decided_by = {
         "records": files,
         "render": [config.model_dump(mode="json") for config in mixture.configs],
+        "prepare": None if mixture.prepare is None else f"{mixture.prepare.__module__}.{mixture.prepare.__qualname__}",
         "policy": mixture.policy.model_dump(mode="json"),
         "seed": mixture.seed,
         "epoch": epoch,
@@ -43,9 +45,17 @@ def cache_key(mixture: MixtureDataset, epoch: int, keys: Sequence[int], counter_
 
 
 def count_lengths(mixture: MixtureDataset, epoch: int, keys: Sequence[int], count: Counter) -> np.ndarray:
-    """Tokens of each key's sample as rendered in ``epoch`` (no image is read)."""
+    """Tokens of each key's sample as rendered in ``epoch`` (no image is read); 0 for a sample whose record the
+    mixture's `prepare` refuses (training skips it)."""
     mixture.set_epoch(epoch)
-    return np.asarray([count(mixture[int(key)].messages) for key in keys], dtype=np.int64)
+    return np.asarray([_length(mixture, int(key), count) for key in keys], dtype=np.int64)
+
+
+def _length(mixture: MixtureDataset, key: int, count: Counter) -> int:
+    try:
+        return count(mixture[key].messages)
+    except UnusableRecordError:
+        return 0
 
 
 def epoch_lengths(

@@ -136,12 +136,13 @@ def _text(text: str) -> dict[str, str]:
 
 
 def _image_part(record: Record, index: int, frame: ImageFrame) -> dict[str, Any]:
-    return {
-        "type": "image",
-        "image": record.images[index].path,
-        "resized_height": frame.resized_height,
-        "resized_width": frame.resized_width,
-    }
+    """The image part of `record.images[index]`; a windowed reference passes its `window` on (the pixels to cut from
+    the file before resizing, see `rscovlm_model.images`)."""
+    ref = record.images[index]
+    part = {"type": "image", "image": ref.path}
+    if ref.window is not None:
+        part["window"] = list(ref.window)
+    return part | {"resized_height": frame.resized_height, "resized_width": frame.resized_width}
 
 
 def _conversation(system: str | None, images: list[dict], prompt: str, answer: str) -> list[dict[str, Any]]:
@@ -181,9 +182,10 @@ def render(
 
 
 def prepare_images(record: Record, frames: list[ImageFrame]) -> list[Image.Image]:
-    """Decode each image of `record` and resize it to its frame's size (what the model sees)."""
+    """Decode each image of `record` (its window only, for a windowed reference) and resize it to its frame's size
+    (what the model sees)."""
     return [
-        resize_image(load_image(ref.path), frame.resized_height, frame.resized_width)
+        resize_image(load_image(ref.path, ref.window), frame.resized_height, frame.resized_width)
         for ref, frame in zip(record.images, frames, strict=True)
     ]
 

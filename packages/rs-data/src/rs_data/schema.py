@@ -21,7 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from rs_data.integrity import verify_records_file
 
@@ -50,11 +59,31 @@ class _Model(BaseModel):
 
 
 class ImageRef(_Model):
-    """An image file and its original size in pixels."""
+    """An image file and its original size in pixels; or, with `window` (``x0, y0, x1, y1`` in the file's pixels,
+    end exclusive), that window of the file, whose size `width` and `height` then are. A reference without a
+    window is written without the `window` key."""
 
     path: str
     width: int = Field(gt=0)
     height: int = Field(gt=0)
+    window: tuple[int, int, int, int] | None = None
+
+    @model_validator(mode="after")
+    def _window_size(self) -> ImageRef:
+        if self.window is not None:
+            x0, y0, x1, y1 = self.window
+            if x0 < 0 or y0 < 0 or x1 <= x0 or y1 <= y0:
+                raise ValueError(f"window {list(self.window)} needs 0 <= x0 < x1 and 0 <= y0 < y1")
+            if (x1 - x0, y1 - y0) != (self.width, self.height):
+                raise ValueError(f"window {list(self.window)} is not {self.width}x{self.height} (width x height)")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _window_when_set(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if self.window is None:
+            data.pop("window", None)
+        return data
 
 
 class TextPart(_Model):

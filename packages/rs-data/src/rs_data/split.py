@@ -35,7 +35,7 @@ import numpy as np
 import shapely
 import shapely.geometry
 from pydantic import BaseModel, ConfigDict, Field
-from rs_resolution import ImageReadError, load_image
+from rs_resolution import ImageReadError, check_window, load_image
 
 from rs_data.readers._common import ReadResult
 from rs_data.schema import DetectionAnnotation, ImageRef, ObjectAnn, Record, Skipped
@@ -228,9 +228,12 @@ def read_bgr(path: str | Path) -> np.ndarray:
 def split_record(config: SplitConfig, out_dir: Path, record: Record) -> ReadResult:
     """Cut one detection record into patch records, writing the patch images under `out_dir`."""
     result = ReadResult()
-    source = record.images[0].path
+    source, window = record.images[0].path, record.images[0].window
     try:
         bgr = read_bgr(source)
+        if window is not None:  # the record's pixels are that window of the file
+            check_window(window, (bgr.shape[1], bgr.shape[0]), source)
+            bgr = np.ascontiguousarray(bgr[window[1] : window[3], window[0] : window[2]])
     except ImageReadError as error:
         result.skipped.append(Skipped(source, None, f"cannot split: {error}"))
         return result

@@ -15,7 +15,16 @@ from rs_resolution.geometry import (
     poly_to_hbb,
     poly_to_obb,
 )
-from rs_resolution.image import ImageReadError, large_images_allowed, load_image, read_image_size, resize_image
+from rs_resolution.image import (
+    ImageReadError,
+    WindowOutsideImageError,
+    check_window,
+    cut_window,
+    large_images_allowed,
+    load_image,
+    read_image_size,
+    resize_image,
+)
 from rs_resolution.policy import PixelBudget, ResolutionPolicy
 from rs_resolution.resize import (
     IMAGE_FACTOR,
@@ -43,9 +52,12 @@ __all__ = [
     "PixelBudget",
     "ResizeConvention",
     "ResolutionPolicy",
+    "WindowOutsideImageError",
     "canonical_poly",
     "check_poly",
+    "check_window",
     "clip_poly",
+    "cut_window",
     "from_model",
     "grid_extent",
     "hbb_to_obb",

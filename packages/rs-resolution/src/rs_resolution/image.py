@@ -17,7 +17,7 @@ Rule for remote-sensing rasters (TIFF, read with tifffile, and 16-bit / 32-bit /
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,6 +40,10 @@ class ImageReadError(ValueError):
         super().__init__(f"{path}: {reason}")
         self.path = str(path)
         self.reason = reason
+
+
+class WindowOutsideImageError(ImageReadError):
+    """A pixel window that is empty or does not lie inside its image."""
 
 
 @contextmanager
@@ -87,19 +91,37 @@ def read_image_size(path: str | Path) -> tuple[int, int]:
         raise ImageReadError(p, f"cannot read image header ({error})") from error
 
 
-def load_image(path: str | Path) -> Image.Image:
-    """Decode an image file into an 8-bit RGB Pillow image by the rules of this module."""
+def load_image(path: str | Path, window: Sequence[int] | None = None) -> Image.Image:
+    """Decode an image file into an 8-bit RGB Pillow image by the rules of this module; with `window`
+    (``x0, y0, x1, y1``, end exclusive) only those pixels (`cut_window`)."""
     p = _existing(path)
     try:
         if _is_tiff(p):
-            return _tiff_to_rgb(p)
-        with large_images_allowed(), Image.open(p) as image:
-            image.load()
-            return _pillow_to_rgb(image)
+            image = _tiff_to_rgb(p)
+        else:
+            with large_images_allowed(), Image.open(p) as opened:
+                opened.load()
+                image = _pillow_to_rgb(opened)
     except ImageReadError:
         raise
     except _READ_ERRORS as error:
         raise ImageReadError(p, f"cannot decode image ({error})") from error
+    return image if window is None else cut_window(image, window, p)
+
+
+def check_window(window: Sequence[int], size: tuple[int, int], name: str | Path) -> None:
+    """Raise `WindowOutsideImageError` naming `name` unless ``x0, y0, x1, y1`` (end exclusive) is a non-empty window
+    inside an image of `size` (width, height)."""
+    x0, y0, x1, y1 = window
+    width, height = size
+    if not (0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height):
+        raise WindowOutsideImageError(name, f"window {list(window)} is empty or outside the {width}x{height} image")
+
+
+def cut_window(image: Image.Image, window: Sequence[int], name: str | Path) -> Image.Image:
+    """The pixels of `window` (``x0, y0, x1, y1``, end exclusive) of `image`, checked by `check_window`."""
+    check_window(window, image.size, name)
+    return image.crop(tuple(window))
 
 
 def resize_image(image: Image.Image, height: int, width: int) -> Image.Image:

@@ -20,12 +20,14 @@ from rs_zoom.protocol import (
     tool_system_prompt,
     zoom_question,
 )
+from rs_zoom.records import CROP_BOXES, CropBoxError, as_zoom_chain, chain_record, is_visual_cot, visual_cot_chain
 from rs_zoom.sources import DecodedSource, ImageSource, TiledTiffSource, open_source
 from rs_zoom.tiling import tile_image, write_pyramid
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CROP_BOXES",
     "TOOL_NAME",
     "TOOL_SYSTEM_PROMPT",
     "ZOOMED_PROMPT",
@@ -34,6 +36,7 @@ __all__ = [
     "ChainItem",
     "ChainResult",
     "ChainRound",
+    "CropBoxError",
     "CropPolicy",
     "DecodedSource",
     "ImageSource",
@@ -42,11 +45,14 @@ __all__ = [
     "TiledTiffSource",
     "ToolCallParse",
     "__version__",
+    "as_zoom_chain",
     "build_zoom_dataset",
+    "chain_record",
     "clamp_region",
     "crop_window",
     "format_tool_call",
     "image_part",
+    "is_visual_cot",
     "open_source",
     "parse_tool_call",
     "run_chain",
@@ -54,6 +60,7 @@ __all__ = [
     "tile_image",
     "tool_schema",
     "tool_system_prompt",
+    "visual_cot_chain",
     "write_pyramid",
     "zoom_question",
 ]

@@ -4,7 +4,8 @@ Rows are read by rs-data's `lrs-vqa` reader (evidence from `rbox`, else `hbox`; 
 row whose evidence is a single box, one zoom round: the overview and the question with the zoom instruction; the tool
 call naming the evidence's bounding box on the overview; the crop of that box (grown by the crop policy) cut from the
 original image; the answer. Rows without a single evidence box (counting, comparisons) become plain question-answer
-records on the overview.
+records on the overview. Each record is laid out by `rs_zoom.records.chain_record`, which also makes the chains of
+visual-cot records in memory (`visual_cot_chain`), so those train without a build.
 
 Output directory::
 
@@ -21,7 +22,6 @@ default, and the same convention as `BuildConfig.convention`, which words the to
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -30,9 +30,8 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from rs_data import ImagePart, ImageRef, Message, Record, Skipped, TextPart, write_records
-from rs_data.schema import poly_tag
-from rs_resolution import Convention, CropWindow, ImageFrame, ImageReadError, ResolutionPolicy, hbb_to_poly, poly_to_hbb
+from rs_data import ImageRef, Record, Skipped, write_records
+from rs_resolution import Convention, ImageFrame, ImageReadError, ResolutionPolicy, poly_to_hbb
 from tqdm import tqdm
 
 from rs_zoom.chain import TASK
@@ -46,7 +45,7 @@ from rs_zoom.lrs_vqa import (
     read_questions,
     size_order,
 )
-from rs_zoom.protocol import ZOOMED_PROMPT, tool_call_text, tool_system_prompt, zoom_question
+from rs_zoom.records import chain_record, exact_window
 from rs_zoom.sources import ImageSource, open_source
 
 
@@ -166,8 +165,7 @@ class _Builder:
             crop = ImageRef(path=crop_path, width=window.width, height=window.height)
             source.read_window(window).save(crop.path)
             to_overview = np.array([frame.resized_width / frame.width, frame.resized_height / frame.height] * 2)
-            on_overview = hbb_to_poly(np.asarray(region) * to_overview).tolist()
-            zoom = (crop, tool_call_text(poly_tag(on_overview)))
+            zoom = (crop, np.asarray(region) * to_overview)
             meta |= {
                 "evidence_hbox": list(region),
                 "evidence_clipped": clipped,
@@ -182,7 +180,7 @@ class _Builder:
         question: Question,
         variant: Variant,
         overview: ImageRef,
-        zoom: tuple[ImageRef, str] | None,
+        zoom: tuple[ImageRef, np.ndarray] | None,
         meta: dict[str, Any],
     ) -> None:
         text, answer, choices = question.text, question.ground_truth, question.record.annotation.choices
@@ -194,43 +192,13 @@ class _Builder:
                 self.skip(question.line, question, "no multiple-choice form", made)
                 return
             text, answer, choices = made
-        if zoom is None:
-            images = [overview]
-            messages = [_message("user", 0, text), _message("assistant", None, answer)]
-        else:
-            crop, tool_call = zoom
-            images = [overview, crop]
-            messages = [
-                _message("system", None, tool_system_prompt(self.config.convention)),
-                _message("user", 0, zoom_question(text)),
-                _message("assistant", None, tool_call),
-                _message("user", 1, ZOOMED_PROMPT),
-                _message("assistant", None, answer),
-            ]
-            self.zoom_records += 1
+        record_id = f"{question.question_id}-mc" if made_here else question.question_id
+        meta = meta | {"variant": variant, "choices": choices}
+        config = self.config
         self.records.append(
-            Record(
-                id=f"{question.question_id}-mc" if made_here else question.question_id,
-                dataset=self.config.dataset,
-                task=TASK,
-                images=images,
-                messages=messages,
-                split=self.config.split,
-                meta=meta | {"variant": variant, "choices": choices},
-            )
+            chain_record(record_id, config.dataset, config.split, overview, text, answer, zoom, config.convention, meta)
         )
-
-
-def exact_window(region: Sequence[float]) -> CropWindow:
-    """The pixels a box (already inside the image) covers, as upstream cuts its crop boxes: no margin, no minimum."""
-    x1, y1, x2, y2 = region
-    x0, y0 = math.floor(x1), math.floor(y1)
-    return CropWindow(x0=x0, y0=y0, x1=max(math.ceil(x2), x0 + 1), y1=max(math.ceil(y2), y0 + 1))
-
-
-def _message(role: str, image: int | None, text: str) -> Message:
-    parts: list[ImagePart | TextPart] = [] if image is None else [ImagePart(image=image)]
-    return Message(role=role, content=[*parts, TextPart(text=text)])
+        self.zoom_records += zoom is not None
 
 
 def build_zoom_dataset(

@@ -19,7 +19,15 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import tifffile
 from PIL import Image
-from rs_resolution import CropWindow, ImageReadError, load_image, read_image_size, resize_image
+from rs_resolution import (
+    CropWindow,
+    ImageReadError,
+    check_window,
+    cut_window,
+    load_image,
+    read_image_size,
+    resize_image,
+)
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 
@@ -46,10 +54,8 @@ class ImageSource(Protocol):
         ...
 
 
-def _check_window(window: CropWindow, size: tuple[int, int], name: str) -> None:
-    width, height = size
-    if not (0 <= window.x0 < window.x1 <= width and 0 <= window.y0 < window.y1 <= height):
-        raise ValueError(f"{name}: window {window} is empty or outside the {width}x{height} image")
+def _corners(window: CropWindow) -> tuple[int, int, int, int]:
+    return window.x0, window.y0, window.x1, window.y1
 
 
 class DecodedSource:
@@ -84,8 +90,7 @@ class DecodedSource:
         return resize_image(self._pixels(), height, width)
 
     def read_window(self, window: CropWindow) -> Image.Image:
-        _check_window(window, self._size, self.name)
-        return self._pixels().crop((window.x0, window.y0, window.x1, window.y1))
+        return cut_window(self._pixels(), _corners(window), self.name)
 
     def close(self) -> None:
         if self._path is not None:
@@ -138,7 +143,7 @@ class TiledTiffSource:
         return resize_image(Image.fromarray(whole), height, width)
 
     def read_window(self, window: CropWindow) -> Image.Image:
-        _check_window(window, self.size, str(self.path))
+        check_window(_corners(window), self.size, self.path)
         return Image.fromarray(self._read(0, window))
 
     def _read(self, level: int, window: CropWindow) -> np.ndarray:

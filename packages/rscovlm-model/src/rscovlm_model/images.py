@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from rs_resolution import ResolutionPolicy, load_image, resize_image
+from rs_resolution import ResolutionPolicy, cut_window, load_image, resize_image
 
 
 def iter_image_parts(messages: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
@@ -30,12 +30,21 @@ def iter_image_parts(messages: list[dict[str, Any]]) -> list[tuple[str, dict[str
     return parts
 
 
-def _open(source: Any, where: str) -> Image.Image:
+def _open(part: dict[str, Any], where: str, decoded: dict[str, Image.Image]) -> Image.Image:
+    """The part's image, or its ``window`` (``x0, y0, x1, y1`` of the source's pixels) when it names one; a file is
+    decoded once per call of `prepare_images` (`decoded`), however many parts show it or windows of it."""
+    source, window = part.get("image"), part.get("window")
     if isinstance(source, Image.Image):
-        return source if source.mode == "RGB" else source.convert("RGB")
-    if isinstance(source, (str, Path)):
-        return load_image(source)
-    raise ValueError(f"{where}.image: expected a path or a PIL image, got {type(source).__name__}")
+        image = source if source.mode == "RGB" else source.convert("RGB")
+        name = "<in-memory image>"
+    elif isinstance(source, (str, Path)):
+        name = str(source)
+        if name not in decoded:
+            decoded[name] = load_image(source)
+        image = decoded[name]
+    else:
+        raise ValueError(f"{where}.image: expected a path or a PIL image, got {type(source).__name__}")
+    return image if window is None else cut_window(image, window, name)
 
 
 def _target_size(
@@ -58,10 +67,12 @@ def prepare_images(
 
     The size is the part's ``resized_height``/``resized_width`` (qwen-vl-utils' keys, written by rs-data's renderer)
     or, when absent, the size ``policy`` gives the image. Both sides must be multiples of the model's ``factor``.
+    A part with a ``window`` (rs-data's windowed image references) shows only those pixels of its image, cut before
+    resizing; a window outside the image raises `rs_resolution.WindowOutsideImageError` naming file and window.
     """
-    images = []
+    images, decoded = [], {}
     for where, part in iter_image_parts(messages):
-        image = _open(part.get("image"), where)
+        image = _open(part, where, decoded)
         height, width = _target_size(part, image, policy, where)
         if height <= 0 or width <= 0 or height % factor or width % factor:
             raise ValueError(

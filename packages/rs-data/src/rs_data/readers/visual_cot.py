@@ -4,8 +4,9 @@ An entry is `{"image", "image_ori_width", "image_ori_height", "bbox_info": {"cro
 "rbox": ...}}` plus either `question` / `answer` (open-ended) or `Text` / `Ground truth` / `Answer choices`
 (multiple choice; the question is rebuilt as upstream words it, without LRS-VQA's short-answer sentence). Boxes are
 in original pixels. Each entry becomes a `uhr_vqa` record whose evidence is its crop boxes and whose
-`meta["crop_hbox"]` keeps them as given: an entry with exactly one crop box is a zoom example (rs-zoom's builder
-turns it into a zoom chain that cuts exactly that box), the others (counting, comparisons) plain questions.
+`meta["crop_hbox"]` keeps them as given: an entry with exactly one crop box is a zoom example (training makes it a
+Zoom-in Chain that cuts exactly that box, in memory, with `rs_zoom.visual_cot_chain`; `rs-zoom build` writes the same
+chain as files), the others (counting, comparisons) plain questions.
 """
 
 from __future__ import annotations
@@ -70,6 +71,11 @@ def _crop_boxes(entry: dict[str, Any]) -> list[list[float]]:
     boxes = info.get("crop_hbox") if isinstance(info, dict) else None
     if not isinstance(boxes, list):
         raise BadEntry("needs 'bbox_info.crop_hbox', a list of [x1, y1, x2, y2] boxes")
+    return checked_crop_boxes(boxes)
+
+
+def checked_crop_boxes(boxes: list[Any]) -> list[list[float]]:
+    """Crop boxes as floats, each checked to be x1, y1, x2, y2 with x2 > x1 and y2 > y1 (`BadEntry` otherwise)."""
     checked = []
     for box in boxes:
         values = np.asarray(box, dtype=np.float64).reshape(-1) if isinstance(box, list) else np.empty(0)
