@@ -306,6 +306,22 @@ def test_visual_cot_entries_are_cut_at_their_own_crop_boxes(visual_cot, tmp_path
     assert mcq.messages[-1].content[0].text == "A" and "(B) sand" in mcq.messages[1].content[1].text
 
 
+def test_a_visual_cot_crop_too_thin_for_the_processor_is_skipped_by_the_builder(visual_cot, tmp_path):
+    """A crop box 1 x 201 px (beyond Qwen's 1:200) is refused by the builder as by the in-memory chain."""
+    path, images, _ = visual_cot
+    entries = json.loads(path.read_text())
+    entries[0]["bbox_info"]["crop_hbox"] = [[10, 10, 11, 211]]
+    thin = tmp_path / "thin.json"
+    thin.write_text(json.dumps(entries))
+    manifest = build_zoom_dataset(
+        thin, images, tmp_path / "out", BuildConfig(source_format="visual-cot", policy=POLICY)
+    )
+    assert [s["reason"] for s in manifest.skipped if "thin" in s["reason"]] == [
+        f"{entries[0]['question_id']}: crop too thin (1x201)"
+    ]
+    assert not list((tmp_path / "out" / "images" / "crop").glob(f"{entries[0]['question_id']}*"))
+
+
 def _shown(sample) -> list[tuple[str, list]]:
     """Role and parts of a rendered conversation, image parts by their size only (the files differ)."""
     return [

@@ -45,7 +45,7 @@ from rs_zoom.lrs_vqa import (
     read_questions,
     size_order,
 )
-from rs_zoom.records import chain_record, exact_window
+from rs_zoom.records import chain_record, exact_window, too_thin
 from rs_zoom.sources import ImageSource, open_source
 
 
@@ -161,6 +161,9 @@ class _Builder:
             clipped = clipped or bool(question.record.meta.get("evidence_clipped"))
             self.evidence_clipped += clipped
             window = exact_window(region) if given is not None else crop_window(region, source.size, self.config.crop)
+            if too_thin(window):  # only a given box can be: the crop policy widens its own
+                self.skip(question.line, question, "crop too thin", f"{window.width}x{window.height}")
+                return
             crop_path = str(self.out_dir / "images" / "crop" / f"{_safe(question.question_id)}.png")
             crop = ImageRef(path=crop_path, width=window.width, height=window.height)
             source.read_window(window).save(crop.path)

@@ -78,6 +78,11 @@ def exact_window(region: Sequence[float]) -> CropWindow:
     return CropWindow(x0=x0, y0=y0, x1=max(math.ceil(x2), x0 + 1), y1=max(math.ceil(y2), y0 + 1))
 
 
+def too_thin(window: CropWindow) -> bool:
+    """Whether a crop is beyond the aspect ratio a Qwen processor accepts (`MAX_RATIO`)."""
+    return max(window.size) / min(window.size) > MAX_RATIO
+
+
 def is_visual_cot(record: Record) -> bool:
     """Whether `record` is a question of rs-data's `visual-cot` reader (a VQA annotation with crop boxes)."""
     return CROP_BOXES in record.meta and isinstance(record.annotation, VQAAnnotation)
@@ -104,7 +109,7 @@ def visual_cot_chain(record: Record, convention: Convention) -> Record:
         except RegionOutsideImageError as error:
             raise CropBoxError(f"record {record.id}: crop box {boxes[0]}: {error}") from error
         window = exact_window(region)
-        if max(window.size) / min(window.size) > MAX_RATIO:
+        if too_thin(window):
             raise CropBoxError(f"record {record.id}: the {window.width}x{window.height} crop of {boxes[0]} is too thin")
         corners = (window.x0, window.y0, window.x1, window.y1)
         crop = ImageRef(path=source.path, width=window.width, height=window.height, window=corners)
