@@ -82,7 +82,7 @@ def converted(published: tuple[Path, Path], tmp_path_factory: pytest.TempPathFac
 
 @pytest.fixture(scope="module")
 def config(converted: Path, tmp_path_factory: pytest.TempPathFactory):
-    """A training config whose mixture is the converted folder, on a tiny Qwen2.5-VL."""
+    """A training config whose mixture names the converted folder (as the README shows), on a tiny Qwen2.5-VL."""
     root = tmp_path_factory.mktemp("run")
     model = build_tiny_checkpoint(root / "model")
     return parse_config(
@@ -91,7 +91,7 @@ def config(converted: Path, tmp_path_factory: pytest.TempPathFactory):
             "model": {"path": str(model), "family": "qwen2_5_vl", "dtype": "float32", "attn_implementation": "sdpa"},
             "data": {
                 "root": str(converted.parent),
-                "mixture": {"datasets": [{"name": "lrs_vqa_zoom_cot", "path": f"{converted.name}/records.jsonl"}]},
+                "mixture": {"datasets": [{"name": "lrs_vqa_zoom_cot", "path": converted.name}]},
                 "resolution": RESOLUTION,
                 "render": {"convention": "absolute"},
                 "max_length": 768,

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 from rs_data import Record, RecordFileError, read_records
+from rs_data.convert import RECORDS_FILE
 from rs_data.dataset import UnusableRecordError
 from rs_data.mixing import DatasetEntry, Mixture
 from rs_data.render import RenderConfig
@@ -19,9 +20,11 @@ from rscovlm_train.config import ConfigError, DataSection, TrainConfig
 
 
 def records_path(entry: DatasetEntry, root: Path) -> Path:
-    """The records file of a data set: its ``path`` (relative to ``root``) or ROOT/NAME.jsonl (``dota@hbb``: dota)."""
+    """The records file of a data set: its ``path`` (relative to ``root``; a folder that `rs-data convert` wrote
+    means its records.jsonl) or ROOT/NAME.jsonl (``dota@hbb``: dota)."""
     path = Path(entry.path) if entry.path is not None else Path(f"{entry.records_name}.jsonl")
-    return path if path.is_absolute() else root / path
+    path = path if path.is_absolute() else root / path
+    return path / RECORDS_FILE if path.is_dir() else path
 
 
 def resolved_mixture(data: DataSection) -> Mixture:
