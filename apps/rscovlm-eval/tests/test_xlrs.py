@@ -14,6 +14,8 @@ DATA = Path(__file__).parent / "data" / "xlrs" / "XLRS-Bench-lite_VLM_small.tsv"
 def test_letters_and_accuracies_hand_computed():
     assert answer_letters("The answer is (B) and D.") == ["B", "D"] and answer_letters("A bridge") == ["A"]
     assert answer_letters("BRIDGE") == []
+    # letters inside words are not letters (lmms-eval's pattern would read B and E, and A-E)
+    assert answer_letters("B. forest") == ["B"] and answer_letters("B, because the road") == ["B"]
     result = evaluate_xlrs(
         ["C", "(B)", "A D", "D", "A B D"],
         ["C", "C", "D A", "A D", "A D"],

@@ -5,6 +5,11 @@ over the L3 tasks (the paper's "Avg." for XLRS-Bench-lite) and the micro average
 An answer's letters are the standalone capitals A-D it contains (after an optional "The answer is"); a
 single-answer question is right when the first of them is the ground truth, a multi-answer question (overall land
 use classification) when the set of letters equals the ground truth's.
+
+lmms-eval's `xlrs-lite` task (the pipeline XLRS-Bench's README runs) reads letters otherwise: unless the reply holds
+a parenthesised letter, every a-e or A-E character counts, inside words too ("B. forest" gives B and E, "B, because
+the road" all of A-E), and single-answer questions are also compared as sets. Replies that are letters alone score
+the same under both; longer replies are scored here by the letters the reply actually names.
 """
 
 from __future__ import annotations
