@@ -10,7 +10,9 @@ without model loading or scoring:
 - plain prompts through the `openai` backend against `transformers serve` on 127.0.0.1, 1 and 8 requests in flight
   (`--no-server` skips it).
 
-Each setting's predictions (and zoom trajectories) must equal the batch-1 `hf` ones; the script says when they do not.
+Each `hf` setting runs with torch on 1 thread and on all of them, and the faster is reported (with the thread count):
+on few cores, a torch that leaves one free lets the chains' image reading overlap the model. Each setting's predictions
+(and zoom trajectories) must equal the batch-1 `hf` ones; the script says when they do not.
 
     uv run --no-sync python benchmarks/eval_throughput.py [--samples 32] [--batch 8] [--max-new-tokens 16]
 """
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from PIL import Image
 from rs_data import ImageRef, Record, VQAAnnotation
 from rs_zoom import format_tool_call
@@ -101,6 +104,17 @@ def timed(records: list[Record], generate: GenerateFn, config: EvalConfig, zoom:
     return seconds, [(e["prediction"], e.get("zoom")) for e in entries]
 
 
+def fastest(records: list[Record], generate: GenerateFn, config: EvalConfig, zoom: bool) -> tuple[float, list, int]:
+    """`timed` with torch on 1 thread and on all of them: the faster seconds, its predictions and thread count."""
+    everything = torch.get_num_threads()
+    runs = []
+    for threads in sorted({1, everything}):
+        torch.set_num_threads(threads)
+        runs.append((*timed(records, generate, config, zoom), threads))
+    torch.set_num_threads(everything)
+    return min(runs, key=lambda run: run[0])
+
+
 def settings(model: Path, batch: int, max_new_tokens: int, **extra: Any) -> EvalConfig:
     return load_config(
         {
@@ -119,9 +133,10 @@ def settings(model: Path, batch: int, max_new_tokens: int, **extra: Any) -> Eval
     )
 
 
-def report(name: str, count: int, seconds: float, base: float, same: bool) -> None:
+def report(name: str, count: int, seconds: float, base: float, same: bool, threads: int | None = None) -> None:
     verdict = "identical to batch 1" if same else "DIFFERENT from batch 1"
-    print(f"{name:<34} {count / seconds:8.2f} samples/s  {base / seconds:6.2f}x  predictions {verdict}")
+    where = "" if threads is None else f"  (torch threads {threads})"
+    print(f"{name:<34} {count / seconds:8.2f} samples/s  {base / seconds:6.2f}x  predictions {verdict}{where}")
 
 
 def serve(model: Path, log: Path) -> tuple[subprocess.Popen, str]:
@@ -161,14 +176,14 @@ def main() -> None:
         hf_one, hf_many = load_backend(one, model_spec(one)), load_backend(many, model_spec(many))
         timed(plain[:2], hf_many, many, zoom=False)  # warm-up
         print(f"tiny Qwen2.5-VL on CPU, {args.samples} samples, max_new_tokens {args.max_new_tokens}")
-        base, expected = timed(plain, hf_one, one, zoom=False)
-        report("plain, hf, batch 1", len(plain), base, base, True)
-        seconds, got = timed(plain, hf_many, many, zoom=False)
-        report(f"plain, hf, batch {args.batch}", len(plain), seconds, base, got == expected)
-        zoom_base, zoom_expected = timed(chains, ZoomEveryOther(hf_one), one, zoom=True)
-        report("zoom chains, hf, batch 1", len(chains), zoom_base, zoom_base, True)
-        seconds, got = timed(chains, ZoomEveryOther(hf_many), many, zoom=True)
-        report(f"zoom chains, hf, batch {args.batch}", len(chains), seconds, zoom_base, got == zoom_expected)
+        base, expected, threads = fastest(plain, hf_one, one, zoom=False)
+        report("plain, hf, batch 1", len(plain), base, base, True, threads)
+        seconds, got, threads = fastest(plain, hf_many, many, zoom=False)
+        report(f"plain, hf, batch {args.batch}", len(plain), seconds, base, got == expected, threads)
+        zoom_base, zoom_expected, threads = fastest(chains, ZoomEveryOther(hf_one), one, zoom=True)
+        report("zoom chains, hf, batch 1", len(chains), zoom_base, zoom_base, True, threads)
+        seconds, got, threads = fastest(chains, ZoomEveryOther(hf_many), many, zoom=True)
+        report(f"zoom chains, hf, batch {args.batch}", len(chains), seconds, zoom_base, got == zoom_expected, threads)
         if args.no_server:
             return
         server, url = serve(model, root / "serve.log")
