@@ -294,7 +294,8 @@ BENCHMARKS: dict[str, Benchmark] = {
             "uhr_vqa",
             "xlrs",
             "xlrs-bench",
-            "XLRS-Bench VQA: VLMEvalKit's TSV (XLRS-Bench-lite_VLM; base64 images are written to `image_cache`)",
+            "XLRS-Bench VQA: VLMEvalKit's TSV (XLRS-Bench-lite_VLM; base64 images are written to `image_cache`) "
+            "or lmms-eval's `datasets` folder (initiacms/XLRS-Bench-lite, split `train`)",
         ),
         Benchmark(
             "mme-realworld-rs",

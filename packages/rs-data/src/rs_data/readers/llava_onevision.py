@@ -9,20 +9,17 @@ absent). Needs the `hf` extra (`datasets`).
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
-
 from rs_data.readers import llava
 from rs_data.readers._common import ImageIndex, Reader, ReadResult
+from rs_data.readers.hf_folders import load_folder, write_image_cell
 from rs_data.schema import Skipped
 
 CHUNK = 1000
-EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif"}
 
 
 @dataclass(frozen=True)
@@ -35,21 +32,7 @@ class OneVisionContext:
 
 @lru_cache(maxsize=2)
 def _load(folder: str, image_column: str) -> Any:
-    try:
-        import datasets
-    except ImportError as error:  # pragma: no cover - depends on the installed extras
-        raise ImportError("reading `datasets` folders needs the `hf` extra: pip install 'rs-data[hf]'") from error
-    try:
-        data = datasets.load_from_disk(folder)
-    except FileNotFoundError as error:
-        raise ValueError(f"{folder}: not a folder written by `save_to_disk` ({error})") from error
-    if isinstance(data, datasets.DatasetDict):
-        raise ValueError(f"{folder}: holds the splits {sorted(data)}; give the folder of one split")
-    if "conversations" not in data.column_names:
-        raise ValueError(f"{folder}: no 'conversations' column (columns: {data.column_names})")
-    if image_column in data.column_names and isinstance(data.features[image_column], datasets.Image):
-        data = data.cast_column(image_column, datasets.Image(decode=False))
-    return data
+    return load_folder(folder, ("conversations",), image_column)
 
 
 def prepare(
@@ -67,23 +50,6 @@ def prepare(
     return context, [range(start, min(start + CHUNK, rows)) for start in range(0, rows, CHUNK)]
 
 
-def _write_image(value: Any, out: Path, index: int) -> Path:
-    """Write an image cell (encoded bytes) to `out`; raises ValueError when it is not a readable image."""
-    data = value.get("bytes") if isinstance(value, dict) else None
-    if not data:
-        raise ValueError("image cell has no bytes")
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            suffix = EXTENSIONS.get(image.format or "", ".png")
-            image.verify()
-    except (UnidentifiedImageError, OSError) as error:
-        raise ValueError(f"image cell is not a readable image: {error}") from error
-    path = out / f"{index:09d}{suffix}"
-    if not path.is_file() or path.stat().st_size != len(data):
-        path.write_bytes(data)
-    return path
-
-
 def read_unit(context: OneVisionContext, rows: range) -> ReadResult:
     data = _load(context.folder, context.image_column)
     out = Path(context.images_out)
@@ -95,7 +61,7 @@ def read_unit(context: OneVisionContext, rows: range) -> ReadResult:
         cell = row.get(context.image_column)
         if cell is not None:
             try:
-                entry["image"] = str(_write_image(cell, out, index).resolve())
+                entry["image"] = str(write_image_cell(cell, out / f"{index:09d}").resolve())
             except ValueError as error:
                 result.skipped.append(Skipped(context.folder, None, f"entry {index}: {error}"))
                 continue
