@@ -107,8 +107,7 @@ class CropWindow(BaseModel):
     @model_validator(mode="after")
     def _not_empty(self) -> CropWindow:
         if self.x1 <= self.x0 or self.y1 <= self.y0:
-            corners = (self.x0, self.y0, self.x1, self.y1)
-            raise ValueError(f"crop window {corners} is empty: need x1 > x0 and y1 > y0")
+            raise ValueError(f"crop window {self.corners} is empty: need x1 > x0 and y1 > y0")
         return self
 
     @property
@@ -123,6 +122,11 @@ class CropWindow(BaseModel):
     def size(self) -> tuple[int, int]:
         """``(width, height)`` of the crop."""
         return self.width, self.height
+
+    @property
+    def corners(self) -> tuple[int, int, int, int]:
+        """``(x0, y0, x1, y1)``, end exclusive (the form of `rs_resolution.cut_window` and image references)."""
+        return self.x0, self.y0, self.x1, self.y1
 
     def to_crop(self, points: np.ndarray | list) -> np.ndarray:
         """Points ``(..., 2)`` in full-image pixels -> the crop's pixels."""

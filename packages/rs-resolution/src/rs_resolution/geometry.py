@@ -234,7 +234,7 @@ def clip_poly(poly: np.ndarray | list, window: CropWindow) -> tuple[np.ndarray |
         raise ValueError(f"clip_poly takes one polygon of shape (8,), got {p.shape}")
     p = check_poly(p, repair=False)
     shape = shapely.Polygon(p.reshape(4, 2))
-    box = shapely.box(window.x0, window.y0, window.x1, window.y1)
+    box = shapely.box(*window.corners)
     if shapely.contains(box, shape):
         return p, 1.0
     inter = shapely.intersection(shape, box)

@@ -172,7 +172,7 @@ class _Builder:
             meta |= {
                 "evidence_hbox": list(region),
                 "evidence_clipped": clipped,
-                "crop_window": [window.x0, window.y0, window.x1, window.y1],
+                "crop_window": list(window.corners),
             }
         variants = self.config.variants if given is None else [question.record.meta["variant"]]
         for variant in variants:

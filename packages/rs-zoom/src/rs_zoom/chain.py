@@ -88,7 +88,7 @@ class ChainResult:
                     "bbox": None if r.call is None or r.call.bbox is None else list(r.call.bbox),
                     "region": None if r.region is None else list(r.region),
                     "clipped": r.clipped,
-                    "window": None if r.window is None else [r.window.x0, r.window.y0, r.window.x1, r.window.y1],
+                    "window": None if r.window is None else list(r.window.corners),
                     "crop_size": None if r.crop_size is None else list(r.crop_size),
                 }
                 for r in self.rounds

@@ -111,8 +111,7 @@ def visual_cot_chain(record: Record, convention: Convention) -> Record:
         window = exact_window(region)
         if too_thin(window):
             raise CropBoxError(f"record {record.id}: the {window.width}x{window.height} crop of {boxes[0]} is too thin")
-        corners = (window.x0, window.y0, window.x1, window.y1)
-        crop = ImageRef(path=source.path, width=window.width, height=window.height, window=corners)
+        crop = ImageRef(path=source.path, width=window.width, height=window.height, window=window.corners)
         zoom = (crop, region)
     ann = record.annotation
     return chain_record(

@@ -54,10 +54,6 @@ class ImageSource(Protocol):
         ...
 
 
-def _corners(window: CropWindow) -> tuple[int, int, int, int]:
-    return window.x0, window.y0, window.x1, window.y1
-
-
 class DecodedSource:
     """An ordinary image file (or PIL image), decoded in full once, on first use."""
 
@@ -90,7 +86,7 @@ class DecodedSource:
         return resize_image(self._pixels(), height, width)
 
     def read_window(self, window: CropWindow) -> Image.Image:
-        return cut_window(self._pixels(), _corners(window), self.name)
+        return cut_window(self._pixels(), window.corners, self.name)
 
     def close(self) -> None:
         if self._path is not None:
@@ -143,7 +139,7 @@ class TiledTiffSource:
         return resize_image(Image.fromarray(whole), height, width)
 
     def read_window(self, window: CropWindow) -> Image.Image:
-        check_window(_corners(window), self.size, self.path)
+        check_window(window.corners, self.size, self.path)
         return Image.fromarray(self._read(0, window))
 
     def _read(self, level: int, window: CropWindow) -> np.ndarray:
