@@ -183,3 +183,12 @@ def test_staging_folders_of_other_hosts_are_removed_on_request_once_idle(dataset
     assert not idle.exists() and busy.exists()
     assert result.output.splitlines()[0] == f"removed {idle.name} (pid 1 on {other['host']})"
     assert result.output.splitlines()[1].startswith(f"kept {busy.name} ")
+
+
+def test_a_staging_folder_that_is_gone_is_never_idle(tmp_path: Path) -> None:
+    from rs_data.staging import idle_seconds
+
+    folder = _staging(tmp_path, ".staging-gone0000", None, age_s=7200)
+    assert idle_seconds(folder) >= 7200
+    shutil.rmtree(folder)  # its conversion finished while it was looked at
+    assert idle_seconds(folder) == 0.0

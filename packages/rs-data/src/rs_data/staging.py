@@ -90,8 +90,14 @@ def _inspect(path: Path) -> StagingFolder:
 
 
 def idle_seconds(path: Path) -> float:
-    """Seconds since anything in the folder `path` (itself included) last changed."""
-    newest = max((p.stat().st_mtime for p in [path, *path.rglob("*")]), default=0.0)
+    """Seconds since anything in the folder `path` (itself included) last changed; 0 when it is gone (its owner
+    finished meanwhile). Files that vanish while they are looked at count as changed just now."""
+    newest = 0.0
+    for entry in [path, *path.rglob("*")]:
+        try:
+            newest = max(newest, entry.stat().st_mtime)
+        except FileNotFoundError:  # moved into place or removed by a running conversion
+            return 0.0
     return time.time() - newest
 
 
