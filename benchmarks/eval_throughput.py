@@ -6,7 +6,9 @@ without model loading or scoring:
 - plain prompts, `hf` backend, batch 1 (the baseline) and batch N;
 - Zoom-in Chains, `hf` backend, batch 1 and batch N. A random model never writes a tool call, so every other chain's
   first reply is a scripted zoom into the top-left quarter (all other replies come from the model): chains of one
-  batch end after different numbers of rounds, as real ones do;
+  batch end after different numbers of rounds, as real ones do. The same again with the next chains' images read in
+  turn instead of in the background while the model answers (the baseline of that read-ahead), and the gain, each
+  at its faster thread count;
 - plain prompts through the `openai` backend against `transformers serve` on 127.0.0.1, 1 and 8 requests in flight
   (`--no-server` skips it).
 
@@ -20,6 +22,7 @@ on few cores, a torch that leaves one free lets the chains' image reading overla
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -27,10 +30,12 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import rscovlm_eval.inference
 import torch
 from PIL import Image
 from rs_data import ImageRef, Record, VQAAnnotation
@@ -115,6 +120,38 @@ def fastest(records: list[Record], generate: GenerateFn, config: EvalConfig, zoo
     return min(runs, key=lambda run: run[0])
 
 
+class InTurn:
+    """An executor that runs each submitted call at once, in the caller's thread."""
+
+    def __init__(self, workers: int) -> None:
+        pass
+
+    def __enter__(self) -> InTurn:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def submit(self, fn: Any, *args: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as error:
+            future.set_exception(error)
+        return future
+
+
+@contextlib.contextmanager
+def images_read_in_turn():
+    """Within the block, the evaluation reads the chains' images when it starts them, not ahead in a thread."""
+    ahead = rscovlm_eval.inference.ThreadPoolExecutor
+    rscovlm_eval.inference.ThreadPoolExecutor = InTurn
+    try:
+        yield
+    finally:
+        rscovlm_eval.inference.ThreadPoolExecutor = ahead
+
+
 def settings(model: Path, batch: int, max_new_tokens: int, **extra: Any) -> EvalConfig:
     return load_config(
         {
@@ -182,8 +219,16 @@ def main() -> None:
         report(f"plain, hf, batch {args.batch}", len(plain), seconds, base, got == expected, threads)
         zoom_base, zoom_expected, threads = fastest(chains, ZoomEveryOther(hf_one), one, zoom=True)
         report("zoom chains, hf, batch 1", len(chains), zoom_base, zoom_base, True, threads)
-        seconds, got, threads = fastest(chains, ZoomEveryOther(hf_many), many, zoom=True)
-        report(f"zoom chains, hf, batch {args.batch}", len(chains), seconds, zoom_base, got == zoom_expected, threads)
+        zoom_many, got, threads = fastest(chains, ZoomEveryOther(hf_many), many, zoom=True)
+        report(f"zoom chains, hf, batch {args.batch}", len(chains), zoom_many, zoom_base, got == zoom_expected, threads)
+        gains = []
+        for batch, config, generate, ahead in ((1, one, hf_one, zoom_base), (args.batch, many, hf_many, zoom_many)):
+            with images_read_in_turn():
+                seconds, got, threads = fastest(chains, ZoomEveryOther(generate), config, zoom=True)
+            name = f"zoom chains, batch {batch}, read in turn"
+            report(name, len(chains), seconds, zoom_base, got == zoom_expected, threads)
+            gains.append(f"batch {batch} {seconds / ahead:.2f}x")
+        print(f"{'read-ahead gain':<34} {', '.join(gains)}")
         if args.no_server:
             return
         server, url = serve(model, root / "serve.log")
