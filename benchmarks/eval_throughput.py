@@ -6,9 +6,9 @@ without model loading or scoring:
 - plain prompts, `hf` backend, batch 1 (the baseline) and batch N;
 - Zoom-in Chains, `hf` backend, batch 1 and batch N. A random model never writes a tool call, so every other chain's
   first reply is a scripted zoom into the top-left quarter (all other replies come from the model): chains of one
-  batch end after different numbers of rounds, as real ones do. The same again with the next chains' images read in
-  turn instead of in the background while the model answers (the baseline of that read-ahead), and the gain, each
-  at its faster thread count;
+  batch end after different numbers of rounds, as real ones do. The next chains' images are read by
+  `--image-readers` threads while the model answers; the same again with one reader, and with the images read in
+  turn instead (the baseline of that read-ahead), and the gains, each at its faster thread count;
 - plain prompts through the `openai` backend against `transformers serve` on 127.0.0.1, 1 and 8 requests in flight
   (`--no-server` skips it).
 
@@ -17,6 +17,7 @@ on few cores, a torch that leaves one free lets the chains' image reading overla
 (and zoom trajectories) must equal the batch-1 `hf` ones; the script says when they do not.
 
     uv run --no-sync python benchmarks/eval_throughput.py [--samples 32] [--batch 8] [--max-new-tokens 16]
+        [--image-readers 4]
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from rs_data import ImageRef, Record, VQAAnnotation
 from rs_zoom import format_tool_call
 from rscovlm_eval.backends import GenerateFn, load_backend
 from rscovlm_eval.cache import PredictionCache
-from rscovlm_eval.config import EvalConfig, load_config
+from rscovlm_eval.config import EvalConfig, InferenceConfig, load_config
 from rscovlm_eval.inference import infer_benchmark
 from rscovlm_eval.model_settings import model_spec
 
@@ -152,7 +153,7 @@ def images_read_in_turn():
         rscovlm_eval.inference.ThreadPoolExecutor = ahead
 
 
-def settings(model: Path, batch: int, max_new_tokens: int, **extra: Any) -> EvalConfig:
+def settings(model: Path, batch: int, max_new_tokens: int, readers: int, **inference: Any) -> EvalConfig:
     return load_config(
         {
             "model": str(model),
@@ -165,7 +166,7 @@ def settings(model: Path, batch: int, max_new_tokens: int, **extra: Any) -> Eval
             },
             "device": "cpu",
             "progress": False,
-            **extra,
+            "inference": {"image_readers": readers, **inference},
         }
     )
 
@@ -200,6 +201,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=32)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=16)
+    parser.add_argument("--image-readers", type=int, default=InferenceConfig().image_readers)
     parser.add_argument("--no-server", action="store_true", help="Skip the openai backend figures.")
     args = parser.parse_args()
     from rscovlm_model import build_tiny_checkpoint
@@ -209,10 +211,13 @@ def main() -> None:
         model = build_tiny_checkpoint(root / "tiny", "qwen2_5_vl")
         plain = make_records(root, args.samples, "vqa", (448, 336))
         chains = make_records(root, args.samples, "uhr_vqa", (1600, 1200))
-        one, many = (settings(model, b, args.max_new_tokens) for b in (1, args.batch))
+        one, many = (settings(model, b, args.max_new_tokens, args.image_readers) for b in (1, args.batch))
         hf_one, hf_many = load_backend(one, model_spec(one)), load_backend(many, model_spec(many))
         timed(plain[:2], hf_many, many, zoom=False)  # warm-up
-        print(f"tiny Qwen2.5-VL on CPU, {args.samples} samples, max_new_tokens {args.max_new_tokens}")
+        print(
+            f"tiny Qwen2.5-VL on CPU, {args.samples} samples, max_new_tokens {args.max_new_tokens}, "
+            f"image_readers {args.image_readers}"
+        )
         base, expected, threads = fastest(plain, hf_one, one, zoom=False)
         report("plain, hf, batch 1", len(plain), base, base, True, threads)
         seconds, got, threads = fastest(plain, hf_many, many, zoom=False)
@@ -221,6 +226,12 @@ def main() -> None:
         report("zoom chains, hf, batch 1", len(chains), zoom_base, zoom_base, True, threads)
         zoom_many, got, threads = fastest(chains, ZoomEveryOther(hf_many), many, zoom=True)
         report(f"zoom chains, hf, batch {args.batch}", len(chains), zoom_many, zoom_base, got == zoom_expected, threads)
+        alone = settings(model, args.batch, args.max_new_tokens, 1)
+        seconds, got, threads = fastest(chains, ZoomEveryOther(hf_many), alone, zoom=True)
+        report(
+            f"zoom chains, batch {args.batch}, 1 reader", len(chains), seconds, zoom_base, got == zoom_expected, threads
+        )
+        print(f"{'image readers gain':<34} batch {args.batch} {seconds / zoom_many:.2f}x")
         gains = []
         for batch, config, generate, ahead in ((1, one, hf_one, zoom_base), (args.batch, many, hf_many, zoom_many)):
             with images_read_in_turn():
@@ -235,7 +246,7 @@ def main() -> None:
         try:
             for concurrency in (1, 8):
                 inference = {"backend": "openai", "base_url": url, "concurrency": concurrency}
-                config = settings(model, 8, args.max_new_tokens, inference=inference)
+                config = settings(model, 8, args.max_new_tokens, args.image_readers, **inference)
                 seconds, got = timed(plain, load_backend(config, model_spec(config)), config, zoom=False)
                 report(f"plain, openai, {concurrency} in flight", len(plain), seconds, base, got == expected)
         finally:

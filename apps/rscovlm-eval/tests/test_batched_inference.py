@@ -3,6 +3,7 @@ request is the error of its own sample alone, and the tiny model answers the sam
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -72,9 +73,13 @@ def chains(tmp_path: Path) -> list[Record]:
     return _records(tmp_path, 7, "uhr_vqa", (1600, 1200))
 
 
-def _config(make_config, model: Path, tmp_path: Path, batch: int):
+def _config(make_config, model: Path, tmp_path: Path, batch: int, readers: int = 1):
     benchmarks = [{"name": "lrs-vqa"}]  # not read: the records are given to infer_benchmark
-    return make_config(model, tmp_path, tmp_path / "out", benchmarks=benchmarks, generation={"batch_size": batch})
+    generation = {"batch_size": batch}
+    inference = {"image_readers": readers}
+    return make_config(
+        model, tmp_path, tmp_path / "out", benchmarks=benchmarks, generation=generation, inference=inference
+    )
 
 
 def test_finished_chains_hand_their_slot_to_the_next_sample(chains, qwen25_folder, tmp_path, make_config):
@@ -115,6 +120,32 @@ def test_the_next_chains_images_are_read_while_the_model_generates(
     assert model.read_during_first_call == [f"uhr_vqa_{i}.png" for i in range(6)]  # 3 running, 3 read ahead
     alone = _predict(chains, Scripted(), _config(make_config, qwen25_folder, tmp_path, 1), tmp_path, zoom=True)
     assert pooled == alone
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_image_readers_read_the_next_chains_images_at_once(
+    batch, chains, qwen25_folder, tmp_path, make_config, monkeypatch
+):
+    """With `image_readers` 3, three images are decoded at the same time, even at batch 1."""
+    import rs_zoom.sources
+
+    real_load = rs_zoom.sources.load_image
+    together = threading.Barrier(3, timeout=10)
+    opened: list[str] = []
+
+    def load_together(path):
+        opened.append(Path(path).name)
+        if len(opened) <= 3:
+            together.wait()  # broken, and the run fails, unless three readers decode at once
+        return real_load(path)
+
+    monkeypatch.setattr(rs_zoom.sources, "load_image", load_together)
+    config = _config(make_config, qwen25_folder, tmp_path, batch, readers=3)
+    pooled = _predict(chains, Scripted(), config, tmp_path, zoom=True)
+    monkeypatch.setattr(rs_zoom.sources, "load_image", real_load)
+    alone = _predict(chains, Scripted(), _config(make_config, qwen25_folder, tmp_path, 1), tmp_path, zoom=True)
+    assert pooled == alone
+    assert sorted(opened) == sorted(f"uhr_vqa_{i}.png" for i in range(7))
 
 
 def test_a_refused_request_fails_its_own_chain_alone(chains, qwen25_folder, tmp_path, make_config):

@@ -192,6 +192,9 @@ class InferenceConfig(_Strict):
     timeout_s: float = Field(default=600.0, gt=0, description="openai: seconds to wait for one answer.")
     retries: int = Field(default=3, ge=0, description="openai: retries of a failed request (exponential backoff).")
     backoff_s: float = Field(default=1.0, ge=0, description="openai: wait before the first retry, doubled after.")
+    image_readers: int = Field(
+        default=4, ge=1, description="Zoom-in Chains: threads reading the next chains' images while the model answers."
+    )
     retry_errors: bool = Field(default=True, description="Predict again the samples cached with an error.")
     max_error_fraction: float = Field(
         default=0.0, ge=0, le=1, description="A benchmark with more failed samples than this is marked incomplete."

@@ -99,8 +99,8 @@ def infer_benchmark(
     before every prompt; `templates` are the benchmark's own prompt templates.
 
     Plain prompts go `generation.batch_size` at a time; Zoom-in Chains run `generation.batch_size` at once, and the
-    slot of a finished chain goes to the next sample at once. The next `generation.batch_size` chains' images are
-    read (and their overviews made) in a background thread while the running chains wait for the model.
+    slot of a finished chain goes to the next sample at once. The next chains' images are read (and their overviews
+    made) by `inference.image_readers` background threads while the running chains wait for the model.
     """
     with tqdm(total=len(records), desc=label, unit="sample", disable=not config.progress) as bar:
 
@@ -181,13 +181,16 @@ def _infer_chains(
     prompts: Iterator[Prompt], store: Store, get_generate: Callable[[], GenerateFn], config: EvalConfig, spec: ModelSpec
 ) -> None:
     """A pool of `batch_size` running chains; each round generates for all of them, and every chain that finishes
-    (or whose request failed) is stored and replaced by the next sample's chain, prepared ahead."""
+    (or whose request failed) is stored and replaced by the next sample's chain, prepared ahead: as many chains as
+    the larger of `batch_size` and `image_readers` are read ahead, so that every reader has an image to decode."""
     size = config.generation.batch_size
+    readers = config.inference.image_readers
+    lead = max(size, readers)
     running: dict[str, Prompt] = {}
     ahead: deque[tuple[Prompt, Future[PreparedChain]]] = deque()
-    with ChainPool(config.zoom.max_rounds, spec.policy, spec.convention) as pool, ThreadPoolExecutor(1) as reader:
+    with ChainPool(config.zoom.max_rounds, spec.policy, spec.convention) as pool, ThreadPoolExecutor(readers) as reader:
         while True:
-            while len(pool) < size and (ahead or _read_ahead(ahead, prompts, pool, reader, size)):
+            while len(pool) < size and (ahead or _read_ahead(ahead, prompts, pool, reader, lead)):
                 prompt, prepared = ahead.popleft()
                 try:
                     pool.start(prompt[0].id, prepared.result())
@@ -197,7 +200,7 @@ def _infer_chains(
                 running[prompt[0].id] = prompt
             if not pool:
                 return
-            _read_ahead(ahead, prompts, pool, reader, size)  # read while the model works
+            _read_ahead(ahead, prompts, pool, reader, lead)  # read while the model works
             keys, conversations = zip(*pool.pending(), strict=True)
             replies = _replies(stripped(get_generate()), list(conversations))
             for key, reply in zip(keys, replies, strict=True):
