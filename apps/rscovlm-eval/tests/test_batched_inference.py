@@ -36,6 +36,12 @@ def _records(root: Path, count: int, task: str, size: tuple[int, int]) -> list[R
     return records
 
 
+def _question(conversation: list[dict]) -> int:
+    """The number i of the conversation's "Question i: ..."."""
+    user = next(m for m in conversation if m["role"] == "user")
+    return int(next(p["text"] for p in user["content"] if p["type"] == "text").split(":")[0].split()[-1])
+
+
 class Scripted:
     """A `generate` whose replies depend on each conversation alone: question i zooms i % 3 times, then answers;
     `fail` = (question, round) refuses that request."""
@@ -46,7 +52,7 @@ class Scripted:
 
     def _reply(self, conversation: list[dict]) -> str:
         user = next(m for m in conversation if m["role"] == "user")
-        question = int(next(p["text"] for p in user["content"] if p["type"] == "text").split(":")[0].split()[-1])
+        question = _question(conversation)
         rounds = sum(m["role"] == "assistant" for m in conversation)
         if (question, rounds) == self.fail:
             raise RequestError("HTTP 400: refused")
@@ -179,3 +185,56 @@ def test_the_tiny_model_answers_the_same_at_batch_1_and_4(tiny_model, tmp_path, 
         entries = _predict(records, load_backend(config, model_spec(config)), config, tmp_path, zoom=False)
         answers[batch] = [entries[r.id]["prediction"] for r in records]
     assert answers[4] == answers[1] and any(answers[1])
+
+
+class TwoStep(Scripted):
+    """A two-step `generate` (like the hf backend's) whose answer to the first batch waits (up to 10 s) for the
+    preparation of the second to begin, and notes whether it did."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prepared: list[list[str]] = []
+        self.second_begun = threading.Event()
+        self.overlapped: bool | None = None
+
+    def prepare(self, conversations: list[list[dict]]) -> list[list[dict]]:
+        self.prepared.append([_question(c) for c in conversations])
+        if len(self.prepared) == 2:
+            self.second_begun.set()
+        return conversations
+
+    def answer(self, prepared: list[list[dict]]) -> list[str]:
+        if self.overlapped is None:
+            self.overlapped = self.second_begun.wait(timeout=10)
+        return self(prepared)
+
+
+def test_the_next_plain_batch_is_prepared_while_the_model_answers(qwen25_folder, tmp_path, make_config):
+    records = _records(tmp_path, 7, "vqa", (448, 336))
+    config = _config(make_config, qwen25_folder, tmp_path, 3)
+    model = TwoStep()
+    pooled = _predict(records, model, config, tmp_path, zoom=False)
+    assert model.overlapped is True
+    assert model.prepared == [[0, 1, 2], [3, 4, 5], [6]]  # each batch once, in order
+    assert pooled == _predict(
+        records, Scripted(), _config(make_config, qwen25_folder, tmp_path, 1), tmp_path, zoom=False
+    )
+
+
+def test_an_unreadable_image_of_a_prepared_batch_fails_its_own_sample_alone(tiny_model, tmp_path, make_config):
+    records = _records(tmp_path, 6, "vqa", (448, 336))
+    config = make_config(
+        tiny_model,
+        tmp_path,
+        tmp_path / "out",
+        benchmarks=[{"name": "lrs-vqa"}],
+        device="cpu",
+        generation={"batch_size": 3, "max_new_tokens": 4},
+    )
+    generate = load_backend(config, model_spec(config))
+    clean = _predict(records, generate, config, tmp_path, zoom=False)
+    Path(records[4].images[0].path).write_bytes(b"not an image")  # in the batch prepared in the background
+    damaged = _predict(records, generate, config, tmp_path, zoom=False)
+    error = damaged.pop("vqa_4")["error"]
+    assert error.startswith("generation failed:") and "vqa_4.png" in error
+    assert damaged == {k: v for k, v in clean.items() if k != "vqa_4"}

@@ -36,7 +36,7 @@ def test_batched_generation_equals_one_by_one(tiny) -> None:
 def test_generation_inputs_are_left_padded_and_see_training_pixels(tiny) -> None:
     prompts = _prompts(tiny)
     generator = Generator(tiny.model, tiny.processor)
-    inputs = generator._inputs(prompts[:3])
+    inputs = generator.prepare(prompts[:3])
     pad = tiny.processor.tokenizer.pad_token_id
     assert (inputs["input_ids"][:, -1] != pad).all()
     assert (inputs["attention_mask"][:, -1] == 1).all() and (inputs["attention_mask"][:, 0] == 0).any()
@@ -47,7 +47,7 @@ def test_generation_inputs_are_left_padded_and_see_training_pixels(tiny) -> None
 def test_generation_sizes_unsized_images_through_the_policy(tiny) -> None:
     policy = ResolutionPolicy(factor=tiny.factor, min_pixels=4 * tiny.factor**2, max_pixels=9 * tiny.factor**2)
     prompt = [{"role": "user", "content": [{"type": "image", "image": str(tiny.dota)}, {"type": "text", "text": "?"}]}]
-    inputs = Generator(tiny.model, tiny.processor, policy=policy)._inputs([prompt])
+    inputs = Generator(tiny.model, tiny.processor, policy=policy).prepare([prompt])
     width, height = Image.open(tiny.dota).size
     rows, cols = (side // tiny.processor.image_processor.patch_size for side in policy.resized_size(height, width))
     assert inputs["image_grid_thw"].tolist() == [[1, rows, cols]]

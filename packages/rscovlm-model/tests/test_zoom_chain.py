@@ -125,7 +125,7 @@ def test_generator_drives_a_zoom_chain_end_to_end(tiny) -> None:
         cut = resize_image(cut, crop["resized_height"], crop["resized_width"])
         assert np.array_equal(np.asarray(crop["image"]), np.asarray(cut))
     # the model saw overview and crop of both chains, and the answers are its own replies to those conversations
-    grids = model.generator._inputs(second_round)["image_grid_thw"]
+    grids = model.generator.prepare(second_round)["image_grid_thw"]
     patch = tiny.processor.image_processor.patch_size
     crop_grids = [[1, r.rounds[0].crop_size[1] // patch, r.rounds[0].crop_size[0] // patch] for r in results]
     assert grids.tolist()[1::2] == crop_grids

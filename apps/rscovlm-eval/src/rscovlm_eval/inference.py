@@ -13,6 +13,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -24,7 +25,7 @@ from rs_resolution import ImageReadError
 from rs_zoom.chain import ChainPool, ChainResult, PreparedChain
 from tqdm import tqdm
 
-from rscovlm_eval.backends import GenerateFn, RequestError
+from rscovlm_eval.backends import GenerateFn, RequestError, TwoStepGenerate
 from rscovlm_eval.cache import PredictionCache
 from rscovlm_eval.config import EvalConfig
 from rscovlm_eval.fewshot import with_shots
@@ -64,14 +65,10 @@ def _entry(record: Record, **fields: Any) -> dict[str, Any]:
     }
 
 
-def stripped(generate: GenerateFn) -> GenerateFn:
-    """`generate` with every reply stripped of surrounding whitespace, whatever the backend: servers differ in what
-    they strip (transformers serve strips, vLLM does not), and a chain's next round must see the same text."""
-
-    def generate_stripped(conversations: list[list[dict[str, Any]]]) -> list[str]:
-        return [text.strip() for text in generate(conversations)]
-
-    return generate_stripped
+def _stripped(replies: Sequence[str]) -> list[str]:
+    """Every reply stripped of surrounding whitespace, whatever the backend: servers differ in what they strip
+    (transformers serve strips, vLLM does not), and a chain's next round must see the same text."""
+    return [text.strip() for text in replies]
 
 
 def zoom_item(sample: RenderedSample) -> tuple[str, str]:
@@ -149,18 +146,21 @@ def _prompts(
 Store = Callable[[Record, RenderedSample, dict[str, Any]], None]
 
 
-def _replies(generate: GenerateFn, conversations: list[list[dict[str, Any]]]) -> list[str | Exception]:
-    """The reply to each conversation; when the batch fails, each conversation alone, a failing one giving its
-    error (an error that belongs to that sample)."""
+def _replies(
+    generate: GenerateFn, conversations: list[list[dict[str, Any]]], whole: Callable[[], list[str]] | None = None
+) -> list[str | Exception]:
+    """The reply to each conversation, from `whole()` when given (the batch answered at once), else from `generate`;
+    when the batch fails, each conversation alone, a failing one giving its error (an error that belongs to that
+    sample)."""
     try:
-        return list(generate(conversations))
+        return list(_stripped(whole() if whole is not None else generate(conversations)))
     except _SAMPLE_ERRORS as error:
         if len(conversations) == 1:
             return [error]
     replies: list[str | Exception] = []
     for conversation in conversations:
         try:
-            replies.extend(generate([conversation]))
+            replies.extend(_stripped(generate([conversation])))
         except _SAMPLE_ERRORS as error:
             replies.append(error)
     return replies
@@ -171,10 +171,36 @@ def _failure(error: Exception) -> dict[str, Any]:
 
 
 def _infer_plain(prompts: Iterator[Prompt], store: Store, get_generate: Callable[[], GenerateFn], size: int) -> None:
-    while batch := list(islice(prompts, size)):
-        replies = _replies(stripped(get_generate()), [prompt_messages(sample) for _, sample in batch])
-        for (record, sample), reply in zip(batch, replies, strict=True):
-            store(record, sample, _failure(reply) if isinstance(reply, Exception) else {"prediction": reply})
+    """`size` prompts at a time; with a two-step backend (`hf`) the next batch is prepared (images read, the
+    processor run) in a background thread while the model answers this one."""
+    batches = iter(lambda: list(islice(prompts, size)), [])
+    batch = next(batches, None)
+    if batch is None:
+        return
+    generate = get_generate()
+    two_step = isinstance(generate, TwoStepGenerate)
+    with ThreadPoolExecutor(1) as preparer:
+        prepared = preparer.submit(generate.prepare, _conversations(batch)) if two_step else None
+        while batch is not None:
+            following = next(batches, None)
+            whole = None
+            if prepared is not None:
+                whole = partial(_answer_prepared, generate, prepared)
+                prepared = preparer.submit(generate.prepare, _conversations(following)) if following else None
+            replies = _replies(generate, _conversations(batch), whole)
+            for (record, sample), reply in zip(batch, replies, strict=True):
+                store(record, sample, _failure(reply) if isinstance(reply, Exception) else {"prediction": reply})
+            batch = following
+
+
+def _conversations(batch: list[Prompt]) -> list[list[dict[str, Any]]]:
+    return [prompt_messages(sample) for _, sample in batch]
+
+
+def _answer_prepared(generate: TwoStepGenerate, prepared: Future[Any]) -> list[str]:
+    """The answers to a batch prepared in the background (its preparation's error, e.g. an unreadable image, is
+    raised here)."""
+    return generate.answer(prepared.result())
 
 
 def _infer_chains(
@@ -202,7 +228,7 @@ def _infer_chains(
                 return
             _read_ahead(ahead, prompts, pool, reader, lead)  # read while the model works
             keys, conversations = zip(*pool.pending(), strict=True)
-            replies = _replies(stripped(get_generate()), list(conversations))
+            replies = _replies(get_generate(), list(conversations))
             for key, reply in zip(keys, replies, strict=True):
                 outcome = _advance(pool, key, reply)
                 if outcome is not None:

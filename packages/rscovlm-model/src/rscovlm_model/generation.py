@@ -33,7 +33,9 @@ class Generator:
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
 
-    def _inputs(self, conversations: list[list[dict[str, Any]]]) -> Any:
+    def prepare(self, conversations: list[list[dict[str, Any]]]) -> Any:
+        """The model inputs of one batch: images read and resized, the processor run. It needs no model, so a
+        caller may prepare the next batch in another thread while `answer` runs on this one."""
         factor = patch_factor(self.processor)
         texts = [
             self.processor.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations
@@ -48,6 +50,20 @@ class Generator:
         return inputs
 
     @torch.inference_mode()
+    def answer(
+        self, inputs: Any, max_new_tokens: int | None = None, do_sample: bool = False, **generate_kwargs: Any
+    ) -> list[str]:
+        """The replies to one batch that `prepare` made."""
+        tokenizer = self.processor.tokenizer
+        generated = self.model.generate(
+            **inputs,
+            max_new_tokens=max_new_tokens or self.max_new_tokens,
+            do_sample=do_sample,
+            pad_token_id=tokenizer.pad_token_id,
+            **generate_kwargs,
+        )
+        return tokenizer.batch_decode(generated[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+
     def __call__(
         self,
         conversations: list[list[dict[str, Any]]],
@@ -55,17 +71,8 @@ class Generator:
         do_sample: bool = False,
         **generate_kwargs: Any,
     ) -> list[str]:
-        tokenizer = self.processor.tokenizer
         replies: list[str] = []
         for start in range(0, len(conversations), self.batch_size):
-            inputs = self._inputs(conversations[start : start + self.batch_size])
-            generated = self.model.generate(
-                **inputs,
-                max_new_tokens=max_new_tokens or self.max_new_tokens,
-                do_sample=do_sample,
-                pad_token_id=tokenizer.pad_token_id,
-                **generate_kwargs,
-            )
-            new_tokens = generated[:, inputs["input_ids"].shape[1] :]
-            replies.extend(tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
+            inputs = self.prepare(conversations[start : start + self.batch_size])
+            replies.extend(self.answer(inputs, max_new_tokens, do_sample, **generate_kwargs))
         return replies

@@ -12,13 +12,26 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from rscovlm_eval.config import EvalConfig
     from rscovlm_eval.model_settings import ModelSpec
 
-GenerateFn = Callable[[list[list[dict[str, Any]]]], list[str]]
+Conversations = list[list[dict[str, Any]]]
+GenerateFn = Callable[[Conversations], list[str]]
+
+
+@runtime_checkable
+class TwoStepGenerate(Protocol):
+    """A `generate` that also answers in two steps: `prepare` (images read and processed, no model) and `answer`;
+    the evaluation prepares the next batch in a background thread while the model answers this one."""
+
+    def __call__(self, conversations: Conversations) -> list[str]: ...
+
+    def prepare(self, conversations: Conversations) -> Any: ...
+
+    def answer(self, prepared: Any) -> list[str]: ...
 
 
 class BackendError(RuntimeError):

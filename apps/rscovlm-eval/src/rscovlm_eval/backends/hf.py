@@ -1,16 +1,16 @@
-"""The `hf` backend: the checkpoint in this process, through rscovlm_model.Generator (left-padded batches)."""
+"""The `hf` backend: the checkpoint in this process, through rscovlm_model.Generator (left-padded batches, greedy).
+
+It is a `TwoStepGenerate`: a batch's inputs may be prepared while the model answers the batch before."""
 
 from __future__ import annotations
 
-from functools import partial
-
-from rscovlm_eval.backends import GenerateFn
+from rscovlm_eval.backends import TwoStepGenerate
 from rscovlm_eval.config import EvalConfig
 from rscovlm_eval.model_settings import ModelSpec
 
 
-def load_generator(config: EvalConfig, spec: ModelSpec) -> GenerateFn:
-    """Load the checkpoint and wrap it as a `generate(conversations) -> answers` callable."""
+def load_generator(config: EvalConfig, spec: ModelSpec) -> TwoStepGenerate:
+    """Load the checkpoint as a `generate(conversations) -> answers` callable (greedy by default)."""
     import torch
     from rscovlm_model import Generator, load_model, load_processor
 
@@ -24,11 +24,10 @@ def load_generator(config: EvalConfig, spec: ModelSpec) -> GenerateFn:
         device=device,
     )
     processor = load_processor(config.model, policy=policy)
-    generator = Generator(
+    return Generator(
         model,
         processor,
         policy,
         batch_size=config.generation.batch_size,
         max_new_tokens=config.generation.max_new_tokens,
     )
-    return partial(generator, do_sample=False)
