@@ -16,8 +16,9 @@ without model loading or scoring:
 
 Each `hf` setting runs twice with torch on 1 thread and twice on all of them, and the fastest is reported (with the
 thread count): on few cores, a torch that leaves one free lets the background reading overlap the model. Each ratio
-is against the fastest batch-1 setting of its kind, so the baseline is at its best. Each setting's predictions (and zoom trajectories)
-must equal the batch-1 `hf` ones; the script says when they do not.
+is against the fastest batch-1 setting of its kind, so the baseline is at its best. Each setting's predictions (and
+zoom trajectories) must equal the batch-1 `hf` ones; the script says when they do not. For plain prompts it also
+prints where a sample's time goes, and the most batching could gain with preparing wholly hidden.
 
     uv run --no-sync python benchmarks/eval_throughput.py [--samples 32] [--batch 8] [--max-new-tokens 16]
         [--image-readers 4]
@@ -213,6 +214,58 @@ def gains(title: str, runs: dict[str, tuple[float, list]], pairs: list[tuple[str
     print(f"{title:<46} " + ", ".join(f"{fast} {runs[slow][0] / runs[fast][0]:.2f}x" for fast, slow in pairs))
 
 
+def rendered(records: list[Record], config: EvalConfig) -> list[list[dict[str, Any]]]:
+    """The conversations the evaluation hands its backend for `records` (rendered, not answered)."""
+    seen: list[list[dict[str, Any]]] = []
+
+    def capture(conversations: list[list[dict[str, Any]]]) -> list[str]:
+        seen.extend(conversations)
+        return [""] * len(conversations)
+
+    timed(records, capture, config, zoom=False)
+    return seen
+
+
+def time_split(conversations: list[list[dict[str, Any]]], generators: list[Any]) -> None:
+    """Where a plain sample's time goes at each generator's batch size (`ms_a_sample`), and the most batching can
+    gain once preparing is wholly hidden behind answering."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    per_sample = {}
+    for generator in generators:
+        ms = ms_a_sample(generator, conversations)
+        print(f"{f'batch {generator.batch_size}, ms a sample':<46} " + "  ".join(f"{k} {t:.1f}" for k, t in ms.items()))
+        per_sample[generator.batch_size] = max(ms.values())  # the longer of preparing and answering in full
+    torch.set_num_threads(threads)
+    (one, base), *others = per_sample.items()
+    ceilings = ", ".join(f"batch {size} {base / t:.2f}x" for size, t in others)
+    print(f"{f'ceiling against batch {one}, preparing hidden':<46} {ceilings}")
+
+
+def ms_a_sample(generator: Any, conversations: list[list[dict[str, Any]]]) -> dict[str, float]:
+    """Milliseconds a sample, in batches of the generator's size: to prepare (images read, the processor run), to
+    answer with one new token (the vision tower and the prefill) and with all of them."""
+    size = generator.batch_size
+    batches = [conversations[i : i + size] for i in range(0, len(conversations), size)]
+    prepared = [generator.prepare(b) for b in batches]
+    steps = {
+        "prepare": lambda: [generator.prepare(b) for b in batches],
+        "answer 1 token": lambda: [generator.answer(p, max_new_tokens=1) for p in prepared],
+        f"answer {generator.max_new_tokens} tokens": lambda: [generator.answer(p) for p in prepared],
+    }
+    return {name: 1000 * best_of(step) / len(conversations) for name, step in steps.items()}
+
+
+def best_of(step: Callable[[], Any], repeats: int = 3) -> float:
+    """The fastest of `repeats` runs of `step`, in seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
 def serve(model: Path, log: Path) -> tuple[subprocess.Popen, str]:
     """`transformers serve MODEL` on a free port of 127.0.0.1; returns the process and the API root once healthy."""
     with socket.socket() as probe:
@@ -266,6 +319,7 @@ def main() -> None:
             ],
         )
         gains("preparing ahead gain", plain_runs, [(f"batch {b}", f"batch {b}, prepared in turn") for b in (1, n)])
+        time_split(rendered(plain, one), [hf_one, hf_many])
         alone = settings(model, n, args.max_new_tokens, 1)
 
         def chains_read_in_turn(generate: GenerateFn, config: EvalConfig) -> tuple[float, list, int]:

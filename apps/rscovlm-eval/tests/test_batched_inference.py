@@ -170,18 +170,17 @@ def test_an_unreadable_image_fails_its_own_chain_alone(chains, qwen25_folder, tm
     assert damaged == {k: v for k, v in clean.items() if k != "uhr_vqa_2"}
 
 
+def _tiny_config(make_config, model: Path, tmp_path: Path, batch: int, max_new_tokens: int):
+    generation = {"batch_size": batch, "max_new_tokens": max_new_tokens}
+    benchmarks = [{"name": "lrs-vqa"}]  # not read: the records are given to infer_benchmark
+    return make_config(model, tmp_path, tmp_path / "out", benchmarks=benchmarks, device="cpu", generation=generation)
+
+
 def test_the_tiny_model_answers_the_same_at_batch_1_and_4(tiny_model, tmp_path, make_config):
     records = _records(tmp_path, 6, "vqa", (448, 336))
     answers = {}
     for batch in (1, 4):
-        config = make_config(
-            tiny_model,
-            tmp_path,
-            tmp_path / "out",
-            benchmarks=[{"name": "lrs-vqa"}],
-            device="cpu",
-            generation={"batch_size": batch, "max_new_tokens": 6},
-        )
+        config = _tiny_config(make_config, tiny_model, tmp_path, batch, max_new_tokens=6)
         entries = _predict(records, load_backend(config, model_spec(config)), config, tmp_path, zoom=False)
         answers[batch] = [entries[r.id]["prediction"] for r in records]
     assert answers[4] == answers[1] and any(answers[1])
@@ -193,7 +192,7 @@ class TwoStep(Scripted):
 
     def __init__(self) -> None:
         super().__init__()
-        self.prepared: list[list[str]] = []
+        self.prepared: list[list[int]] = []
         self.second_begun = threading.Event()
         self.overlapped: bool | None = None
 
@@ -223,14 +222,7 @@ def test_the_next_plain_batch_is_prepared_while_the_model_answers(qwen25_folder,
 
 def test_an_unreadable_image_of_a_prepared_batch_fails_its_own_sample_alone(tiny_model, tmp_path, make_config):
     records = _records(tmp_path, 6, "vqa", (448, 336))
-    config = make_config(
-        tiny_model,
-        tmp_path,
-        tmp_path / "out",
-        benchmarks=[{"name": "lrs-vqa"}],
-        device="cpu",
-        generation={"batch_size": 3, "max_new_tokens": 4},
-    )
+    config = _tiny_config(make_config, tiny_model, tmp_path, 3, max_new_tokens=4)
     generate = load_backend(config, model_spec(config))
     clean = _predict(records, generate, config, tmp_path, zoom=False)
     Path(records[4].images[0].path).write_bytes(b"not an image")  # in the batch prepared in the background
