@@ -230,3 +230,46 @@ def test_an_unreadable_image_of_a_prepared_batch_fails_its_own_sample_alone(tiny
     error = damaged.pop("vqa_4")["error"]
     assert error.startswith("generation failed:") and "vqa_4.png" in error
     assert damaged == {k: v for k, v in clean.items() if k != "vqa_4"}
+
+
+class InFlight(Scripted):
+    """A concurrent `generate` (like the openai backend's), 2 requests at once, whose request for question 0 waits
+    (up to 10 s) until questions 1-5 are answered, and notes whether they were."""
+
+    concurrency = 2
+
+    def __init__(self, fail: tuple[int, int] | None = None) -> None:
+        super().__init__(fail)
+        self.others = {1, 2, 3, 4, 5} - ({fail[0]} if fail else set())  # the questions answered before 0
+        self.answered: list[int] = []
+        self.others_done = threading.Event()
+        self.overtaken: bool | None = None
+
+    def complete(self, conversation: list[dict]) -> str:
+        question = _question(conversation)
+        if question == 0:
+            self.overtaken = self.others_done.wait(timeout=10)
+        reply = self._reply(conversation)
+        self.answered.append(question)
+        if set(self.answered) >= self.others:
+            self.others_done.set()
+        return reply
+
+
+def test_a_slow_request_does_not_hold_back_the_next_prompts(qwen25_folder, tmp_path, make_config):
+    records = _records(tmp_path, 6, "vqa", (448, 336))
+    model = InFlight()
+    pooled = _predict(records, model, _config(make_config, qwen25_folder, tmp_path, 3), tmp_path, zoom=False)
+    assert model.overtaken is True
+    assert model.answered[-1] == 0 and model.sizes == []  # one request a prompt, never a batch
+    alone = _predict(records, Scripted(), _config(make_config, qwen25_folder, tmp_path, 1), tmp_path, zoom=False)
+    assert pooled == alone
+
+
+def test_a_refused_request_in_flight_fails_its_own_sample_alone(qwen25_folder, tmp_path, make_config):
+    records = _records(tmp_path, 6, "vqa", (448, 336))
+    config = _config(make_config, qwen25_folder, tmp_path, 3)
+    failed = _predict(records, InFlight(fail=(4, 0)), config, tmp_path, zoom=False)
+    assert failed.pop("vqa_4")["error"] == "generation failed: HTTP 400: refused"
+    clean = _predict(records, Scripted(), _config(make_config, qwen25_folder, tmp_path, 1), tmp_path, zoom=False)
+    assert failed == {k: v for k, v in clean.items() if k != "vqa_4"}

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from functools import partial
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,7 @@ from rs_resolution import ImageReadError
 from rs_zoom.chain import ChainPool, ChainResult, PreparedChain
 from tqdm import tqdm
 
-from rscovlm_eval.backends import GenerateFn, RequestError, TwoStepGenerate
+from rscovlm_eval.backends import ConcurrentGenerate, GenerateFn, RequestError, TwoStepGenerate
 from rscovlm_eval.cache import PredictionCache
 from rscovlm_eval.config import EvalConfig
 from rscovlm_eval.fewshot import with_shots
@@ -95,9 +95,11 @@ def infer_benchmark(
     `box_type` (default: the run's box type of each task); `context` (in-context example turns, see `fewshot`) goes
     before every prompt; `templates` are the benchmark's own prompt templates.
 
-    Plain prompts go `generation.batch_size` at a time; Zoom-in Chains run `generation.batch_size` at once, and the
-    slot of a finished chain goes to the next sample at once. The next chains' images are read (and their overviews
-    made) by `inference.image_readers` background threads while the running chains wait for the model.
+    Plain prompts go `generation.batch_size` at a time (the next batch prepared while the model answers), or on a
+    concurrent backend one request each, `inference.concurrency` in flight. Zoom-in Chains run
+    `generation.batch_size` at once, and the slot of a finished chain goes to the next sample at once; the next
+    chains' images are read (and their overviews made) by `inference.image_readers` background threads while the
+    running chains wait for the model.
     """
     with tqdm(total=len(records), desc=label, unit="sample", disable=not config.progress) as bar:
 
@@ -171,13 +173,23 @@ def _failure(error: Exception) -> dict[str, Any]:
 
 
 def _infer_plain(prompts: Iterator[Prompt], store: Store, get_generate: Callable[[], GenerateFn], size: int) -> None:
+    """Plain prompts: in flight one by one on a concurrent backend (`openai`), else in batches of `size`."""
+    first = next(prompts, None)
+    if first is None:  # nothing to predict: the model is not loaded
+        return
+    prompts = chain([first], prompts)
+    generate = get_generate()
+    if isinstance(generate, ConcurrentGenerate):
+        _infer_in_flight(prompts, store, generate)
+    else:
+        _infer_batches(prompts, store, generate, size)
+
+
+def _infer_batches(prompts: Iterator[Prompt], store: Store, generate: GenerateFn, size: int) -> None:
     """`size` prompts at a time; with a two-step backend (`hf`) the next batch is prepared (images read, the
     processor run) in a background thread while the model answers this one."""
     batches = iter(lambda: list(islice(prompts, size)), [])
     batch = next(batches, None)
-    if batch is None:
-        return
-    generate = get_generate()
     two_step = isinstance(generate, TwoStepGenerate)
     with ThreadPoolExecutor(1) as preparer:
         prepared = preparer.submit(generate.prepare, _conversations(batch)) if two_step else None
@@ -191,6 +203,29 @@ def _infer_plain(prompts: Iterator[Prompt], store: Store, get_generate: Callable
             for (record, sample), reply in zip(batch, replies, strict=True):
                 store(record, sample, _failure(reply) if isinstance(reply, Exception) else {"prediction": reply})
             batch = following
+
+
+def _infer_in_flight(prompts: Iterator[Prompt], store: Store, generate: ConcurrentGenerate) -> None:
+    """One request a prompt, `generate.concurrency` in flight; each answer is stored as it arrives, and the next
+    prompt's request takes its place."""
+    flying: dict[Future[str], Prompt] = {}
+    with ThreadPoolExecutor(generate.concurrency) as requests:
+        for prompt in prompts:
+            if len(flying) == generate.concurrency:
+                _store_answered(flying, store, wait(flying, return_when=FIRST_COMPLETED).done)
+            flying[requests.submit(generate.complete, prompt_messages(prompt[1]))] = prompt
+        _store_answered(flying, store, as_completed(list(flying)))
+
+
+def _store_answered(flying: dict[Future[str], Prompt], store: Store, done: Iterable[Future[str]]) -> None:
+    """Store the answer (or the sample's error) of each request in `done`, and forget it."""
+    for future in done:
+        record, sample = flying.pop(future)
+        try:
+            answer = {"prediction": _stripped([future.result()])[0]}
+        except _SAMPLE_ERRORS as error:
+            answer = _failure(error)
+        store(record, sample, answer)
 
 
 def _conversations(batch: list[Prompt]) -> list[list[dict[str, Any]]]:

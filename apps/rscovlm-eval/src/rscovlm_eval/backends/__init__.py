@@ -34,6 +34,18 @@ class TwoStepGenerate(Protocol):
     def answer(self, prepared: Any) -> list[str]: ...
 
 
+@runtime_checkable
+class ConcurrentGenerate(Protocol):
+    """A `generate` that answers each conversation in a request of its own (`complete`), `concurrency` at once; the
+    evaluation keeps that many plain prompts in flight, each answer making room for the next sample."""
+
+    concurrency: int
+
+    def __call__(self, conversations: Conversations) -> list[str]: ...
+
+    def complete(self, conversation: list[dict[str, Any]]) -> str: ...
+
+
 class BackendError(RuntimeError):
     """The backend cannot be used at all (server unreachable, unknown model): the run stops, the cache is kept."""
 
