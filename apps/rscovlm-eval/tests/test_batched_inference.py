@@ -233,32 +233,34 @@ def test_an_unreadable_image_of_a_prepared_batch_fails_its_own_sample_alone(tiny
 
 
 class InFlight(Scripted):
-    """A concurrent `generate` (like the openai backend's), 2 requests at once, whose request for question 0 waits
-    (up to 10 s) until questions 1-5 are answered, and notes whether they were."""
+    """A concurrent `generate` (like the openai backend's), 2 requests at once, whose first request for question 0
+    waits (up to 10 s) until the questions `others` have their final answers, and notes whether they had. In
+    `chains`, a tool call is not final."""
 
     concurrency = 2
 
-    def __init__(self, fail: tuple[int, int] | None = None) -> None:
+    def __init__(self, others: set[int], chains: bool = False, fail: tuple[int, int] | None = None) -> None:
         super().__init__(fail)
-        self.others = {1, 2, 3, 4, 5} - ({fail[0]} if fail else set())  # the questions answered before 0
-        self.answered: list[int] = []
+        self.others, self.chains = others, chains
+        self.answered: list[int] = []  # the questions, in the order of their final answers
         self.others_done = threading.Event()
         self.overtaken: bool | None = None
 
     def complete(self, conversation: list[dict]) -> str:
         question = _question(conversation)
-        if question == 0:
+        if question == 0 and self.overtaken is None:
             self.overtaken = self.others_done.wait(timeout=10)
         reply = self._reply(conversation)
-        self.answered.append(question)
-        if set(self.answered) >= self.others:
-            self.others_done.set()
+        if not (self.chains and reply.startswith("<tool_call>")):
+            self.answered.append(question)
+            if set(self.answered) >= self.others:
+                self.others_done.set()
         return reply
 
 
 def test_a_slow_request_does_not_hold_back_the_next_prompts(qwen25_folder, tmp_path, make_config):
     records = _records(tmp_path, 6, "vqa", (448, 336))
-    model = InFlight()
+    model = InFlight(others={1, 2, 3, 4, 5})
     pooled = _predict(records, model, _config(make_config, qwen25_folder, tmp_path, 3), tmp_path, zoom=False)
     assert model.overtaken is True
     assert model.answered[-1] == 0 and model.sizes == []  # one request a prompt, never a batch
@@ -269,7 +271,26 @@ def test_a_slow_request_does_not_hold_back_the_next_prompts(qwen25_folder, tmp_p
 def test_a_refused_request_in_flight_fails_its_own_sample_alone(qwen25_folder, tmp_path, make_config):
     records = _records(tmp_path, 6, "vqa", (448, 336))
     config = _config(make_config, qwen25_folder, tmp_path, 3)
-    failed = _predict(records, InFlight(fail=(4, 0)), config, tmp_path, zoom=False)
+    failed = _predict(records, InFlight(others={1, 2, 3, 5}, fail=(4, 0)), config, tmp_path, zoom=False)
     assert failed.pop("vqa_4")["error"] == "generation failed: HTTP 400: refused"
     clean = _predict(records, Scripted(), _config(make_config, qwen25_folder, tmp_path, 1), tmp_path, zoom=False)
     assert failed == {k: v for k, v in clean.items() if k != "vqa_4"}
+
+
+def test_a_chain_sends_its_next_request_as_soon_as_its_reply_arrives(chains, qwen25_folder, tmp_path, make_config):
+    """On a concurrent backend, the other chains zoom and finish while question 0's first request is slow."""
+    model = InFlight(others={1, 2, 3, 4, 5, 6}, chains=True)
+    pooled = _predict(chains, model, _config(make_config, qwen25_folder, tmp_path, 3), tmp_path, zoom=True)
+    assert model.overtaken is True
+    assert model.answered[-1] == 0 and model.sizes == []  # one request a chain's round, never a batch
+    alone = _predict(chains, Scripted(), _config(make_config, qwen25_folder, tmp_path, 1), tmp_path, zoom=True)
+    assert pooled == alone
+    assert [alone[r.id]["zoom"]["rounds"] for r in chains] == [0, 1, 2, 0, 1, 2, 0]
+
+
+def test_a_refused_request_in_flight_fails_its_own_chain_alone(chains, qwen25_folder, tmp_path, make_config):
+    config = _config(make_config, qwen25_folder, tmp_path, 3)
+    failed = _predict(chains, InFlight(others={1, 2, 3, 5, 6}, chains=True, fail=(4, 1)), config, tmp_path, zoom=True)
+    assert failed.pop("uhr_vqa_4")["error"] == "generation failed: HTTP 400: refused"
+    clean = _predict(chains, Scripted(), _config(make_config, qwen25_folder, tmp_path, 1), tmp_path, zoom=True)
+    assert failed == {k: v for k, v in clean.items() if k != "uhr_vqa_4"}

@@ -97,7 +97,8 @@ def infer_benchmark(
 
     Plain prompts go `generation.batch_size` at a time (the next batch prepared while the model answers), or on a
     concurrent backend one request each, `inference.concurrency` in flight. Zoom-in Chains run
-    `generation.batch_size` at once, and the slot of a finished chain goes to the next sample at once; the next
+    `generation.batch_size` at once (on a concurrent backend each sends its next request as soon as its reply
+    arrives), and the slot of a finished chain goes to the next sample at once; the next
     chains' images are read (and their overviews made) by `inference.image_readers` background threads while the
     running chains wait for the model.
     """
@@ -241,46 +242,95 @@ def _answer_prepared(generate: TwoStepGenerate, prepared: Future[Any]) -> list[s
 def _infer_chains(
     prompts: Iterator[Prompt], store: Store, get_generate: Callable[[], GenerateFn], config: EvalConfig, spec: ModelSpec
 ) -> None:
-    """A pool of `batch_size` running chains; each round generates for all of them, and every chain that finishes
-    (or whose request failed) is stored and replaced by the next sample's chain, prepared ahead: as many chains as
-    the larger of `batch_size` and `image_readers` are read ahead, so that every reader has an image to decode."""
-    size = config.generation.batch_size
-    readers = config.inference.image_readers
-    lead = max(size, readers)
-    running: dict[str, Prompt] = {}
-    ahead: deque[tuple[Prompt, Future[PreparedChain]]] = deque()
-    with ChainPool(config.zoom.max_rounds, spec.policy, spec.convention) as pool, ThreadPoolExecutor(readers) as reader:
-        while True:
-            while len(pool) < size and (ahead or _read_ahead(ahead, prompts, pool, reader, lead)):
-                prompt, prepared = ahead.popleft()
-                try:
-                    pool.start(prompt[0].id, prepared.result())
-                except _SAMPLE_ERRORS as error:
-                    store(*prompt, _unreadable(error))
-                    continue
-                running[prompt[0].id] = prompt
-            if not pool:
-                return
-            _read_ahead(ahead, prompts, pool, reader, lead)  # read while the model works
+    """A pool of `batch_size` running chains; every chain that finishes (or whose request failed) is stored and
+    replaced by the next sample's chain, prepared ahead: as many chains as the larger of `batch_size` and
+    `image_readers` are read ahead, so that every reader has an image to decode. Each round generates for all
+    running chains at once; on a concurrent backend (`openai`) each chain instead sends its next request as soon as
+    its own reply arrives."""
+    with (
+        ChainPool(config.zoom.max_rounds, spec.policy, spec.convention) as pool,
+        ThreadPoolExecutor(config.inference.image_readers) as reader,
+    ):
+        chains = _Chains(pool, prompts, store, reader, config)
+        if not chains.fill():
+            return
+        generate = get_generate()
+        if isinstance(generate, ConcurrentGenerate):
+            _chains_in_flight(chains, generate)
+            return
+        while pool:
+            chains.read_ahead()  # read while the model works
             keys, conversations = zip(*pool.pending(), strict=True)
-            replies = _replies(get_generate(), list(conversations))
-            for key, reply in zip(keys, replies, strict=True):
-                outcome = _advance(pool, key, reply)
-                if outcome is not None:
-                    store(*running.pop(key), outcome)
+            for key, reply in zip(keys, _replies(generate, list(conversations)), strict=True):
+                chains.advance(key, reply)
+            chains.fill()
 
 
-def _read_ahead(
-    ahead: deque[tuple[Prompt, Future[PreparedChain]]],
-    prompts: Iterator[Prompt],
-    pool: ChainPool,
-    reader: ThreadPoolExecutor,
-    size: int,
-) -> bool:
-    """Queue the preparation of the next prompts' chains until `size` are ahead; whether any is ahead."""
-    while len(ahead) < size and (prompt := next(prompts, None)) is not None:
-        ahead.append((prompt, reader.submit(pool.prepare, zoom_item(prompt[1]))))
-    return bool(ahead)
+def _chains_in_flight(chains: _Chains, generate: ConcurrentGenerate) -> None:
+    """Each running chain with one request in flight, `generate.concurrency` at once: a reply advances its chain
+    at once, and a chain that goes on sends its next request."""
+    flying: dict[Future[str], str] = {}
+    with ThreadPoolExecutor(generate.concurrency) as requests:
+
+        def send(keys: Iterable[str]) -> None:
+            for key in keys:
+                flying[requests.submit(generate.complete, chains.pool.conversation(key))] = key
+
+        send(chains.started)
+        while flying:
+            chains.read_ahead()
+            for future in wait(flying, return_when=FIRST_COMPLETED).done:
+                key = flying.pop(future)
+                try:
+                    reply: str | Exception = _stripped([future.result()])[0]
+                except _SAMPLE_ERRORS as error:
+                    reply = error
+                if chains.advance(key, reply):
+                    send([key])
+            chains.fill()
+            send(chains.started)
+
+
+class _Chains:
+    """The running chains of `_infer_chains`, with those read ahead: starts them, advances them, stores them."""
+
+    def __init__(
+        self, pool: ChainPool, prompts: Iterator[Prompt], store: Store, reader: ThreadPoolExecutor, config: EvalConfig
+    ) -> None:
+        self.pool, self.prompts, self.store, self.reader = pool, prompts, store, reader
+        self.size = config.generation.batch_size
+        self.lead = max(self.size, config.inference.image_readers)
+        self.ahead: deque[tuple[Prompt, Future[PreparedChain]]] = deque()
+        self.running: dict[str, Prompt] = {}
+        self.started: list[str] = []  # keys started by the last `fill`
+
+    def read_ahead(self) -> bool:
+        """Queue the preparation of the next prompts' chains until `lead` are ahead; whether any is ahead."""
+        while len(self.ahead) < self.lead and (prompt := next(self.prompts, None)) is not None:
+            self.ahead.append((prompt, self.reader.submit(self.pool.prepare, zoom_item(prompt[1]))))
+        return bool(self.ahead)
+
+    def fill(self) -> bool:
+        """Start prepared chains until `size` run (an unreadable image is stored as its sample's error); whether any
+        chain runs."""
+        self.started = []
+        while len(self.pool) < self.size and (self.ahead or self.read_ahead()):
+            prompt, prepared = self.ahead.popleft()
+            try:
+                self.pool.start(prompt[0].id, prepared.result())
+            except _SAMPLE_ERRORS as error:
+                self.store(*prompt, _unreadable(error))
+                continue
+            self.running[prompt[0].id] = prompt
+            self.started.append(prompt[0].id)
+        return bool(self.pool)
+
+    def advance(self, key: str, reply: str | Exception) -> bool:
+        """Give one chain its reply; whether it goes on (else it is stored, finished or failed)."""
+        outcome = _advance(self.pool, key, reply)
+        if outcome is not None:
+            self.store(*self.running.pop(key), outcome)
+        return outcome is None
 
 
 def _advance(pool: ChainPool, key: str, reply: str | Exception) -> dict[str, Any] | None:

@@ -270,6 +270,10 @@ class ChainPool:
         """The conversation each running chain waits a reply to, in the order the chains were added."""
         return [(key, chain.conversation) for key, chain in self._chains.items()]
 
+    def conversation(self, key: Hashable) -> Conversation:
+        """The conversation the running chain `key` waits a reply to (a caller may step chains one at a time)."""
+        return self._chains[key].conversation
+
     def answer(self, key: Hashable, text: str) -> ChainResult | None:
         """Advance the chain `key` by one reply; its result, once it finished (it then leaves the pool)."""
         if not isinstance(text, str):
