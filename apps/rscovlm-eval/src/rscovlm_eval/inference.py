@@ -98,9 +98,9 @@ def infer_benchmark(
     Plain prompts go `generation.batch_size` at a time (the next batch prepared while the model answers), or on a
     concurrent backend one request each, `inference.concurrency` in flight. Zoom-in Chains run
     `generation.batch_size` at once (on a concurrent backend each sends its next request as soon as its reply
-    arrives), and the slot of a finished chain goes to the next sample at once; the next
-    chains' images are read (and their overviews made) by `inference.image_readers` background threads while the
-    running chains wait for the model.
+    arrives), and the slot of a finished chain goes to the next sample at once; the next chains' images are read
+    (and their overviews made) by `inference.image_readers` background threads while the running chains wait for
+    the model.
     """
     with tqdm(total=len(records), desc=label, unit="sample", disable=not config.progress) as bar:
 
@@ -173,6 +173,19 @@ def _failure(error: Exception) -> dict[str, Any]:
     return {"error": f"generation failed: {error}"}
 
 
+def _outcome(reply: str | Exception) -> dict[str, Any]:
+    """What to cache for a plain prompt's reply, or for the error of its request."""
+    return _failure(reply) if isinstance(reply, Exception) else {"prediction": reply}
+
+
+def _reply_of(request: Future[str]) -> str | Exception:
+    """The stripped reply of one finished request, or the error that belongs to its sample."""
+    try:
+        return _stripped([request.result()])[0]
+    except _SAMPLE_ERRORS as error:
+        return error
+
+
 def _infer_plain(prompts: Iterator[Prompt], store: Store, get_generate: Callable[[], GenerateFn], size: int) -> None:
     """Plain prompts: in flight one by one on a concurrent backend (`openai`), else in batches of `size`."""
     first = next(prompts, None)
@@ -202,7 +215,7 @@ def _infer_batches(prompts: Iterator[Prompt], store: Store, generate: GenerateFn
                 prepared = preparer.submit(generate.prepare, _conversations(following)) if following else None
             replies = _replies(generate, _conversations(batch), whole)
             for (record, sample), reply in zip(batch, replies, strict=True):
-                store(record, sample, _failure(reply) if isinstance(reply, Exception) else {"prediction": reply})
+                store(record, sample, _outcome(reply))
             batch = following
 
 
@@ -221,12 +234,7 @@ def _infer_in_flight(prompts: Iterator[Prompt], store: Store, generate: Concurre
 def _store_answered(flying: dict[Future[str], Prompt], store: Store, done: Iterable[Future[str]]) -> None:
     """Store the answer (or the sample's error) of each request in `done`, and forget it."""
     for future in done:
-        record, sample = flying.pop(future)
-        try:
-            answer = {"prediction": _stripped([future.result()])[0]}
-        except _SAMPLE_ERRORS as error:
-            answer = _failure(error)
-        store(record, sample, answer)
+        store(*flying.pop(future), _outcome(_reply_of(future)))
 
 
 def _conversations(batch: list[Prompt]) -> list[list[dict[str, Any]]]:
@@ -252,7 +260,8 @@ def _infer_chains(
         ThreadPoolExecutor(config.inference.image_readers) as reader,
     ):
         chains = _Chains(pool, prompts, store, reader, config)
-        if not chains.fill():
+        chains.fill()
+        if not pool:
             return
         generate = get_generate()
         if isinstance(generate, ConcurrentGenerate):
@@ -276,19 +285,14 @@ def _chains_in_flight(chains: _Chains, generate: ConcurrentGenerate) -> None:
             for key in keys:
                 flying[requests.submit(generate.complete, chains.pool.conversation(key))] = key
 
-        send(chains.started)
+        send(key for key, _ in chains.pool.pending())
         while flying:
             chains.read_ahead()
             for future in wait(flying, return_when=FIRST_COMPLETED).done:
                 key = flying.pop(future)
-                try:
-                    reply: str | Exception = _stripped([future.result()])[0]
-                except _SAMPLE_ERRORS as error:
-                    reply = error
-                if chains.advance(key, reply):
+                if chains.advance(key, _reply_of(future)):
                     send([key])
-            chains.fill()
-            send(chains.started)
+            send(chains.fill())
 
 
 class _Chains:
@@ -302,7 +306,6 @@ class _Chains:
         self.lead = max(self.size, config.inference.image_readers)
         self.ahead: deque[tuple[Prompt, Future[PreparedChain]]] = deque()
         self.running: dict[str, Prompt] = {}
-        self.started: list[str] = []  # keys started by the last `fill`
 
     def read_ahead(self) -> bool:
         """Queue the preparation of the next prompts' chains until `lead` are ahead; whether any is ahead."""
@@ -310,10 +313,10 @@ class _Chains:
             self.ahead.append((prompt, self.reader.submit(self.pool.prepare, zoom_item(prompt[1]))))
         return bool(self.ahead)
 
-    def fill(self) -> bool:
-        """Start prepared chains until `size` run (an unreadable image is stored as its sample's error); whether any
-        chain runs."""
-        self.started = []
+    def fill(self) -> list[str]:
+        """Start prepared chains until `size` run (an unreadable image is stored as its sample's error); the keys of
+        those started."""
+        started = []
         while len(self.pool) < self.size and (self.ahead or self.read_ahead()):
             prompt, prepared = self.ahead.popleft()
             try:
@@ -322,8 +325,8 @@ class _Chains:
                 self.store(*prompt, _unreadable(error))
                 continue
             self.running[prompt[0].id] = prompt
-            self.started.append(prompt[0].id)
-        return bool(self.pool)
+            started.append(prompt[0].id)
+        return started
 
     def advance(self, key: str, reply: str | Exception) -> bool:
         """Give one chain its reply; whether it goes on (else it is stored, finished or failed)."""

@@ -37,7 +37,8 @@ class TwoStepGenerate(Protocol):
 @runtime_checkable
 class ConcurrentGenerate(Protocol):
     """A `generate` that answers each conversation in a request of its own (`complete`), `concurrency` at once; the
-    evaluation keeps that many plain prompts in flight, each answer making room for the next sample."""
+    evaluation keeps that many requests in flight, each answer making room for the next request (the next plain
+    prompt, or the next round of the Zoom-in Chain it answered)."""
 
     concurrency: int
 

@@ -23,6 +23,7 @@ import csv
 import io
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -117,18 +118,27 @@ def _is_multiple(letters: list[str], task: str) -> bool:
 
 
 def _record(
-    context: XlrsContext, row: dict, images: list[ImageRef], prompt: str, task: str, dimension: str | None
+    context: XlrsContext,
+    index: Any,
+    question: str,
+    answer: Any,
+    choices: list[str],
+    images: list[ImageRef],
+    *,
+    prompt: Callable[[str, list[str], bool], str],
+    task: str,
+    dimension: str | None,
 ) -> Record:
-    letters = _LETTER.findall(str(row["answer"]))
+    """One question's record, worded by `prompt`; its answer letters are the capitals A-E of `answer`."""
+    letters = _LETTER.findall(str(answer))
     multiple = _is_multiple(letters, task)
-    choices = row["choices"]
     return Record(
-        id=str(row["index"]),
+        id=str(index),
         dataset=context.dataset,
         task="uhr_vqa",
         images=images,
         annotation=VQAAnnotation(
-            question=prompt(row["question"], choices, multiple),
+            question=prompt(question, choices, multiple),
             answer=" ".join(letters),
             question_type=task,
             choices=choices,
@@ -140,16 +150,18 @@ def _record(
 def _tsv_row(context: XlrsContext, line: int, row: dict[str, str], result: ReadResult) -> None:
     try:
         choices = [f"({letter}) {row[letter].strip()}" for letter in LETTERS if (row.get(letter) or "").strip()]
-        fields = {"index": row["index"], "question": row["question"].strip(), "answer": row["answer"]}
-        task = row["category"]
+        index, question, answer, task = row["index"], row["question"].strip(), row["answer"], row["category"]
         path = _image_file(context, row)
     except (KeyError, TypeError, ValueError, OSError) as error:
         result.skipped.append(Skipped(context.source, line, f"malformed row: {error!r}"))
         return
     image = image_ref(path, context.source, line, result.skipped, name=str(path))
     if image is not None:
-        fields["choices"] = choices
-        result.records.append(_record(context, fields, [image], xlrs_prompt, task, row.get("l2-category")))
+        dimension = row.get("l2-category")
+        record = _record(
+            context, index, question, answer, choices, [image], prompt=xlrs_prompt, task=task, dimension=dimension
+        )
+        result.records.append(record)
 
 
 def _lmms_row(context: XlrsContext, number: int, result: ReadResult) -> None:
@@ -169,8 +181,18 @@ def _lmms_row(context: XlrsContext, number: int, result: ReadResult) -> None:
         return
     images = [image_ref(p, context.source, None, result.skipped, name=str(p)) for p in paths]
     if None not in images:
-        fields = {"index": row["index"], "question": str(row["question"]), "answer": row["answer"], "choices": choices}
-        result.records.append(_record(context, fields, images, lmms_eval_prompt, task, dimension or None))
+        record = _record(
+            context,
+            row["index"],
+            str(row["question"]),
+            row["answer"],
+            choices,
+            images,
+            prompt=lmms_eval_prompt,
+            task=task,
+            dimension=dimension or None,
+        )
+        result.records.append(record)
 
 
 def read_unit(context: XlrsContext, unit: tuple[int, Any]) -> ReadResult:
